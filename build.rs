@@ -1,0 +1,31 @@
+//! Embeds every file of `register_ledgers/` into the crate at compile time.
+
+use std::env;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+fn main() -> io::Result<()> {
+    let ledger_dir = Path::new("register_ledgers");
+    println!("cargo:rerun-if-changed={}", ledger_dir.display());
+    let mut files: Vec<PathBuf> = fs::read_dir(ledger_dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    let mut source = String::from("/// Ledger files as (file stem, JSON text), sorted by name.\n");
+    source.push_str("pub(crate) const LEDGER_FILES: &[(&str, &str)] = &[\n");
+    for path in &files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let absolute = fs::canonicalize(path)?;
+        source.push_str(&format!(
+            "    ({stem:?}, include_str!({:?})),\n",
+            absolute.display().to_string()
+        ));
+    }
+    source.push_str("];\n");
+    let out = PathBuf::from(env::var_os("OUT_DIR").ok_or_else(|| io::Error::other("OUT_DIR unset"))?);
+    fs::write(out.join("ledger_files.rs"), source)
+}

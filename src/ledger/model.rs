@@ -1,0 +1,171 @@
+//! The register model: services, registers and their Home Assistant metadata.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::RegisterType;
+
+/// Which Home Assistant platform presents a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// A read-only value.
+    Sensor,
+    /// A read-only on/off state.
+    BinarySensor,
+    /// A writable number.
+    Number,
+    /// A writable choice among enum codes.
+    Select,
+    /// A writable on/off state.
+    Switch,
+    /// A write of one fixed code (an action).
+    Button,
+    /// Writable text.
+    Text,
+}
+
+/// Which of the user's limits bounds a writable register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteBound {
+    /// AC current (A): the user's AC current limit.
+    AcCurrent,
+    /// AC power (W): AC current x AC voltage x phases.
+    AcPower,
+    /// AC voltage (V): the user's nominal AC voltage.
+    AcVoltage,
+    /// DC current (A): the user's DC current limit.
+    DcCurrent,
+    /// DC power (W): DC current x battery voltage.
+    DcPower,
+    /// DC voltage (V): the battery profile's voltage window.
+    DcVoltage,
+    /// 0-100 %.
+    Percentage,
+    /// A duration, bounded by the register's range.
+    Duration,
+    /// AC frequency around the nominal 50/60 Hz.
+    Frequency,
+    /// A temperature, bounded by the register's range.
+    Temperature,
+    /// Energy (kWh), bounded by the register's range.
+    Energy,
+    /// Charge (Ah), bounded by the register's range.
+    Charge,
+    /// A volume, bounded by the register's range.
+    Volume,
+    /// Only the listed enum codes.
+    Enum,
+    /// Text no longer than the register holds.
+    TextLength,
+    /// Only the register's own type and listed range.
+    RegisterRange,
+}
+
+/// How a writable register is written and what bounds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteSpec {
+    /// The platform that writes it.
+    pub kind: Platform,
+    /// The user limit that bounds it.
+    pub bound: WriteBound,
+}
+
+/// Our Home Assistant metadata of a register (hand-kept, not official).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaMeta {
+    /// English entity name (translations come from strings.json).
+    pub name: String,
+    /// The platform that presents it.
+    pub platform: Platform,
+    /// HA device class, if any.
+    pub device_class: Option<String>,
+    /// HA state class, if any.
+    pub state_class: Option<String>,
+    /// HA unit of measurement, if any.
+    pub unit: Option<String>,
+    /// `config` or `diagnostic`, if any.
+    pub entity_category: Option<String>,
+    /// Whether the entity is enabled when first created.
+    pub enabled_by_default: bool,
+    /// Suggested display precision.
+    pub suggested_precision: Option<u8>,
+    /// Our state key per enum code (enum sensors and selects).
+    pub states: Option<BTreeMap<String, String>>,
+    /// How a writable register is written.
+    pub write: Option<WriteSpec>,
+}
+
+/// One register of a service type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Register {
+    /// Stable key, unique within the service type.
+    pub key: String,
+    /// Modbus address.
+    pub address: u16,
+    /// Data type.
+    #[serde(rename = "type")]
+    pub register_type: RegisterType,
+    /// Scale factor (`raw = value x scale`).
+    pub scale: f64,
+    /// Official unit text.
+    pub unit: Option<String>,
+    /// Whether the GX accepts writes.
+    pub writable: bool,
+    /// D-Bus path on the GX (absent for INTERNAL registers).
+    pub dbus_path: Option<String>,
+    /// Official description.
+    pub description: String,
+    /// Official value range, when the list gives one.
+    pub range: Option<[f64; 2]>,
+    /// Official enum labels by code.
+    #[serde(rename = "enum")]
+    pub enum_labels: Option<BTreeMap<String, String>>,
+    /// Official remarks.
+    pub remarks: Option<String>,
+    /// Marked INTERNAL in the official list.
+    pub internal: bool,
+    /// The oldest known register list that has it.
+    pub since: String,
+    /// Home Assistant metadata.
+    pub ha: HaMeta,
+}
+
+impl Register {
+    /// The register's words as a half-open address range.
+    pub fn span(&self) -> std::ops::Range<u32> {
+        let start = u32::from(self.address);
+        start..start + u32::from(self.register_type.words())
+    }
+}
+
+/// All registers of one D-Bus service type (`vebus`, `battery`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    /// Ledger file format version.
+    pub format: u32,
+    /// Full D-Bus service name, e.g. `com.victronenergy.vebus`.
+    pub service: String,
+    /// The official list the facts come from.
+    pub source_list: String,
+    /// Reserved address blocks (inclusive) that read 0xFFFF.
+    pub reserved: Vec<[u16; 2]>,
+    /// Registers in address order.
+    pub registers: Vec<Register>,
+}
+
+impl Service {
+    /// Short type name: `com.victronenergy.vebus` -> `vebus`.
+    pub fn service_type(&self) -> &str {
+        self.service
+            .strip_prefix("com.victronenergy.")
+            .unwrap_or(&self.service)
+    }
+
+    /// The register with a given key.
+    pub fn register(&self, key: &str) -> Option<&Register> {
+        self.registers.iter().find(|reg| reg.key == key)
+    }
+}

@@ -1,0 +1,146 @@
+//! The embedded ledger parses, passes validation and covers the official list.
+
+use victron_gx_modbus::codec::RegisterType;
+use victron_gx_modbus::ledger::{embedded, validate, Ledger, Platform, WriteBound};
+
+fn ledger() -> &'static Ledger {
+    match embedded() {
+        Ok(ledger) => ledger,
+        Err(err) => panic!("embedded ledger unusable: {err}"),
+    }
+}
+
+#[test]
+fn embedded_ledger_is_valid_and_complete() {
+    let ledger = ledger();
+    assert!(validate(ledger).is_empty());
+    assert_eq!(ledger.services.len(), 33);
+    assert_eq!(ledger.register_count(), 950);
+}
+
+#[test]
+fn known_registers_carry_official_facts() {
+    let vebus = ledger().service("vebus").expect("vebus service");
+    let voltage = vebus.register("ac_active_in_l1_v").expect("input voltage L1");
+    assert_eq!((voltage.address, voltage.register_type, voltage.scale), (3, RegisterType::U16, 10.0));
+    assert_eq!(voltage.ha.name, "Input voltage L1");
+
+    let battery = ledger().service("battery").expect("battery service");
+    let consumed = battery.register("consumed_amphours_265").expect("consumed Ah (16-bit)");
+    assert_eq!(consumed.scale, -10.0);
+
+    let system = ledger().service("system").expect("system service");
+    let firmware = system
+        .registers
+        .iter()
+        .find(|reg| reg.address == 834)
+        .expect("firmware version register");
+    assert!(firmware.internal);
+    assert_eq!(system.register("serial").map(|r| r.register_type), Some(RegisterType::Str(6)));
+}
+
+#[test]
+fn energy_counters_feed_the_energy_dashboard() {
+    let counters: Vec<_> = ledger()
+        .services
+        .iter()
+        .flat_map(|s| &s.registers)
+        .filter(|r| r.unit.as_deref() == Some("kWh") && !r.writable)
+        .collect();
+    assert!(counters.len() > 80);
+    assert!(counters
+        .iter()
+        .all(|r| r.ha.state_class.as_deref() == Some("total_increasing")));
+}
+
+#[test]
+fn every_writable_register_has_a_kind_and_bound() {
+    let writable: Vec<_> = ledger()
+        .services
+        .iter()
+        .flat_map(|s| &s.registers)
+        .filter(|r| r.writable)
+        .collect();
+    assert!(!writable.is_empty());
+    for reg in writable {
+        let spec = reg.ha.write.as_ref().expect("write spec");
+        assert_eq!(spec.kind, reg.ha.platform, "{}", reg.key);
+    }
+    let vebus = ledger().service("vebus").expect("vebus");
+    let limit = vebus.register("ac_active_in_current_limit").expect("input current limit");
+    assert_eq!(limit.ha.write.as_ref().map(|w| w.bound), Some(WriteBound::AcCurrent));
+    assert_eq!(limit.ha.platform, Platform::Number);
+}
+
+fn broken(edit: impl FnOnce(&mut Ledger)) -> Vec<String> {
+    let mut copy = ledger().clone();
+    edit(&mut copy);
+    validate(&copy)
+}
+
+#[test]
+fn validation_catches_duplicate_keys_and_overlaps() {
+    let problems = broken(|l| {
+        let regs = &mut l.services[0].registers;
+        regs[1].key = regs[0].key.clone();
+    });
+    assert!(problems.iter().any(|p| p.contains("not unique")), "{problems:?}");
+
+    let problems = broken(|l| {
+        let regs = &mut l.services[0].registers;
+        regs[1].address = regs[0].address;
+    });
+    assert!(problems.iter().any(|p| p.contains("overlaps")), "{problems:?}");
+}
+
+#[test]
+fn validation_catches_enum_and_write_mistakes() {
+    let problems = broken(|l| {
+        let reg = l
+            .services
+            .iter_mut()
+            .flat_map(|s| s.registers.iter_mut())
+            .find(|r| r.writable)
+            .expect("a writable register");
+        reg.ha.write = None;
+    });
+    assert!(problems.iter().any(|p| p.contains("no write kind")), "{problems:?}");
+
+    let problems = broken(|l| {
+        let reg = l
+            .services
+            .iter_mut()
+            .flat_map(|s| s.registers.iter_mut())
+            .find(|r| r.enum_labels.as_ref().is_some_and(|e| e.len() > 1))
+            .expect("an enum register");
+        let labels = reg.enum_labels.as_mut().expect("labels");
+        labels.insert("01".into(), "duplicate of 1".into());
+    });
+    assert!(problems.iter().any(|p| p.contains("enum code")), "{problems:?}");
+
+    let problems = broken(|l| {
+        let reg = &mut l.services[0].registers[0];
+        reg.scale = 0.0;
+    });
+    assert!(problems.iter().any(|p| p.contains("scale")), "{problems:?}");
+}
+
+#[test]
+fn validation_catches_a_kwh_counter_without_total_increasing() {
+    let problems = broken(|l| {
+        let reg = l
+            .services
+            .iter_mut()
+            .flat_map(|s| s.registers.iter_mut())
+            .find(|r| r.ha.state_class.as_deref() == Some("total_increasing"))
+            .expect("a counter");
+        reg.ha.state_class = Some("measurement".into());
+    });
+    assert!(problems.iter().any(|p| p.contains("kWh")), "{problems:?}");
+}
+
+#[test]
+fn parse_errors_name_the_file() {
+    let err = Ledger::parse(&[("broken", "{\"format\": 1")]).expect_err("truncated JSON");
+    assert!(err.to_string().contains("broken.json"));
+}
