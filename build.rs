@@ -18,7 +18,10 @@ fn main() -> io::Result<()> {
     source.push_str("pub(crate) const LEDGER_FILES: &[(&str, &str)] = &[\n");
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         let absolute = fs::canonicalize(path)?;
         source.push_str(&format!(
             "    ({stem:?}, include_str!({:?})),\n",
@@ -26,6 +29,7 @@ fn main() -> io::Result<()> {
         ));
     }
     source.push_str("];\n");
-    let out = PathBuf::from(env::var_os("OUT_DIR").ok_or_else(|| io::Error::other("OUT_DIR unset"))?);
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").ok_or_else(|| io::Error::other("OUT_DIR unset"))?);
     fs::write(out.join("ledger_files.rs"), source)
 }

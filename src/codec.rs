@@ -213,7 +213,10 @@ pub fn decode_raw(register_type: RegisterType, words: &[u16]) -> Result<Option<i
 }
 
 /// Reads Latin-1 text, dropping NUL padding (and a value of all 0xFFFF words).
-pub fn decode_text(register_type: RegisterType, words: &[u16]) -> Result<Option<String>, CodecError> {
+pub fn decode_text(
+    register_type: RegisterType,
+    words: &[u16],
+) -> Result<Option<String>, CodecError> {
     check_len(register_type, words)?;
     if !matches!(register_type, RegisterType::Str(_)) {
         return Err(CodecError::WrongKind(register_type));
@@ -337,38 +340,74 @@ mod tests {
 
     #[test]
     fn decodes_signed_16_bit_twos_complement() {
-        assert_eq!(decode(RegisterType::I16, 1.0, &[0xFFFE]), Ok(Value::Int(-2)));
-        assert_eq!(decode(RegisterType::I16, 1.0, &[0x8000]), Ok(Value::Int(-32768)));
-        assert_eq!(decode(RegisterType::I16, 10.0, &[0x7FFE]), Ok(Value::Float(3276.6)));
+        assert_eq!(
+            decode(RegisterType::I16, 1.0, &[0xFFFE]),
+            Ok(Value::Int(-2))
+        );
+        assert_eq!(
+            decode(RegisterType::I16, 1.0, &[0x8000]),
+            Ok(Value::Int(-32768))
+        );
+        assert_eq!(
+            decode(RegisterType::I16, 10.0, &[0x7FFE]),
+            Ok(Value::Float(3276.6))
+        );
     }
 
     #[test]
     fn sentinels_are_not_available() {
-        assert_eq!(decode(RegisterType::U16, 10.0, &[0xFFFF]), Ok(Value::NotAvailable));
-        assert_eq!(decode(RegisterType::I16, 1.0, &[0x7FFF]), Ok(Value::NotAvailable));
-        assert_eq!(decode(RegisterType::U32, 1.0, &[0xFFFF, 0xFFFF]), Ok(Value::NotAvailable));
-        assert_eq!(decode(RegisterType::I32, 1.0, &[0x7FFF, 0xFFFF]), Ok(Value::NotAvailable));
-        assert_eq!(decode(RegisterType::Str(2), 1.0, &[0xFFFF; 2]), Ok(Value::NotAvailable));
+        assert_eq!(
+            decode(RegisterType::U16, 10.0, &[0xFFFF]),
+            Ok(Value::NotAvailable)
+        );
+        assert_eq!(
+            decode(RegisterType::I16, 1.0, &[0x7FFF]),
+            Ok(Value::NotAvailable)
+        );
+        assert_eq!(
+            decode(RegisterType::U32, 1.0, &[0xFFFF, 0xFFFF]),
+            Ok(Value::NotAvailable)
+        );
+        assert_eq!(
+            decode(RegisterType::I32, 1.0, &[0x7FFF, 0xFFFF]),
+            Ok(Value::NotAvailable)
+        );
+        assert_eq!(
+            decode(RegisterType::Str(2), 1.0, &[0xFFFF; 2]),
+            Ok(Value::NotAvailable)
+        );
     }
 
     #[test]
     fn negative_scale_flips_the_sign() {
         // Consumed Ah: scale -10, raw 123 means -12.3 Ah.
-        assert_eq!(decode(RegisterType::U16, -10.0, &[123]), Ok(Value::Float(-12.3)));
+        assert_eq!(
+            decode(RegisterType::U16, -10.0, &[123]),
+            Ok(Value::Float(-12.3))
+        );
         assert_eq!(encode(RegisterType::U16, -10.0, -12.3), Ok(vec![123]));
         assert!(encode(RegisterType::U16, -10.0, 1.0).is_err());
     }
 
     #[test]
     fn fractional_scale_and_blank_scale() {
-        assert_eq!(decode(RegisterType::U16, 0.1, &[25]), Ok(Value::Float(250.0)));
+        assert_eq!(
+            decode(RegisterType::U16, 0.1, &[25]),
+            Ok(Value::Float(250.0))
+        );
         assert_eq!(decode(RegisterType::U16, 0.0, &[25]), Ok(Value::Int(25)));
     }
 
     #[test]
     fn thirty_two_bit_values_are_high_word_first() {
-        assert_eq!(decode(RegisterType::U32, 1.0, &[0x0001, 0x0002]), Ok(Value::Int(65538)));
-        assert_eq!(encode(RegisterType::I32, 1.0, -2.0), Ok(vec![0xFFFF, 0xFFFE]));
+        assert_eq!(
+            decode(RegisterType::U32, 1.0, &[0x0001, 0x0002]),
+            Ok(Value::Int(65538))
+        );
+        assert_eq!(
+            encode(RegisterType::I32, 1.0, -2.0),
+            Ok(vec![0xFFFF, 0xFFFE])
+        );
         assert_eq!(
             decode(RegisterType::U64, 1.0, &[0, 0, 0x6745, 0x2301]),
             Ok(Value::Int(0x6745_2301))
@@ -379,7 +418,10 @@ mod tests {
     fn strings_are_latin1_nul_padded() {
         let words = encode_text(RegisterType::Str(3), "Hé!").unwrap_or_default();
         assert_eq!(words, vec![0x48E9, 0x2100, 0x0000]);
-        assert_eq!(decode(RegisterType::Str(3), 1.0, &words), Ok(Value::Text("Hé!".into())));
+        assert_eq!(
+            decode(RegisterType::Str(3), 1.0, &words),
+            Ok(Value::Text("Hé!".into()))
+        );
         assert!(encode_text(RegisterType::Str(1), "abc").is_err());
         assert!(encode_text(RegisterType::Str(2), "€").is_err());
     }
@@ -392,14 +434,21 @@ mod tests {
         ));
         assert_eq!(encode(RegisterType::U16, 10.0, 6553.4), Ok(vec![65534]));
         assert!(encode(RegisterType::U16, 1.0, -1.0).is_err());
-        assert!(matches!(encode(RegisterType::I16, 1.0, f64::NAN), Err(CodecError::NotFinite(_))));
+        assert!(matches!(
+            encode(RegisterType::I16, 1.0, f64::NAN),
+            Err(CodecError::NotFinite(_))
+        ));
     }
 
     #[test]
     fn wrong_length_is_an_error() {
         assert!(matches!(
             decode(RegisterType::U32, 1.0, &[1]),
-            Err(CodecError::WrongLength { expected: 2, got: 1, .. })
+            Err(CodecError::WrongLength {
+                expected: 2,
+                got: 1,
+                ..
+            })
         ));
     }
 

@@ -1,7 +1,9 @@
 //! Property tests of the codec: round trips and type boundaries.
 
 use proptest::prelude::*;
-use victron_gx_modbus::codec::{decode, decode_raw, encode, encode_raw, encode_text, value_bounds, RegisterType, Value};
+use victron_gx_modbus::codec::{
+    decode, decode_raw, encode, encode_raw, encode_text, value_bounds, RegisterType, Value,
+};
 
 const NUMERIC: [RegisterType; 5] = [
     RegisterType::U16,
@@ -10,7 +12,17 @@ const NUMERIC: [RegisterType; 5] = [
     RegisterType::I32,
     RegisterType::U64,
 ];
-const SCALES: [f64; 9] = [1.0, 10.0, 100.0, 1000.0, -10.0, -1.0, 0.1, 0.01, 10_000_000.0];
+const SCALES: [f64; 9] = [
+    1.0,
+    10.0,
+    100.0,
+    1000.0,
+    -10.0,
+    -1.0,
+    0.1,
+    0.01,
+    10_000_000.0,
+];
 
 fn numeric_type() -> impl Strategy<Value = RegisterType> {
     prop::sample::select(NUMERIC.to_vec())
@@ -74,8 +86,14 @@ fn boundaries_of_each_type() {
     assert_eq!(encode(RegisterType::I16, 1.0, 32766.0), Ok(vec![0x7FFE]));
     assert!(encode(RegisterType::I16, 1.0, 32767.0).is_err());
     assert!(encode(RegisterType::I16, 1.0, -32769.0).is_err());
-    assert_eq!(encode(RegisterType::I32, 1.0, -2_147_483_648.0), Ok(vec![0x8000, 0x0000]));
-    assert_eq!(encode(RegisterType::U32, 1.0, 4_294_967_294.0), Ok(vec![0xFFFF, 0xFFFE]));
+    assert_eq!(
+        encode(RegisterType::I32, 1.0, -2_147_483_648.0),
+        Ok(vec![0x8000, 0x0000])
+    );
+    assert_eq!(
+        encode(RegisterType::U32, 1.0, 4_294_967_294.0),
+        Ok(vec![0xFFFF, 0xFFFE])
+    );
     assert_eq!(encode(RegisterType::I16, 10.0, -0.04), Ok(vec![0]));
     assert_eq!(encode(RegisterType::I16, 10.0, -0.06), Ok(vec![0xFFFF]));
 }

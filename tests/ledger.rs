@@ -21,12 +21,19 @@ fn embedded_ledger_is_valid_and_complete() {
 #[test]
 fn known_registers_carry_official_facts() {
     let vebus = ledger().service("vebus").expect("vebus service");
-    let voltage = vebus.register("ac_active_in_l1_v").expect("input voltage L1");
-    assert_eq!((voltage.address, voltage.register_type, voltage.scale), (3, RegisterType::U16, 10.0));
+    let voltage = vebus
+        .register("ac_active_in_l1_v")
+        .expect("input voltage L1");
+    assert_eq!(
+        (voltage.address, voltage.register_type, voltage.scale),
+        (3, RegisterType::U16, 10.0)
+    );
     assert_eq!(voltage.ha.name, "Input voltage L1");
 
     let battery = ledger().service("battery").expect("battery service");
-    let consumed = battery.register("consumed_amphours_265").expect("consumed Ah (16-bit)");
+    let consumed = battery
+        .register("consumed_amphours_265")
+        .expect("consumed Ah (16-bit)");
     assert_eq!(consumed.scale, -10.0);
 
     let system = ledger().service("system").expect("system service");
@@ -36,7 +43,10 @@ fn known_registers_carry_official_facts() {
         .find(|reg| reg.address == 834)
         .expect("firmware version register");
     assert!(firmware.internal);
-    assert_eq!(system.register("serial").map(|r| r.register_type), Some(RegisterType::Str(6)));
+    assert_eq!(
+        system.register("serial").map(|r| r.register_type),
+        Some(RegisterType::Str(6))
+    );
 }
 
 #[test]
@@ -67,8 +77,13 @@ fn every_writable_register_has_a_kind_and_bound() {
         assert_eq!(spec.kind, reg.ha.platform, "{}", reg.key);
     }
     let vebus = ledger().service("vebus").expect("vebus");
-    let limit = vebus.register("ac_active_in_current_limit").expect("input current limit");
-    assert_eq!(limit.ha.write.as_ref().map(|w| w.bound), Some(WriteBound::AcCurrent));
+    let limit = vebus
+        .register("ac_active_in_current_limit")
+        .expect("input current limit");
+    assert_eq!(
+        limit.ha.write.as_ref().map(|w| w.bound),
+        Some(WriteBound::AcCurrent)
+    );
     assert_eq!(limit.ha.platform, Platform::Number);
 }
 
@@ -84,13 +99,19 @@ fn validation_catches_duplicate_keys_and_overlaps() {
         let regs = &mut l.services[0].registers;
         regs[1].key = regs[0].key.clone();
     });
-    assert!(problems.iter().any(|p| p.contains("not unique")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("not unique")),
+        "{problems:?}"
+    );
 
     let problems = broken(|l| {
         let regs = &mut l.services[0].registers;
         regs[1].address = regs[0].address;
     });
-    assert!(problems.iter().any(|p| p.contains("overlaps")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("overlaps")),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -104,7 +125,10 @@ fn validation_catches_enum_and_write_mistakes() {
             .expect("a writable register");
         reg.ha.write = None;
     });
-    assert!(problems.iter().any(|p| p.contains("no write kind")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("no write kind")),
+        "{problems:?}"
+    );
 
     let problems = broken(|l| {
         let reg = l
@@ -116,7 +140,10 @@ fn validation_catches_enum_and_write_mistakes() {
         let labels = reg.enum_labels.as_mut().expect("labels");
         labels.insert("01".into(), "duplicate of 1".into());
     });
-    assert!(problems.iter().any(|p| p.contains("enum code")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("enum code")),
+        "{problems:?}"
+    );
 
     let problems = broken(|l| {
         let reg = &mut l.services[0].registers[0];

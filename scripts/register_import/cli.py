@@ -68,11 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     stale = sorted(
         name
         for name, text in files.items()
-        if not (args.ledger_dir / name).is_file() or (args.ledger_dir / name).read_text(encoding="utf-8") != text
+        if not (args.ledger_dir / name).is_file()
+        or (args.ledger_dir / name).read_text(encoding="utf-8") != text
     )
-    extra = sorted(
-        p.name for p in args.ledger_dir.glob("*.json") if p.name not in files
-    ) if args.ledger_dir.is_dir() else []
+    extra = (
+        sorted(p.name for p in args.ledger_dir.glob("*.json") if p.name not in files)
+        if args.ledger_dir.is_dir()
+        else []
+    )
     if args.check:
         for name in stale + extra:
             print(f"out of date: {args.ledger_dir / name}", file=sys.stderr)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .sources import RegisterList, SourceRow
+if TYPE_CHECKING:
+    from .sources import RegisterList, SourceRow
 
 SERVICE_PREFIX = "com.victronenergy."
 NUMERIC_TYPES = ("uint16", "int16", "uint32", "int32", "uint64")
@@ -154,7 +155,8 @@ def _parse_range(row: SourceRow, reg_type: str, scale: float, report: ImportRepo
     low, high = min(low, high), max(low, high)
     if not _type_holds(reg_type, scale, low, high):
         report.corrected.append(
-            f"line {row.line}: range {raw!r} does not fit {reg_type} scale {scale}: dropped (the type bounds it)"
+            f"line {row.line}: range {raw!r} does not fit {reg_type} scale {scale}: "
+            "dropped (the type bounds it)"
         )
         return None
     return [low, high]

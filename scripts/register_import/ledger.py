@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .facts import ImportReport, RegisterFacts, ServiceFacts
 from .metadata import base_key, draft_metadata
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .facts import ImportReport, RegisterFacts, ServiceFacts
 
 LEDGER_FORMAT = 1
 _TYPE_WORDS = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "uint64": 4}
@@ -49,9 +52,7 @@ def _preferred(group: list[RegisterFacts]) -> RegisterFacts:
     return min(group, key=lambda reg: (-type_words(reg.type), reg.address))
 
 
-def _assign_keys(
-    facts: ServiceFacts, existing: dict[int, dict[str, Any]]
-) -> dict[int, tuple[str, bool]]:
+def _assign_keys(facts: ServiceFacts, existing: dict[int, dict[str, Any]]) -> dict[int, tuple[str, bool]]:
     """Key and preferred flag per address; existing keys are never changed."""
     groups: dict[str, list[RegisterFacts]] = defaultdict(list)
     for reg in facts.registers:
@@ -93,7 +94,11 @@ def build_service(
     registers = []
     for reg in facts.registers:
         key, preferred = keys[reg.address]
-        ha = existing[reg.address]["ha"] if reg.address in existing else draft_metadata(reg, preferred=preferred)
+        ha = (
+            existing[reg.address]["ha"]
+            if reg.address in existing
+            else draft_metadata(reg, preferred=preferred)
+        )
         registers.append(
             {
                 "key": key,
@@ -111,7 +116,7 @@ def build_service(
     }
 
 
-def _compact(value: Any) -> str:
+def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .facts import RegisterFacts
+if TYPE_CHECKING:
+    from .facts import RegisterFacts
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_KEY_CHAR = re.compile(r"[^a-z0-9]+")
@@ -114,7 +115,7 @@ def entity_name(facts: RegisterFacts) -> str:
     phase = phase_of(facts)
     if phase is not None:
         pattern = re.compile(_PHASE_WORDS.pattern.replace("{n}", str(phase)), re.IGNORECASE)
-        stripped = pattern.sub(" ", name).strip(" -–,;")
+        stripped = pattern.sub(" ", name).strip(" -\N{EN DASH},;")
         name = f"{' '.join(stripped.split())} L{phase}"
     return name[:1].upper() + name[1:]
 
@@ -174,7 +175,7 @@ def _entity_category(facts: RegisterFacts) -> str | None:
     return None
 
 
-def _enabled(facts: RegisterFacts, preferred: bool) -> bool:
+def _enabled(facts: RegisterFacts, *, preferred: bool) -> bool:
     remarks = f"{facts.description} {facts.remarks or ''}".lower()
     return preferred and "unsupported" not in remarks and "deprecated" not in remarks
 
@@ -188,7 +189,9 @@ def state_keys(enum: dict[str, str]) -> dict[str, str]:
     return keys
 
 
-def _write_spec(facts: RegisterFacts, platform: str, unit_info: tuple[str | None, str | None, str] | None) -> dict[str, str] | None:
+def _write_spec(
+    facts: RegisterFacts, platform: str, unit_info: tuple[str | None, str | None, str] | None
+) -> dict[str, str] | None:
     if not facts.writable:
         return None
     if platform in {"select", "switch", "button"}:
@@ -224,7 +227,7 @@ def draft_metadata(facts: RegisterFacts, *, preferred: bool) -> dict[str, Any]:
         "state_class": _state_class(facts, device_class, platform),
         "unit": unit_info[0] if unit_info and numeric else None,
         "entity_category": _entity_category(facts),
-        "enabled_by_default": _enabled(facts, preferred),
+        "enabled_by_default": _enabled(facts, preferred=preferred),
         "suggested_precision": _precision(facts) if numeric else None,
         "states": state_keys(facts.enum) if facts.enum and platform in {"sensor", "select"} else None,
         "write": _write_spec(facts, platform, unit_info),

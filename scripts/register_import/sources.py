@@ -11,8 +11,11 @@ import csv
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -142,11 +145,7 @@ def read_register_list(path: Path) -> RegisterList:
     if not path.is_file():
         msg = f"{path}: no such file"
         raise SourceError(msg)
-    raw = (
-        read_xlsx_sheet(path, FIELD_LIST_SHEET)
-        if path.suffix.lower() == ".xlsx"
-        else _read_tsv(path)
-    )
+    raw = read_xlsx_sheet(path, FIELD_LIST_SHEET) if path.suffix.lower() == ".xlsx" else _read_tsv(path)
     header_at = next(
         (i for i, row in enumerate(raw) if row and _clean(row[0]) == HEADER_FIRST_CELL),
         None,

@@ -47,14 +47,22 @@ fn check_service(service: &Service, problems: &mut Vec<String>) {
             .iter()
             .find(|reg| reg.span().start < range.end && range.start < reg.span().end)
         {
-            problems.push(format!("{name}: reserved block {block:?} overlaps {}", reg.key));
+            problems.push(format!(
+                "{name}: reserved block {block:?} overlaps {}",
+                reg.key
+            ));
         }
     }
 }
 
 fn check_register(service: &str, reg: &Register, problems: &mut Vec<String>) {
     let at = format!("{service}.{} ({})", reg.key, reg.address);
-    if reg.key.is_empty() || !reg.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+    if reg.key.is_empty()
+        || !reg
+            .key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
         problems.push(format!("{at}: key is not snake_case"));
     }
     if !reg.scale.is_finite() || reg.scale == 0.0 {
@@ -64,7 +72,9 @@ fn check_register(service: &str, reg: &Register, problems: &mut Vec<String>) {
     if is_text && reg.scale != 1.0 {
         problems.push(format!("{at}: a string register has scale {}", reg.scale));
     }
-    if let (Some([low, high]), Some((min, max))) = (reg.range, full_bounds(reg.register_type, reg.scale)) {
+    if let (Some([low, high]), Some((min, max))) =
+        (reg.range, full_bounds(reg.register_type, reg.scale))
+    {
         if low > high {
             problems.push(format!("{at}: range {low}..{high} is reversed"));
         }
@@ -72,7 +82,10 @@ fn check_register(service: &str, reg: &Register, problems: &mut Vec<String>) {
         // allow one raw step (plus rounding) past the type, but no more.
         let step = 1.5 / reg.scale.abs();
         if low < min - step || high > max + step {
-            problems.push(format!("{at}: range {low}..{high} exceeds what a {} holds", reg.register_type));
+            problems.push(format!(
+                "{at}: range {low}..{high} exceeds what a {} holds",
+                reg.register_type
+            ));
         }
     }
     check_enum(&at, reg, problems);
@@ -103,7 +116,9 @@ fn check_enum(at: &str, reg: &Register, problems: &mut Vec<String>) {
     }
     if let Some(states) = &reg.ha.states {
         if states.keys().collect::<Vec<_>>() != labels.keys().collect::<Vec<_>>() {
-            problems.push(format!("{at}: state keys do not cover exactly the enum codes"));
+            problems.push(format!(
+                "{at}: state keys do not cover exactly the enum codes"
+            ));
         }
         let mut unique: BTreeMap<&str, usize> = BTreeMap::new();
         for state in states.values() {
@@ -122,26 +137,39 @@ fn check_platform(at: &str, reg: &Register, is_text: bool, problems: &mut Vec<St
         Platform::Number | Platform::Select | Platform::Switch | Platform::Button | Platform::Text
     );
     if writes != reg.writable {
-        problems.push(format!("{at}: platform {platform:?} does not match writable={}", reg.writable));
+        problems.push(format!(
+            "{at}: platform {platform:?} does not match writable={}",
+            reg.writable
+        ));
     }
     match (&reg.ha.write, reg.writable) {
         (None, true) => problems.push(format!("{at}: writable but no write kind and bound")),
         (Some(_), false) => problems.push(format!("{at}: read-only but has a write spec")),
         (Some(spec), true) if spec.kind != platform => {
-            problems.push(format!("{at}: write kind {:?} differs from platform", spec.kind));
+            problems.push(format!(
+                "{at}: write kind {:?} differs from platform",
+                spec.kind
+            ));
         }
         _ => {}
     }
-    if matches!(platform, Platform::Select | Platform::Switch | Platform::Button) && reg.enum_labels.is_none() {
+    if matches!(
+        platform,
+        Platform::Select | Platform::Switch | Platform::Button
+    ) && reg.enum_labels.is_none()
+    {
         problems.push(format!("{at}: {platform:?} needs enum codes"));
     }
     if (platform == Platform::Text) != (is_text && reg.writable) {
         problems.push(format!("{at}: text platform must match a writable string"));
     }
-    if reg.ha.state_class.as_deref() == Some("total_increasing") && reg.ha.unit.as_deref() != Some("kWh") {
+    if reg.ha.state_class.as_deref() == Some("total_increasing")
+        && reg.ha.unit.as_deref() != Some("kWh")
+    {
         problems.push(format!("{at}: total_increasing on a non-energy register"));
     }
-    if reg.ha.unit.as_deref() == Some("kWh") && platform == Platform::Sensor
+    if reg.ha.unit.as_deref() == Some("kWh")
+        && platform == Platform::Sensor
         && reg.ha.state_class.as_deref() != Some("total_increasing")
     {
         problems.push(format!("{at}: a kWh counter must be total_increasing"));
