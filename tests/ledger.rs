@@ -167,6 +167,19 @@ fn validation_catches_a_kwh_counter_without_total_increasing() {
 }
 
 #[test]
+fn validation_catches_an_address_shared_by_two_services() {
+    let problems = broken(|l| {
+        let address = l.services[1].registers[0].address;
+        l.services[0].registers[0].address = address;
+        l.services[0].registers.sort_by_key(|r| r.address);
+    });
+    assert!(
+        problems.iter().any(|p| p.contains("belongs to")),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn parse_errors_name_the_file() {
     let err = Ledger::parse(&[("broken", "{\"format\": 1")]).expect_err("truncated JSON");
     assert!(err.to_string().contains("broken.json"));

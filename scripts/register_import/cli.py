@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .errata import apply_errata
 from .facts import ImportReport, collect_facts, service_type
 from .ledger import ListPresence, build_service, load_ledger, render_service
 from .sources import SourceError, read_register_list
@@ -26,6 +27,7 @@ def generate(current: Path, older: list[Path], ledger_dir: Path) -> tuple[dict[s
     report = ImportReport()
     source = read_register_list(current)
     services = collect_facts(source, report)
+    apply_errata(services, ledger_dir / "errata" / "official-list.json", report)
     presences = [_presence(path, report) for path in older]
     existing = load_ledger(ledger_dir) if ledger_dir.is_dir() else {}
     files = {}

@@ -134,7 +134,7 @@ _RAW_BOUNDS = {
 }
 
 
-def _type_holds(reg_type: str, scale: float, low: float, high: float) -> bool:
+def type_holds(reg_type: str, scale: float, low: float, high: float) -> bool:
     """Whether a stated range fits the type (one raw step of slack for "65536")."""
     bounds = _RAW_BOUNDS.get(reg_type)
     if bounds is None:
@@ -153,7 +153,7 @@ def _parse_range(row: SourceRow, reg_type: str, scale: float, report: ImportRepo
         return None
     low, high = _number(match.group(1)), _number(match.group(2))
     low, high = min(low, high), max(low, high)
-    if not _type_holds(reg_type, scale, low, high):
+    if not type_holds(reg_type, scale, low, high):
         report.corrected.append(
             f"line {row.line}: range {raw!r} does not fit {reg_type} scale {scale}: "
             "dropped (the type bounds it)"

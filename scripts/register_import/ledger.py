@@ -76,6 +76,26 @@ def _since(service: str, address: int, lists: list[ListPresence]) -> str | None:
     return next((item.label for item in lists if (service, address) in item.addresses), None)
 
 
+def _metadata(
+    service_type: str,
+    reg: RegisterFacts,
+    entry: dict[str, Any] | None,
+    *,
+    preferred: bool,
+    report: ImportReport,
+) -> dict[str, Any]:
+    """Keep existing metadata unless the register's writability changed under it."""
+    if entry is None:
+        return draft_metadata(reg, preferred=preferred)
+    kept: dict[str, Any] = entry["ha"]
+    if (kept["write"] is not None) == reg.writable:
+        return kept
+    report.flagged.append(
+        f"{service_type} {reg.address} ({entry['key']}): writability changed, platform re-drafted"
+    )
+    return {**draft_metadata(reg, preferred=preferred), "name": kept["name"]}
+
+
 def build_service(
     service_type: str,
     facts: ServiceFacts,
@@ -94,11 +114,7 @@ def build_service(
     registers = []
     for reg in facts.registers:
         key, preferred = keys[reg.address]
-        ha = (
-            existing[reg.address]["ha"]
-            if reg.address in existing
-            else draft_metadata(reg, preferred=preferred)
-        )
+        ha = _metadata(service_type, reg, existing.get(reg.address), preferred=preferred, report=report)
         registers.append(
             {
                 "key": key,

@@ -15,7 +15,26 @@ pub fn validate(ledger: &Ledger) -> Vec<String> {
         }
         check_service(service, &mut problems);
     }
+    check_addresses_are_global(ledger, &mut problems);
     problems
+}
+
+/// The GX resolves a request's service type from its start address, so no
+/// address may belong to two services.
+fn check_addresses_are_global(ledger: &Ledger, problems: &mut Vec<String>) {
+    let mut owner: BTreeMap<u32, &str> = BTreeMap::new();
+    for service in &ledger.services {
+        let name = service.service_type();
+        for reg in &service.registers {
+            for address in reg.span() {
+                if let Some(other) = owner.insert(address, name) {
+                    if other != name {
+                        problems.push(format!("address {address} belongs to {other} and {name}"));
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn check_service(service: &Service, problems: &mut Vec<String>) {

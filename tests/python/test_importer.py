@@ -101,6 +101,25 @@ def test_reimport_keeps_hand_edited_metadata(tmp_path: Path) -> None:
     assert first["scale"] == 100
 
 
+def test_errata_correct_the_official_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger_dir = tmp_path / "ledgers"
+    (ledger_dir / "errata").mkdir(parents=True)
+    errata = [
+        {"service": "vebus", "address": 20, "set": {"writable": False}, "reason": "server has it R"},
+        {"service": "vebus", "address": 99, "set": {"type": "int16"}, "reason": "gone"},
+    ]
+    (ledger_dir / "errata" / "official-list.json").write_text(
+        json.dumps({"errata": errata}), encoding="utf-8"
+    )
+    assert import_main([str(write_list(tmp_path / "list.tsv", ROWS)), "--ledger-dir", str(ledger_dir)]) == 0
+    report = capsys.readouterr().err
+    assert "vebus 20: set {'writable': False} (server has it R)" in report
+    assert "erratum for vebus 99 matches no register" in report
+    mode = json.loads((ledger_dir / "vebus.json").read_text(encoding="utf-8"))["registers"][3]
+    assert mode["writable"] is False
+    assert mode["ha"]["platform"] == "sensor"
+
+
 def test_check_mode_detects_a_stale_ledger(tmp_path: Path) -> None:
     source = write_list(tmp_path / "list.tsv", ROWS)
     ledger_dir = tmp_path / "ledgers"
