@@ -1,9 +1,12 @@
 //! Victron Energy GX Modbus TCP core: the register ledger and the codec,
-//! exposed to Python as `victron_gx_modbus._core` when built with the
+//! a GX simulator, exposed to Python as `victron_gx_modbus._core` when built with the
 //! `python` feature.
 
 pub mod codec;
+pub mod frame;
 pub mod ledger;
+pub mod sim;
+pub mod unit_ids;
 
 #[cfg(feature = "python")]
 mod python;

@@ -1,0 +1,20 @@
+//! A faithful GX simulator: a Modbus TCP server that answers like
+//! dbus-modbustcp for the devices of a scenario, with latency, a
+//! single-threaded service model and fault injection.
+
+mod faults;
+mod gx;
+mod rng;
+mod scenario;
+mod server;
+mod site;
+mod stats;
+
+pub use faults::{Malformation, ReplyFault};
+pub use gx::{exception, Gx, Outcome, WriteRecord};
+pub use scenario::{
+    list_rank, DeviceSpec, GxSettings, Scenario, ScenarioError, ValueModel, ValueRef, BUNDLED,
+};
+pub use server::{DeviceInfo, SimConfig, SimError, Simulator};
+pub use site::{NodeValue, SimDevice, Site};
+pub use stats::{Stats, UnitStats, WriteLogEntry};
