@@ -9,4 +9,4 @@ pub mod sim;
 pub mod unit_ids;
 
 #[cfg(feature = "python")]
-mod python;
+mod py;

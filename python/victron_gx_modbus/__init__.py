@@ -4,8 +4,9 @@ The work is done in Rust (``victron_gx_modbus._core``); this package gives it
 a typed Python face.
 """
 
-from ._core import CodecError, LedgerError, VictronError, __version__, decode, encode
+from ._core import CodecError, LedgerError, SimulatorError, VictronError, __version__, decode, encode
 from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, service_type
+from .simulator import SimulatedDevice, Simulator, SimulatorStats
 
 __all__ = [
     "CodecError",
@@ -13,6 +14,10 @@ __all__ = [
     "LedgerError",
     "Register",
     "Service",
+    "SimulatedDevice",
+    "Simulator",
+    "SimulatorError",
+    "SimulatorStats",
     "VictronError",
     "WriteSpec",
     "__version__",

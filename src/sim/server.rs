@@ -8,6 +8,7 @@
 //! are injected through the handle.
 
 use std::io;
+use std::mem;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -151,7 +152,7 @@ pub struct Simulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Simulator {
@@ -205,7 +206,7 @@ impl Simulator {
             addr,
             shared,
             shutdown,
-            tasks: vec![service, accept],
+            tasks: Mutex::new(vec![service, accept]),
         })
     }
 
@@ -279,10 +280,11 @@ impl Simulator {
         answer.await.map_err(|_| SimError::Stopped)
     }
 
-    /// Stops serving and closes every connection.
-    pub async fn stop(mut self) {
+    /// Stops serving, closes every connection and releases the port.
+    pub async fn stop(&self) {
         self.shutdown_now();
-        for task in self.tasks.drain(..) {
+        let tasks = mem::take(&mut *lock(&self.tasks));
+        for task in tasks {
             task.abort();
             let _ = task.await;
         }
@@ -299,7 +301,7 @@ impl Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.shutdown_now();
-        for task in &self.tasks {
+        for task in lock(&self.tasks).iter() {
             task.abort();
         }
     }
@@ -453,6 +455,8 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
         loop {
             match read_frame(&mut reader).await {
                 Ok(Some(frame)) => {
+                    // Reap finished requests so a long-lived connection holds no garbage.
+                    while requests.try_join_next().is_some() {}
                     requests.spawn(answer(frame, Arc::clone(&shared), out_tx.clone()));
                 }
                 Ok(None) => break,

@@ -1,0 +1,171 @@
+"""The GX simulator: a Modbus TCP server that answers like a real GX device."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Literal, Self, TypedDict
+
+from ._core import SimulatorCore, SimulatorError, bundled_scenarios, start_simulator
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+type Malformation = Literal["bad_length", "wrong_transaction", "wrong_unit", "bad_protocol"]
+
+
+class UnitStats(TypedDict):
+    """Requests and exception replies of one unit ID."""
+
+    requests: int
+    exceptions: int
+
+
+class WriteLogEntry(TypedDict):
+    """One write the simulated GX accepted."""
+
+    unit: int
+    device: str
+    key: str
+    address: int
+    words: list[int]
+    value: float | None
+    text: str | None
+
+
+class SimulatorStats(TypedDict):
+    """What the simulated GX saw (JSON object keys are strings)."""
+
+    requests: int
+    by_function: dict[str, int]
+    exceptions: int
+    exceptions_by_code: dict[str, int]
+    by_unit: dict[str, UnitStats]
+    connections_accepted: int
+    connections_rejected: int
+    connections_open: int
+    malformed_requests: int
+    faults_injected: int
+    reboots: int
+    writes_total: int
+    writes: list[WriteLogEntry]
+
+
+class SimulatedDevice(TypedDict):
+    """A device of the running scenario."""
+
+    id: str
+    service: str
+    instance: int
+    unit: int | None
+    present: bool
+    registers: int
+
+
+class Simulator:
+    """A simulated GX device on a TCP port, as an async context manager.
+
+    >>> async with Simulator("single-phase-ess") as sim:
+    ...     print(sim.host, sim.port)
+    """
+
+    def __init__(
+        self,
+        scenario: str = "single-phase-ess",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        service_time_ms: float = 0.2,
+        max_connections: int | None = None,
+        seed: int = 1,
+    ) -> None:
+        """Describe a simulator; nothing listens until `start()` or `async with`."""
+        self._args = (scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed)
+        self._core: SimulatorCore | None = None
+
+    @staticmethod
+    def scenarios() -> list[str]:
+        """Names of the bundled scenarios."""
+        return bundled_scenarios()
+
+    @property
+    def core(self) -> SimulatorCore:
+        """The running simulator (raises when it is not started)."""
+        if self._core is None:
+            msg = "the simulator is not running"
+            raise SimulatorError(msg)
+        return self._core
+
+    @property
+    def host(self) -> str:
+        """The address it listens on."""
+        return self.core.host
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the bound one when 0 was asked for)."""
+        return self.core.port
+
+    async def start(self) -> None:
+        """Start listening."""
+        if self._core is None:
+            self._core = await start_simulator(*self._args)
+
+    async def stop(self) -> None:
+        """Stop and release the port (idempotent)."""
+        core, self._core = self._core, None
+        if core is not None:
+            await core.stop()
+
+    async def __aenter__(self) -> Self:
+        """Start on entry."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop on exit."""
+        await self.stop()
+
+    def stats(self) -> SimulatorStats:
+        """Request statistics and the most recent writes."""
+        stats: SimulatorStats = json.loads(self.core.stats_json())
+        return stats
+
+    def reset_stats(self) -> None:
+        """Clear the statistics."""
+        self.core.reset_stats()
+
+    def stall(self, count: int = 1) -> None:
+        """Leave the next `count` requests unanswered (a hung GX)."""
+        self.core.stall(count)
+
+    def drop_next_replies(self, count: int = 1) -> None:
+        """Cut the next `count` replies in half and close their connections."""
+        self.core.drop_next_replies(count)
+
+    def malform_next_replies(self, kind: Malformation, count: int = 1) -> None:
+        """Send the next `count` replies malformed."""
+        self.core.malform_next_replies(kind, count)
+
+    def clear_faults(self) -> None:
+        """Drop pending faults."""
+        self.core.clear_faults()
+
+    def reboot(self, seconds: float) -> None:
+        """Close every connection and refuse new ones for `seconds` (a GX reboot)."""
+        self.core.reboot(seconds)
+
+    async def set_present(self, device: str, *, present: bool) -> None:
+        """Unplug (present=False) or plug back a device by scenario id."""
+        await self.core.set_present(device, present)
+
+    async def devices(self) -> list[SimulatedDevice]:
+        """The scenario's devices and whether each is connected."""
+        devices: list[SimulatedDevice] = json.loads(await self.core.devices_json())
+        return devices

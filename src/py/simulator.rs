@@ -1,0 +1,167 @@
+//! The GX simulator on the Python side: started and controlled from asyncio,
+//! running on the core's own tokio runtime.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3_async_runtimes::tokio::future_into_py;
+
+use super::errors::SimulatorError;
+use crate::sim::{Malformation, ReplyFault, Scenario, SimConfig, Simulator, BUNDLED};
+
+fn load_scenario(scenario: &str) -> PyResult<Scenario> {
+    let path = Path::new(scenario);
+    if path.extension().is_some_and(|ext| ext == "json") {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            SimulatorError::new_err(format!("cannot read scenario {scenario}: {err}"))
+        })?;
+        return Ok(Scenario::from_json(scenario, &text)?);
+    }
+    Ok(Scenario::bundled(scenario)?)
+}
+
+fn duration_ms(name: &str, ms: f64) -> PyResult<Duration> {
+    if !ms.is_finite() || !(0.0..=60_000.0).contains(&ms) {
+        return Err(SimulatorError::new_err(format!(
+            "{name} must be 0-60000 ms, got {ms}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(ms / 1000.0))
+}
+
+/// Names of the bundled scenarios.
+#[pyfunction]
+pub fn bundled_scenarios() -> Vec<&'static str> {
+    BUNDLED.iter().map(|(name, _)| *name).collect()
+}
+
+/// Starts a simulator; resolves to a `SimulatorCore`.
+#[pyfunction]
+#[pyo3(signature = (scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed))]
+#[allow(clippy::too_many_arguments)]
+pub fn start_simulator<'py>(
+    py: Python<'py>,
+    scenario: &str,
+    host: &str,
+    port: u16,
+    latency_ms: f64,
+    jitter_ms: f64,
+    service_time_ms: f64,
+    max_connections: Option<usize>,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| SimulatorError::new_err(format!("{host:?} is not an IP address")))?;
+    let mut config = SimConfig::new(load_scenario(scenario)?);
+    config.bind = SocketAddr::new(ip, port);
+    config.latency = duration_ms("latency_ms", latency_ms)?;
+    config.jitter = duration_ms("jitter_ms", jitter_ms)?;
+    config.service_time = duration_ms("service_time_ms", service_time_ms)?;
+    config.max_connections = max_connections;
+    config.seed = seed;
+    future_into_py(py, async move {
+        let simulator = Simulator::start(config).await?;
+        Ok(SimulatorCore {
+            addr: simulator.addr(),
+            inner: Arc::new(simulator),
+        })
+    })
+}
+
+/// A running simulator (the Rust side of `victron_gx_modbus.Simulator`).
+#[pyclass(module = "victron_gx_modbus._core", frozen)]
+pub struct SimulatorCore {
+    addr: SocketAddr,
+    inner: Arc<Simulator>,
+}
+
+#[pymethods]
+impl SimulatorCore {
+    /// The IP address it listens on.
+    #[getter]
+    fn host(&self) -> String {
+        self.addr.ip().to_string()
+    }
+
+    /// The TCP port it listens on.
+    #[getter]
+    fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Request statistics and the write log as JSON text.
+    fn stats_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner.stats())
+            .map_err(|err| SimulatorError::new_err(err.to_string()))
+    }
+
+    /// Clears the statistics.
+    fn reset_stats(&self) {
+        self.inner.reset_stats();
+    }
+
+    /// The next `count` requests get no reply.
+    fn stall(&self, count: u32) {
+        self.inner.stall(count);
+    }
+
+    /// The next `count` replies are cut in half and the connection closed.
+    fn drop_next_replies(&self, count: u32) {
+        self.inner.inject(ReplyFault::DropMidReply, count);
+    }
+
+    /// The next `count` replies are malformed (`bad_length`, `wrong_transaction`,
+    /// `wrong_unit`, `bad_protocol`).
+    fn malform_next_replies(&self, kind: &str, count: u32) -> PyResult<()> {
+        let kind: Malformation = kind.parse().map_err(SimulatorError::new_err)?;
+        self.inner.inject(ReplyFault::Malformed(kind), count);
+        Ok(())
+    }
+
+    /// Drops pending faults.
+    fn clear_faults(&self) {
+        self.inner.clear_faults();
+    }
+
+    /// Simulates a reboot: connections closed and refused for `seconds`.
+    fn reboot(&self, seconds: f64) -> PyResult<()> {
+        self.inner.reboot(duration_ms("reboot", seconds * 1000.0)?);
+        Ok(())
+    }
+
+    /// Unplugs (or plugs back) a device by scenario id.
+    fn set_present<'py>(
+        &self,
+        py: Python<'py>,
+        device: String,
+        present: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let inner = Arc::clone(&self.inner);
+        future_into_py(
+            py,
+            async move { Ok(inner.set_present(&device, present).await?) },
+        )
+    }
+
+    /// The scenario's devices as JSON text.
+    fn devices_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = Arc::clone(&self.inner);
+        future_into_py(py, async move {
+            let devices = inner.devices().await?;
+            serde_json::to_string(&devices).map_err(|err| SimulatorError::new_err(err.to_string()))
+        })
+    }
+
+    /// Stops the simulator and releases its port.
+    fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = Arc::clone(&self.inner);
+        future_into_py(py, async move {
+            inner.stop().await;
+            Ok(())
+        })
+    }
+}
