@@ -80,3 +80,67 @@ fn single_phase_values_are_physically_consistent() {
         assert!(system_pv > 100.0, "midday PV {system_pv}");
     }
 }
+
+fn custom(devices: &str, start_hour: f64) -> Result<Gx, String> {
+    let text = format!(r#"{{"name": "t", "description": "", "start_hour": {start_hour}, "devices": [{devices}]}}"#);
+    let scenario = Scenario::from_json("t", &text).map_err(|e| e.to_string())?;
+    Gx::new(&scenario, embedded().expect("ledger"), 3).map_err(|e| e.to_string())
+}
+
+const BATTERY: &str = r#"{"id": "b", "service": "battery", "instance": 5, "values": {
+    "dc_0_voltage": {"constant": 50.0},
+    "dc_0_current": {"constant": 100.0},
+    "dc_0_power": {"product": {"of": [{"key": "dc_0_voltage"}, {"key": "dc_0_current"}]}},
+    "soc": {"soc": {"start": 50.0, "capacity_ah": 100.0, "current": {"key": "dc_0_current"}}},
+    "history_charged_energy": {"counter": {"start": 10.0, "power": {"key": "dc_0_power"}}},
+    "history_discharged_energy": {"counter": {"start": 10.0, "power": {"key": "dc_0_power"}, "reverse": true}},
+    "dc_0_temperature": "sentinel",
+    "time_to_go": {"walk": {"start": 100.0, "step": 1.0, "min": 99.0, "max": 101.0}}
+}}"#;
+
+#[test]
+fn integrating_models_follow_their_inputs() {
+    let mut gx = custom(BATTERY, 12.0).expect("valid scenario");
+    let start = Instant::now();
+    // 100 A into 100 Ah for 36 s adds 1 % SoC; 5 kW for 36 s adds 0.05 kWh.
+    let later = start + Duration::from_secs(36);
+    let _ = read(&mut gx, 5, 266, 1, start + Duration::from_millis(100));
+    let soc = number(&read(&mut gx, 5, 266, 1, later), "uint16", 10.0);
+    assert!((soc - 51.0).abs() < 0.15, "soc {soc}");
+    let charged = number(&read(&mut gx, 5, 302, 1, later), "uint16", 10.0);
+    let discharged = number(&read(&mut gx, 5, 301, 1, later), "uint16", 10.0);
+    assert!(charged >= 10.0 && discharged == 10.0, "{charged} {discharged}");
+    assert_eq!(number(&read(&mut gx, 5, 256, 2, later), "int32", 1.0), 5000.0);
+    let walk = number(&read(&mut gx, 5, 303, 1, later), "uint16", 0.01);
+    assert!((99.0..=101.0).contains(&walk), "walk {walk}");
+    // The sentinel model reads as the type's "not available" value; no model reads 0.
+    assert_eq!(read(&mut gx, 5, 262, 1, later), vec![0x7FFF]);
+    assert_eq!(read(&mut gx, 5, 263, 1, later), vec![0]);
+}
+
+#[test]
+fn pv_is_zero_at_night_and_positive_at_noon() {
+    let pv = r#"{"id": "m", "service": "solarcharger", "instance": 7, "values": {
+        "yield_power": {"pv": {"peak": 1000.0, "sunrise": 6.0, "sunset": 20.0}}}}"#;
+    let mut night = custom(pv, 2.0).expect("valid");
+    assert_eq!(read(&mut night, 7, 792, 2, Instant::now()), vec![0, 0]);
+    let mut noon = custom(pv, 13.0).expect("valid");
+    let watts = number(&read(&mut noon, 7, 792, 2, Instant::now()), "uint32", 1.0);
+    assert!(watts > 950.0, "{watts}");
+}
+
+#[test]
+fn bad_scenarios_are_clear_errors() {
+    let unknown_key = r#"{"id": "b", "service": "battery", "instance": 5, "values": {"nope": {"constant": 1}}}"#;
+    assert!(custom(unknown_key, 12.0).err().unwrap_or_default().contains("no register \"nope\""));
+    let cycle = r#"{"id": "b", "service": "battery", "instance": 5, "values": {
+        "dc_0_voltage": {"sum": {"of": [{"key": "dc_0_current"}]}},
+        "dc_0_current": {"sum": {"of": [{"key": "dc_0_voltage"}]}}}}"#;
+    assert!(custom(cycle, 12.0).err().unwrap_or_default().contains("cycle"));
+    let wrong_unit = r#"{"id": "b", "service": "battery", "instance": 300, "unit": 5}"#;
+    assert!(custom(wrong_unit, 12.0).is_err());
+    let text_on_number = r#"{"id": "b", "service": "battery", "instance": 5, "values": {"soc": {"text": "x"}}}"#;
+    assert!(custom(text_on_number, 12.0).err().unwrap_or_default().contains("text"));
+    assert!(Scenario::from_json("x", "{").is_err());
+    assert!(Scenario::bundled("nope").is_err());
+}
