@@ -3,9 +3,13 @@
 //! `python` feature.
 
 pub mod codec;
+pub mod discovery;
 pub mod frame;
 pub mod ledger;
+pub mod plan;
+pub mod poll;
 pub mod sim;
+pub mod transport;
 pub mod unit_ids;
 
 #[cfg(feature = "python")]

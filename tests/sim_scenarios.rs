@@ -82,7 +82,9 @@ fn single_phase_values_are_physically_consistent() {
 }
 
 fn custom(devices: &str, start_hour: f64) -> Result<Gx, String> {
-    let text = format!(r#"{{"name": "t", "description": "", "start_hour": {start_hour}, "devices": [{devices}]}}"#);
+    let text = format!(
+        r#"{{"name": "t", "description": "", "start_hour": {start_hour}, "devices": [{devices}]}}"#
+    );
     let scenario = Scenario::from_json("t", &text).map_err(|e| e.to_string())?;
     Gx::new(&scenario, embedded().expect("ledger"), 3).map_err(|e| e.to_string())
 }
@@ -109,8 +111,14 @@ fn integrating_models_follow_their_inputs() {
     assert!((soc - 51.0).abs() < 0.15, "soc {soc}");
     let charged = number(&read(&mut gx, 5, 302, 1, later), "uint16", 10.0);
     let discharged = number(&read(&mut gx, 5, 301, 1, later), "uint16", 10.0);
-    assert!(charged >= 10.0 && discharged == 10.0, "{charged} {discharged}");
-    assert_eq!(number(&read(&mut gx, 5, 256, 2, later), "int32", 1.0), 5000.0);
+    assert!(
+        charged >= 10.0 && discharged == 10.0,
+        "{charged} {discharged}"
+    );
+    assert_eq!(
+        number(&read(&mut gx, 5, 256, 2, later), "int32", 1.0),
+        5000.0
+    );
     let walk = number(&read(&mut gx, 5, 303, 1, later), "uint16", 0.01);
     assert!((99.0..=101.0).contains(&walk), "walk {walk}");
     // The sentinel model reads as the type's "not available" value; no model reads 0.
@@ -131,16 +139,27 @@ fn pv_is_zero_at_night_and_positive_at_noon() {
 
 #[test]
 fn bad_scenarios_are_clear_errors() {
-    let unknown_key = r#"{"id": "b", "service": "battery", "instance": 5, "values": {"nope": {"constant": 1}}}"#;
-    assert!(custom(unknown_key, 12.0).err().unwrap_or_default().contains("no register \"nope\""));
+    let unknown_key =
+        r#"{"id": "b", "service": "battery", "instance": 5, "values": {"nope": {"constant": 1}}}"#;
+    assert!(custom(unknown_key, 12.0)
+        .err()
+        .unwrap_or_default()
+        .contains("no register \"nope\""));
     let cycle = r#"{"id": "b", "service": "battery", "instance": 5, "values": {
         "dc_0_voltage": {"sum": {"of": [{"key": "dc_0_current"}]}},
         "dc_0_current": {"sum": {"of": [{"key": "dc_0_voltage"}]}}}}"#;
-    assert!(custom(cycle, 12.0).err().unwrap_or_default().contains("cycle"));
+    assert!(custom(cycle, 12.0)
+        .err()
+        .unwrap_or_default()
+        .contains("cycle"));
     let wrong_unit = r#"{"id": "b", "service": "battery", "instance": 300, "unit": 5}"#;
     assert!(custom(wrong_unit, 12.0).is_err());
-    let text_on_number = r#"{"id": "b", "service": "battery", "instance": 5, "values": {"soc": {"text": "x"}}}"#;
-    assert!(custom(text_on_number, 12.0).err().unwrap_or_default().contains("text"));
+    let text_on_number =
+        r#"{"id": "b", "service": "battery", "instance": 5, "values": {"soc": {"text": "x"}}}"#;
+    assert!(custom(text_on_number, 12.0)
+        .err()
+        .unwrap_or_default()
+        .contains("text"));
     assert!(Scenario::from_json("x", "{").is_err());
     assert!(Scenario::bundled("nope").is_err());
 }

@@ -28,6 +28,21 @@ pub enum LedgerError {
     Invalid(String),
 }
 
+/// Orders register-list labels: numbered releases ("3.66") before document
+/// revisions ("rev53"), each numerically.
+pub fn list_rank(label: &str) -> (u8, u32) {
+    if let Some(rev) = label
+        .strip_prefix("rev")
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        return (1, rev);
+    }
+    let mut parts = label.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (0, major * 1000 + minor)
+}
+
 /// Every service type and its registers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ledger {

@@ -7,11 +7,11 @@
 
 use std::time::Instant;
 
-use super::scenario::{list_rank, GxSettings, Scenario, ScenarioError};
+use super::scenario::{GxSettings, Scenario, ScenarioError};
 use super::site::Site;
 use crate::codec::Value;
 use crate::frame::{self, function, MAX_READ_QUANTITY, MAX_WRITE_QUANTITY};
-use crate::ledger::Ledger;
+use crate::ledger::{list_rank, Ledger};
 use crate::unit_ids::table_instance;
 
 /// Modbus exception codes the GX answers with.

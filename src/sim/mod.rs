@@ -13,7 +13,7 @@ mod stats;
 pub use faults::{Malformation, ReplyFault};
 pub use gx::{exception, Gx, Outcome, WriteRecord};
 pub use scenario::{
-    list_rank, DeviceSpec, GxSettings, Scenario, ScenarioError, ValueModel, ValueRef, BUNDLED,
+    DeviceSpec, GxSettings, Scenario, ScenarioError, ValueModel, ValueRef, BUNDLED,
 };
 pub use server::{DeviceInfo, SimConfig, SimError, Simulator};
 pub use site::{NodeValue, SimDevice, Site};

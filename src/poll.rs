@@ -1,0 +1,227 @@
+//! Polling: executes a read plan, decodes every register and reports what
+//! changed. One failing block makes only its registers unavailable; a device
+//! that answers "no such service" (0x0A/0x0B) or a lost connection makes the
+//! device's registers unavailable; the transport reconnects by itself.
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::codec::{self, Value};
+use crate::frame::Reply;
+use crate::plan::{Block, Plan, Tier};
+use crate::transport::{Transport, TransportError};
+
+/// How a block read ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockResult {
+    /// The words of the block.
+    Words(Vec<u16>),
+    /// A Modbus exception reply.
+    Exception(u8),
+    /// No reply (timeout, connection trouble).
+    Failed(TransportError),
+}
+
+impl BlockResult {
+    /// Turns a transport outcome into a block result.
+    pub fn from_reply(outcome: Result<Reply, TransportError>, quantity: u16) -> Self {
+        match outcome {
+            Ok(Reply::Words(words)) if words.len() == usize::from(quantity) => Self::Words(words),
+            Ok(Reply::Words(words)) => Self::Failed(TransportError::Malformed(format!(
+                "{} words for a read of {quantity}",
+                words.len()
+            ))),
+            Ok(Reply::Exception(code)) => Self::Exception(code),
+            Ok(Reply::WriteAck) => {
+                Self::Failed(TransportError::Malformed("write ack to a read".into()))
+            }
+            Err(err) => Self::Failed(err),
+        }
+    }
+}
+
+/// Decodes the registers of one block into `values` (by slot).
+pub fn decode_block(plan: &Plan, block: &Block, words: &[u16], values: &mut [Option<Value>]) {
+    for placement in &block.placements {
+        let register = &plan.slots[placement.slot].register;
+        let start = usize::from(placement.offset);
+        let end = start + usize::from(register.register_type.words());
+        let decoded = words
+            .get(start..end)
+            .and_then(|slice| codec::decode(register.register_type, register.scale, slice).ok());
+        if let Some(slot) = values.get_mut(placement.slot) {
+            *slot = decoded;
+        }
+    }
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PollReport {
+    /// Slots whose value (or availability) changed.
+    pub changed: Vec<usize>,
+    /// Requests sent.
+    pub requests: usize,
+    /// Requests that got an exception or no reply.
+    pub failed: usize,
+    /// Devices (by plan index) that could not be read at all this poll.
+    pub unavailable_devices: Vec<usize>,
+    /// Whether the GX could not be reached at all.
+    pub connection_lost: bool,
+}
+
+/// Reads a plan repeatedly, keeping the latest value of every register.
+#[derive(Debug)]
+pub struct Poller {
+    plan: Plan,
+    devices: usize,
+    values: Vec<Option<Value>>,
+    available: Vec<bool>,
+    static_pending: bool,
+    slow_pending: bool,
+    cycle: u64,
+    slow_every: u64,
+}
+
+/// An unavailable register: `None`; a "not available" reading: `Some(NotAvailable)`.
+type Reading = Option<Value>;
+
+impl Poller {
+    /// A poller for a plan over `devices` devices; slow blocks are read every
+    /// `slow_every` polls (at least 1).
+    pub fn new(plan: Plan, devices: usize, slow_every: u64) -> Self {
+        let slots = plan.slots.len();
+        Self {
+            plan,
+            devices,
+            values: vec![None; slots],
+            available: vec![false; slots],
+            static_pending: true,
+            slow_pending: true,
+            cycle: 0,
+            slow_every: slow_every.max(1),
+        }
+    }
+
+    /// The plan being polled.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The latest value per slot (`None`: unavailable).
+    pub fn values(&self) -> &[Reading] {
+        &self.values
+    }
+
+    /// The tiers the next poll reads.
+    fn due(&self) -> Vec<Tier> {
+        let mut tiers = vec![Tier::Fast];
+        if self.slow_pending || self.cycle % self.slow_every == 0 {
+            tiers.push(Tier::Slow);
+        }
+        if self.static_pending {
+            tiers.push(Tier::Static);
+        }
+        tiers
+    }
+
+    /// Requests of one poll cycle on average (static reads excluded).
+    pub fn requests_per_cycle(&self) -> f64 {
+        let fast = self.plan.requests(&[Tier::Fast]) as f64;
+        fast + self.plan.requests(&[Tier::Slow]) as f64 / self.slow_every as f64
+    }
+
+    /// Reads every due block concurrently (the transport bounds the
+    /// concurrency), decodes them and reports what changed.
+    pub async fn poll(&mut self, transport: &Transport) -> PollReport {
+        let due = self.due();
+        let mut reads = JoinSet::new();
+        for (index, block) in self.plan.blocks.iter().enumerate() {
+            if due.contains(&block.tier) {
+                let transport = transport.clone();
+                let (unit, start, quantity) = (block.unit, block.start, block.quantity);
+                reads.spawn(async move {
+                    let outcome = transport.read(unit, start, quantity).await;
+                    (index, BlockResult::from_reply(outcome, quantity))
+                });
+            }
+        }
+        let mut results = Vec::with_capacity(reads.len());
+        while let Some(joined) = reads.join_next().await {
+            if let Ok(result) = joined {
+                results.push(result);
+            }
+        }
+        results.sort_by_key(|(index, _)| *index);
+        self.cycle += 1;
+        self.apply(results)
+    }
+
+    /// Applies block results (in plan order) to the values.
+    pub fn apply(&mut self, results: Vec<(usize, BlockResult)>) -> PollReport {
+        let mut report = PollReport {
+            requests: results.len(),
+            ..PollReport::default()
+        };
+        let mut fresh = self.values.clone();
+        let mut read_ok = vec![false; self.devices];
+        let mut read_failed = vec![false; self.devices];
+        let mut connection_errors = 0;
+        let mut static_failed = false;
+        let mut slow_failed = false;
+        for (index, result) in results {
+            let Some(block) = self.plan.blocks.get(index) else {
+                continue;
+            };
+            match result {
+                BlockResult::Words(words) => {
+                    decode_block(&self.plan, block, &words, &mut fresh);
+                    read_ok[block.device] = true;
+                }
+                other => {
+                    report.failed += 1;
+                    if matches!(
+                        other,
+                        BlockResult::Failed(
+                            TransportError::Connect { .. }
+                                | TransportError::ConnectionLost(_)
+                                | TransportError::Closed
+                        )
+                    ) {
+                        connection_errors += 1;
+                    }
+                    read_failed[block.device] = true;
+                    static_failed |= block.tier == Tier::Static;
+                    slow_failed |= block.tier == Tier::Slow;
+                    for placement in &block.placements {
+                        fresh[placement.slot] = None;
+                    }
+                }
+            }
+        }
+        report.connection_lost = report.requests > 0 && connection_errors == report.requests;
+        report.unavailable_devices = (0..self.devices)
+            .filter(|&device| read_failed[device] && !read_ok[device])
+            .collect();
+        // Whatever was lost is read again in full once the device answers.
+        let resync = !report.unavailable_devices.is_empty();
+        self.static_pending = static_failed || resync;
+        self.slow_pending = slow_failed || resync;
+        for device in &report.unavailable_devices {
+            for (slot, planned) in self.plan.slots.iter().enumerate() {
+                if planned.device == *device {
+                    fresh[slot] = None;
+                }
+            }
+        }
+        for (slot, value) in fresh.into_iter().enumerate() {
+            let available = value.is_some();
+            if value != self.values[slot] || available != self.available[slot] {
+                report.changed.push(slot);
+            }
+            self.available[slot] = available;
+            self.values[slot] = value;
+        }
+        report
+    }
+}

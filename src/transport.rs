@@ -1,0 +1,511 @@
+//! The connection to a GX: Modbus TCP over tokio with our own framing, so that
+//! several requests can be pipelined on one socket and replies matched by
+//! transaction id (the GX may answer out of order).
+//!
+//! Bounds protect the GX: at most `max_in_flight` requests at once and at
+//! most `max_rate` requests per second. Every request has a timeout; a lost
+//! connection fails its pending requests at once and the next request
+//! reconnects, after an exponential backoff with jitter.
+
+use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, Semaphore};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, timeout, Instant};
+
+use crate::frame::{self, read_frame, Frame, Reply};
+
+/// How to reach a GX and how hard to press it.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port (502 on a GX).
+    pub port: u16,
+    /// Time allowed to open the connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for each reply.
+    pub request_timeout: Duration,
+    /// Most requests in flight at once (pipelined on one connection).
+    pub max_in_flight: usize,
+    /// Most requests per second.
+    pub max_rate: f64,
+    /// First reconnect delay; doubles per failure up to `backoff_max`.
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+}
+
+impl TransportConfig {
+    /// Defaults suited to a GX on a LAN.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(3),
+            max_in_flight: 8,
+            max_rate: 400.0,
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a request got no Modbus reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The GX could not be reached (or we are waiting before retrying).
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect {
+        /// host:port.
+        addr: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No reply in time.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The connection closed while the request was pending.
+    #[error("connection lost: {0}")]
+    ConnectionLost(String),
+    /// A reply that does not fit the request.
+    #[error("malformed reply: {0}")]
+    Malformed(String),
+    /// The transport was closed.
+    #[error("the client is closed")]
+    Closed,
+}
+
+/// Request counters and latency of a transport.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Requests sent.
+    pub requests: u64,
+    /// Replies that carried data or an acknowledgement.
+    pub replies: u64,
+    /// Exception replies by code.
+    pub exceptions: std::collections::BTreeMap<u8, u64>,
+    /// Requests that timed out.
+    pub timeouts: u64,
+    /// Replies that did not fit their request.
+    pub malformed: u64,
+    /// Replies that arrived for no pending request (late after a timeout).
+    pub unmatched: u64,
+    /// Failed connection attempts.
+    pub connect_failures: u64,
+    /// Connections opened after the first.
+    pub reconnects: u64,
+    /// Connections lost.
+    pub disconnects: u64,
+    /// Latency percentiles in milliseconds (recent requests).
+    pub latency_ms: Latency,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+const LATENCY_WINDOW: usize = 2048;
+/// Consecutive timeouts after which the connection is replaced.
+const TIMEOUTS_BEFORE_RECONNECT: u32 = 2;
+
+type Pending = Arc<Mutex<HashMap<u16, oneshot::Sender<Result<Frame, TransportError>>>>>;
+
+struct Connection {
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    pending: Pending,
+    alive: Arc<AtomicBool>,
+    reader: JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+enum Link {
+    Up(Arc<Connection>),
+    Down { retry_at: Instant, failures: u32 },
+    Closed,
+}
+
+#[derive(Default)]
+struct Counters {
+    metrics: Metrics,
+    latencies: VecDeque<f64>,
+    consecutive_timeouts: u32,
+    connected_once: bool,
+}
+
+/// A connection to one GX, shared by every caller (cheap to clone).
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: TransportConfig,
+    link: tokio::sync::Mutex<Link>,
+    permits: Semaphore,
+    next_slot: Mutex<Instant>,
+    next_transaction: AtomicU16,
+    counters: Arc<Mutex<Counters>>,
+    jitter_seed: Mutex<u64>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+impl Transport {
+    /// A transport; nothing connects until the first request.
+    pub fn new(config: TransportConfig) -> Self {
+        let permits = Semaphore::new(config.max_in_flight.max(1));
+        Self {
+            inner: Arc::new(Inner {
+                link: tokio::sync::Mutex::new(Link::Down {
+                    retry_at: Instant::now(),
+                    failures: 0,
+                }),
+                permits,
+                next_slot: Mutex::new(Instant::now()),
+                next_transaction: AtomicU16::new(1),
+                counters: Arc::new(Mutex::new(Counters::default())),
+                jitter_seed: Mutex::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(config.port)),
+                config,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TransportConfig {
+        &self.inner.config
+    }
+
+    /// A copy of the counters with current latency percentiles.
+    pub fn metrics(&self) -> Metrics {
+        let counters = lock(&self.inner.counters);
+        let mut metrics = counters.metrics.clone();
+        let mut sorted: Vec<f64> = counters.latencies.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        metrics.latency_ms = Latency {
+            p50: percentile(&sorted, 0.5),
+            p90: percentile(&sorted, 0.9),
+            p99: percentile(&sorted, 0.99),
+            max: sorted.last().copied().unwrap_or(0.0),
+        };
+        metrics
+    }
+
+    /// Whether a connection is open now.
+    pub async fn is_connected(&self) -> bool {
+        matches!(&*self.inner.link.lock().await, Link::Up(conn) if conn.alive.load(Ordering::Relaxed))
+    }
+
+    /// Closes the connection; later requests fail with [`TransportError::Closed`].
+    pub async fn close(&self) {
+        let mut link = self.inner.link.lock().await;
+        if let Link::Up(conn) = &*link {
+            fail_all(&conn.pending, &TransportError::Closed);
+        }
+        *link = Link::Closed;
+        self.inner.permits.close();
+    }
+
+    /// Sends one request PDU to a unit and waits for its reply.
+    pub async fn request(&self, unit: u8, pdu: Vec<u8>) -> Result<Reply, TransportError> {
+        let function = pdu.first().copied().unwrap_or(0);
+        let quantity = match function {
+            frame::function::READ_HOLDING | frame::function::READ_INPUT if pdu.len() >= 5 => {
+                u16::from_be_bytes([pdu[3], pdu[4]])
+            }
+            _ => 1,
+        };
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| TransportError::Closed)?;
+        self.pace().await;
+        let conn = self.connection().await?;
+        let transaction = self.inner.next_transaction.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&conn.pending).insert(transaction, tx);
+        let bytes = Frame {
+            transaction,
+            unit,
+            pdu,
+        }
+        .encode();
+        let started = Instant::now();
+        lock(&self.inner.counters).metrics.requests += 1;
+        if let Err(err) = conn.writer.lock().await.write_all(&bytes).await {
+            lock(&conn.pending).remove(&transaction);
+            self.lose(&conn, &format!("write failed: {err}")).await;
+            return Err(TransportError::ConnectionLost(err.to_string()));
+        }
+        let outcome = timeout(self.inner.config.request_timeout, rx).await;
+        let reply = match outcome {
+            Ok(Ok(Ok(frame))) => frame,
+            Ok(Ok(Err(err))) => return Err(err),
+            Ok(Err(_)) => return Err(TransportError::ConnectionLost("connection dropped".into())),
+            Err(_) => {
+                lock(&conn.pending).remove(&transaction);
+                return Err(self.timed_out(&conn).await);
+            }
+        };
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let parsed = if reply.unit == unit {
+            frame::parse_reply(function, quantity, &reply.pdu)
+        } else {
+            Err(format!("reply from unit {}, asked unit {unit}", reply.unit))
+        };
+        let mut counters = lock(&self.inner.counters);
+        counters.consecutive_timeouts = 0;
+        if counters.latencies.len() == LATENCY_WINDOW {
+            counters.latencies.pop_front();
+        }
+        counters.latencies.push_back(elapsed_ms);
+        match parsed {
+            Ok(Reply::Exception(code)) => {
+                *counters.metrics.exceptions.entry(code).or_default() += 1;
+                Ok(Reply::Exception(code))
+            }
+            Ok(reply) => {
+                counters.metrics.replies += 1;
+                Ok(reply)
+            }
+            Err(reason) => {
+                counters.metrics.malformed += 1;
+                Err(TransportError::Malformed(reason))
+            }
+        }
+    }
+
+    /// Reads `quantity` holding registers.
+    pub async fn read(&self, unit: u8, start: u16, quantity: u16) -> Result<Reply, TransportError> {
+        self.request(
+            unit,
+            frame::read_request(frame::function::READ_HOLDING, start, quantity),
+        )
+        .await
+    }
+
+    /// Spaces requests to at most `max_rate` per second.
+    async fn pace(&self) {
+        let rate = self.inner.config.max_rate;
+        if !(rate.is_finite() && rate > 0.0) {
+            return;
+        }
+        let gap = Duration::from_secs_f64(1.0 / rate);
+        let slot = {
+            let mut next = lock(&self.inner.next_slot);
+            let slot = (*next).max(Instant::now());
+            *next = slot + gap;
+            slot
+        };
+        if slot > Instant::now() {
+            sleep_until(slot).await;
+        }
+    }
+
+    async fn timed_out(&self, conn: &Arc<Connection>) -> TransportError {
+        let replace = {
+            let mut counters = lock(&self.inner.counters);
+            counters.metrics.timeouts += 1;
+            counters.consecutive_timeouts += 1;
+            counters.consecutive_timeouts >= TIMEOUTS_BEFORE_RECONNECT
+        };
+        if replace {
+            self.lose(conn, "no replies: replacing the connection")
+                .await;
+        }
+        TransportError::Timeout(self.inner.config.request_timeout)
+    }
+
+    /// Drops a connection that failed (if it is still the current one).
+    async fn lose(&self, conn: &Arc<Connection>, reason: &str) {
+        if conn.alive.swap(false, Ordering::Relaxed) {
+            lock(&self.inner.counters).metrics.disconnects += 1;
+            log::warn!(
+                "connection to {}:{} dropped: {reason}",
+                self.inner.config.host,
+                self.inner.config.port
+            );
+        }
+        fail_all(
+            &conn.pending,
+            &TransportError::ConnectionLost(reason.to_owned()),
+        );
+        let mut link = self.inner.link.lock().await;
+        if matches!(&*link, Link::Up(current) if Arc::ptr_eq(current, conn)) {
+            *link = Link::Down {
+                retry_at: Instant::now(),
+                failures: 0,
+            };
+        }
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        let config = &self.inner.config;
+        let exponent = failures.saturating_sub(1).min(16);
+        let base = config
+            .backoff_min
+            .saturating_mul(1 << exponent)
+            .min(config.backoff_max);
+        // Jitter of +-20 % so that many clients do not retry in step.
+        let mut seed = lock(&self.inner.jitter_seed);
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let unit = (*seed >> 11) as f64 / (1u64 << 53) as f64;
+        base.mul_f64(0.8 + 0.4 * unit)
+    }
+
+    /// The live connection, opening one when allowed.
+    async fn connection(&self) -> Result<Arc<Connection>, TransportError> {
+        let config = &self.inner.config;
+        let addr_text = format!("{}:{}", config.host, config.port);
+        let mut link = self.inner.link.lock().await;
+        let failures = match &*link {
+            Link::Up(conn) if conn.alive.load(Ordering::Relaxed) => return Ok(Arc::clone(conn)),
+            Link::Up(_) => 0,
+            Link::Closed => return Err(TransportError::Closed),
+            Link::Down { retry_at, failures } => {
+                if Instant::now() < *retry_at {
+                    return Err(TransportError::Connect {
+                        addr: addr_text,
+                        reason: format!(
+                            "waiting {:.1} s before retrying",
+                            retry_at
+                                .saturating_duration_since(Instant::now())
+                                .as_secs_f64()
+                        ),
+                    });
+                }
+                *failures
+            }
+        };
+        match timeout(config.connect_timeout, open(&config.host, config.port)).await {
+            Ok(Ok((stream, addr))) => {
+                let conn = Arc::new(spawn_connection(
+                    stream,
+                    Arc::clone(&self.inner.counters),
+                    addr_text.clone(),
+                ));
+                let mut counters = lock(&self.inner.counters);
+                if counters.connected_once {
+                    counters.metrics.reconnects += 1;
+                    log::info!("reconnected to {addr}");
+                }
+                counters.connected_once = true;
+                counters.consecutive_timeouts = 0;
+                drop(counters);
+                *link = Link::Up(Arc::clone(&conn));
+                Ok(conn)
+            }
+            outcome => {
+                let reason = match outcome {
+                    Ok(Err(err)) => err.to_string(),
+                    _ => format!("no answer within {:?}", config.connect_timeout),
+                };
+                let failures = failures + 1;
+                let delay = self.backoff(failures);
+                lock(&self.inner.counters).metrics.connect_failures += 1;
+                if failures == 1 {
+                    log::warn!("cannot connect to {addr_text}: {reason}; retrying with backoff");
+                }
+                *link = Link::Down {
+                    retry_at: Instant::now() + delay,
+                    failures,
+                };
+                Err(TransportError::Connect {
+                    addr: addr_text,
+                    reason,
+                })
+            }
+        }
+    }
+}
+
+async fn open(host: &str, port: u16) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let stream = TcpStream::connect((host, port)).await?;
+    stream.set_nodelay(true)?;
+    let addr = stream.peer_addr()?;
+    Ok((stream, addr))
+}
+
+fn fail_all(pending: &Pending, error: &TransportError) {
+    for (_, waiter) in lock(pending).drain() {
+        let _ = waiter.send(Err(error.clone()));
+    }
+}
+
+/// Starts the reader of a new connection. It holds only the counters, so a
+/// dropped transport drops its connection (and the reader with it).
+fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: String) -> Connection {
+    let (mut reader, writer) = stream.into_split();
+    let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
+    let alive = Arc::new(AtomicBool::new(true));
+    let reader_pending = Arc::clone(&pending);
+    let reader_alive = Arc::clone(&alive);
+    let reader = tokio::spawn(async move {
+        let reason = loop {
+            match read_frame(&mut reader).await {
+                Ok(Some(frame)) => {
+                    let waiter = lock(&reader_pending).remove(&frame.transaction);
+                    match waiter {
+                        Some(waiter) => {
+                            let _ = waiter.send(Ok(frame));
+                        }
+                        None => lock(&counters).metrics.unmatched += 1,
+                    }
+                }
+                Ok(None) => break "closed by the GX".to_owned(),
+                Err(err) => {
+                    lock(&counters).metrics.malformed += 1;
+                    break format!("unreadable reply: {err}");
+                }
+            }
+        };
+        if reader_alive.swap(false, Ordering::Relaxed) {
+            lock(&counters).metrics.disconnects += 1;
+            log::warn!("connection to {addr} lost: {reason}");
+        }
+        fail_all(&reader_pending, &TransportError::ConnectionLost(reason));
+    });
+    Connection {
+        writer: tokio::sync::Mutex::new(writer),
+        pending,
+        alive,
+        reader,
+    }
+}

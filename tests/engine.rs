@@ -1,0 +1,253 @@
+//! Discovery, planning and polling against the simulator over loopback TCP.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use victron_gx_modbus::discovery::{scan, ScanMode, ScanProgress, ScanResult};
+use victron_gx_modbus::ledger::embedded;
+use victron_gx_modbus::plan::{plan_all, Tier};
+use victron_gx_modbus::poll::Poller;
+use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+use victron_gx_modbus::transport::{Transport, TransportConfig};
+
+async fn start(name: &str) -> Simulator {
+    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
+    config.service_time = Duration::ZERO;
+    Simulator::start(config).await.expect("simulator")
+}
+
+fn transport(sim: &Simulator) -> Transport {
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    config.max_rate = 0.0;
+    config.request_timeout = Duration::from_millis(500);
+    config.backoff_min = Duration::from_millis(50);
+    Transport::new(config)
+}
+
+/// (unit, service) of every device of a running scenario, as a client reaches them.
+async fn expected(sim: &Simulator) -> BTreeSet<(u8, String)> {
+    sim.devices()
+        .await
+        .expect("devices")
+        .into_iter()
+        .filter(|d| d.service != "platform" || d.present)
+        .map(|d| {
+            let gx_service =
+                ["system", "settings", "hub4", "platform"].contains(&d.service.as_str());
+            let unit = if gx_service {
+                100
+            } else {
+                d.unit.expect("unit")
+            };
+            (unit, d.service)
+        })
+        .collect()
+}
+
+fn found(result: &ScanResult) -> BTreeSet<(u8, String)> {
+    result
+        .devices
+        .iter()
+        .map(|d| (d.unit, d.service.clone()))
+        .collect()
+}
+
+async fn run_scan(sim: &Simulator, mode: ScanMode) -> ScanResult {
+    let ledger = embedded().expect("ledger");
+    let t = transport(sim);
+    let result = scan(&t, ledger, mode, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    t.close().await;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_scan_finds_every_device_of_every_scenario_and_nothing_else() {
+    for name in [
+        "minimal",
+        "single-phase-ess",
+        "three-phase",
+        "large",
+        "old-firmware",
+    ] {
+        let sim = start(name).await;
+        let result = run_scan(&sim, ScanMode::Deep).await;
+        assert_eq!(found(&result), expected(&sim).await, "{name}");
+        sim.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_scan_finds_devices_on_habitual_units() {
+    for name in ["minimal", "single-phase-ess", "three-phase", "old-firmware"] {
+        let sim = start(name).await;
+        let result = run_scan(&sim, ScanMode::Quick).await;
+        assert_eq!(found(&result), expected(&sim).await, "{name}");
+        assert!(
+            result.stats.failed_requests < 200,
+            "{name}: {:?}",
+            result.stats
+        );
+        sim.stop().await;
+    }
+    // The large site puts some devices on unusual instances: the quick scan
+    // finds the habitual ones and never reports one that is not there.
+    let sim = start("large").await;
+    let result = run_scan(&sim, ScanMode::Quick).await;
+    let all = expected(&sim).await;
+    let quick = found(&result);
+    assert!(quick.is_subset(&all));
+    for habitual in [
+        (227, "vebus"),
+        (225, "battery"),
+        (226, "battery"),
+        (12, "solarcharger"),
+        (25, "tank"),
+        (40, "grid"),
+    ] {
+        assert!(
+            quick.contains(&(habitual.0, habitual.1.to_owned())),
+            "{habitual:?}"
+        );
+    }
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_and_firmware_are_read_once() {
+    let sim = start("single-phase-ess").await;
+    let result = run_scan(&sim, ScanMode::Quick).await;
+    assert_eq!(result.gx.serial.as_deref(), Some("c0619ab1e2f4"));
+    assert_eq!(result.gx.firmware.as_deref(), Some("v3.60"));
+    assert_eq!(result.gx.absent_exception, Some(0x0A));
+    let multi = result
+        .devices
+        .iter()
+        .find(|d| d.service == "vebus")
+        .expect("vebus");
+    assert_eq!(multi.name.as_deref(), Some("Multi"));
+    let tank = result
+        .devices
+        .iter()
+        .find(|d| d.service == "tank")
+        .expect("tank");
+    assert_eq!(tank.product_id, Some(41312));
+    // The result survives a JSON round trip (it is stored in Home Assistant).
+    let json = serde_json::to_string(&result).expect("serialise");
+    let back: ScanResult = serde_json::from_str(&json).expect("deserialise");
+    assert_eq!(back, result);
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_firmware_is_scanned_then_polled_without_a_failed_request() {
+    let sim = start("old-firmware").await;
+    let ledger = embedded().expect("ledger");
+    let t = transport(&sim);
+    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    assert_eq!(result.gx.absent_exception, Some(0x0B));
+    let vebus = result
+        .devices
+        .iter()
+        .find(|d| d.service == "vebus")
+        .expect("vebus");
+    assert!(vebus
+        .unsupported
+        .contains(&"devices_0_extend_status_relay_test_ok".to_owned()));
+    sim.reset_stats();
+    let devices = result.plan_devices(ledger);
+    let mut poller = Poller::new(plan_all(&devices), devices.len(), 2);
+    for _ in 0..5 {
+        let report = poller.poll(&t).await;
+        assert_eq!(report.failed, 0, "{report:?}");
+    }
+    assert_eq!(sim.stats().exceptions, 0);
+    assert!(sim.stats().requests > 0);
+    t.close().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_reported() {
+    let sim = start("single-phase-ess").await;
+    let events: Arc<Mutex<Vec<ScanProgress>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let t = transport(&sim);
+    let ledger = embedded().expect("ledger");
+    scan(
+        &t,
+        ledger,
+        ScanMode::Quick,
+        Arc::new(move |p| sink.lock().expect("lock").push(p)),
+    )
+    .await
+    .expect("scan");
+    let events = events.lock().expect("lock").clone();
+    assert!(events.iter().any(|e| e.phase == "probing"));
+    assert_eq!(events.last().map(|e| e.phase), Some("done"));
+    assert_eq!(events.last().map(|e| e.found), Some(9));
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_decode_report_changes_and_recover_from_faults() {
+    let sim = start("single-phase-ess").await;
+    let ledger = embedded().expect("ledger");
+    let t = transport(&sim);
+    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    let devices = result.plan_devices(ledger);
+    let plan = plan_all(&devices);
+    let fast = plan.requests(&[Tier::Fast]);
+    let mut poller = Poller::new(plan, devices.len(), 5);
+    let first = poller.poll(&t).await;
+    assert_eq!(first.failed, 0);
+    assert!(
+        first.changed.len() > 200,
+        "everything is new on the first poll"
+    );
+    let second = poller.poll(&t).await;
+    assert_eq!(
+        second.requests, fast,
+        "only the fast tier on the second poll"
+    );
+    // A device unplugged: only its registers become unavailable.
+    sim.set_present("water", false).await.expect("device");
+    let report = poller.poll(&t).await;
+    let tank_index = result
+        .devices
+        .iter()
+        .position(|d| d.service == "tank")
+        .expect("tank");
+    assert_eq!(report.unavailable_devices, vec![tank_index]);
+    assert!(!report.connection_lost);
+    let still: usize = poller.values().iter().filter(|v| v.is_some()).count();
+    assert!(still > 200);
+    sim.set_present("water", true).await.expect("device");
+    // A GX reboot: everything unavailable, then back by itself.
+    sim.reboot(Duration::from_millis(300));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let down = poller.poll(&t).await;
+    assert!(down.connection_lost, "{down:?}");
+    assert!(poller.values().iter().all(Option::is_none));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut recovered = false;
+    for _ in 0..20 {
+        let report = poller.poll(&t).await;
+        if report.failed == 0 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered);
+    assert!(poller.values().iter().filter(|v| v.is_some()).count() > 200);
+    assert!(t.metrics().reconnects >= 1);
+    t.close().await;
+    sim.stop().await;
+}
