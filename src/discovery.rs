@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::codec::Value;
 use crate::ledger::{list_rank, Ledger, LedgerError, Service};
-use crate::plan::{plan_all, Block, Placement, PlanDevice};
+use crate::plan::{plan_all, Block, Placement, Plan, PlanDevice};
 use crate::poll::{decode_block, BlockResult};
 use crate::transport::{Transport, TransportError};
 
@@ -309,11 +309,12 @@ fn nonzero(values: &BTreeMap<String, Value>, prefix: &str) -> bool {
         })
 }
 
-fn quick_candidates(evidence: &Evidence) -> Vec<Candidate> {
+/// Likely pairs after the first wave: the GX model's VE.Direct ports, VE.Can's
+/// low instances, the usual instances of tanks, sensors and meters.
+fn quick_candidates(evidence: &Evidence, vedirect_ports: &[u8]) -> Vec<Candidate> {
     let mut out = Vec::new();
-    push(&mut out, 100, VEBUS_PORTS.iter().copied(), &["vebus"]);
     push(&mut out, 95, [CAN_BMS], &["battery"]);
-    push(&mut out, 90, VEDIRECT_PORTS.iter().copied(), VE_FAMILY);
+    push(&mut out, 90, vedirect_ports.iter().copied(), VE_FAMILY);
     push(&mut out, 80, 0..=3, VE_FAMILY);
     push(&mut out, 70, 20..=23, &["tank", "pvinverter"]);
     push(&mut out, 70, 24..=27, &["temperature"]);
@@ -344,6 +345,9 @@ fn quick_candidates(evidence: &Evidence) -> Vec<Candidate> {
     if evidence.genset {
         push(&mut out, 75, (20..=23).chain(42..=47), &["genset"]);
     }
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.unit.cmp(&b.unit)));
+    let mut seen = HashSet::new();
+    out.retain(|c| seen.insert((c.unit, c.service.clone())));
     out
 }
 
@@ -356,10 +360,11 @@ fn all_service_types(ledger: &Ledger) -> Vec<&str> {
         .collect()
 }
 
-fn candidates(mode: &ScanMode, ledger: &Ledger, evidence: &Evidence) -> Vec<Candidate> {
+/// Every service type at every unit of a deep or unit-list scan.
+fn candidates(mode: &ScanMode, ledger: &Ledger) -> Vec<Candidate> {
     let types = all_service_types(ledger);
-    let mut out = match mode {
-        ScanMode::Quick => quick_candidates(evidence),
+    let out = match mode {
+        ScanMode::Quick => Vec::new(),
         ScanMode::Deep => {
             let mut out = Vec::new();
             // Unit 100 only repeats instance 0 (unit 0) for devices.
@@ -377,6 +382,11 @@ fn candidates(mode: &ScanMode, ledger: &Ledger, evidence: &Evidence) -> Vec<Cand
             out
         }
     };
+    order(out, ledger)
+}
+
+/// Known services only, most likely first, each pair once.
+fn order(mut out: Vec<Candidate>, ledger: &Ledger) -> Vec<Candidate> {
     out.retain(|c| ledger.service(&c.service).is_some());
     out.sort_by(|a, b| {
         b.score
@@ -426,7 +436,27 @@ fn integer(value: Option<&Value>) -> Option<i64> {
     }
 }
 
-/// Scans a GX. `progress` is called from the scanning task as steps finish.
+/// The VE.Direct ports of the GX model whose VE.Bus port answered.
+fn vedirect_ports_for(vebus_units: &[u8]) -> Vec<u8> {
+    let mut ports = Vec::new();
+    for unit in vebus_units {
+        ports.extend_from_slice(match unit {
+            227 => &[226, 224, 223][..],
+            228 => &[229, 230][..],
+            242 => &[243, 245, 244][..],
+            246 => &[245, 247][..],
+            _ => &[][..],
+        });
+    }
+    if ports.is_empty() {
+        ports.extend_from_slice(VEDIRECT_PORTS);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Scans a GX. `progress` is called from the scanning tasks as steps finish.
 pub async fn scan(
     transport: &Transport,
     ledger: &'static Ledger,
@@ -441,99 +471,98 @@ pub async fn scan(
         BlockResult::Words(words) => gx.firmware = Some(gx_firmware(words[0], words[1])),
         BlockResult::Exception(0x02) => {}
         BlockResult::Exception(code) => {
-            return Err(ScanError::NotAGx(format!(
-                "unit 100 answered exception {code:#04x}"
-            )));
+            return Err(ScanError::NotAGx(format!("unit 100 answered exception {code:#04x}")));
         }
         BlockResult::Failed(err) => return Err(err.into()),
     }
     // One read tells whether the GX serves the newest register list; if not,
     // newer registers are left out everywhere instead of failing one by one.
     let ceiling = list_ceiling(transport, &tally, ledger).await?;
-    // The GX's own services: probed and validated first, their values steer the rest.
-    let mut found: Vec<FoundDevice> = Vec::new();
-    for service in GX_SERVICES {
-        if let Some(device) = probe(transport, &tally, ledger, GX_UNIT, service, &mut gx).await? {
-            found.push(device);
-        }
+    let known = |c: &Candidate| {
+        ledger
+            .service(&c.service)
+            .is_some_and(|s| above_ceiling(s, ceiling).len() < s.registers.len())
+    };
+    let mut scanner = Scanner {
+        transport: transport.clone(),
+        tally: Arc::clone(&tally),
+        ledger,
+        progress: Arc::clone(&progress),
+        unsupported_types: Arc::default(),
+        probed: HashSet::new(),
+        done: Arc::new(AtomicUsize::new(0)),
+        total: 0,
+        found: Vec::new(),
+        settled: 0,
+        absent_code: None,
+    };
+    // First wave: the GX's own services and the VE.Bus ports (they tell the GX model).
+    let mut first = Vec::new();
+    push(&mut first, 255, [GX_UNIT], GX_SERVICES);
+    if mode == ScanMode::Quick {
+        push(&mut first, 100, VEBUS_PORTS.iter().copied(), &["vebus"]);
     }
-    let system_values = validate(transport, &tally, ledger, &mut found, &mut gx, ceiling).await?;
+    first.retain(known);
+    scanner.run_wave(first).await?;
+    let (mut gx_devices, mut others): (Vec<_>, Vec<_>) =
+        scanner.found.drain(..).partition(|d| d.unit == GX_UNIT && GX_SERVICES.contains(&d.service.as_str()));
+    gx_devices.sort_by_key(|d| GX_SERVICES.iter().position(|s| *s == d.service));
+    scanner.settled = gx_devices.len();
+    let system_values = validate(transport, &tally, ledger, &mut gx_devices, &mut gx, ceiling).await?;
     let evidence = Evidence {
         pv_inverter: nonzero(&system_values, "ac_pv_on_"),
         genset: nonzero(&system_values, "ac_genset_"),
         dc_pv: nonzero(&system_values, "dc_pv_"),
     };
-    let gx_devices = found.len();
-    let mut probed: HashSet<(u8, String)> =
-        found.iter().map(|d| (d.unit, d.service.clone())).collect();
-    let unsupported_types: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let mut wave = candidates(&mode, ledger, &evidence);
-    // Service types the GX's register list does not have yet are not probed.
-    wave.retain(|c| {
-        ledger
-            .service(&c.service)
-            .is_some_and(|s| above_ceiling(s, ceiling).len() < s.registers.len())
-    });
-    let done = Arc::new(AtomicUsize::new(0));
-    let mut total = wave.len();
+    let vebus_units: Vec<u8> = others.iter().map(|d| d.unit).collect();
+    scanner.found.append(&mut others);
+    let mut wave: Vec<Candidate> = match &mode {
+        ScanMode::Quick => quick_candidates(&evidence, &vedirect_ports_for(&vebus_units)),
+        other => candidates(other, ledger),
+    };
+    wave.retain(known);
     while !wave.is_empty() {
-        for candidate in &wave {
-            probed.insert((candidate.unit, candidate.service.clone()));
-        }
-        let (hits, absent_code) = probe_wave(
-            transport,
-            &tally,
-            ledger,
-            wave,
-            &unsupported_types,
-            &progress,
-            (&done, total, found.len()),
-        )
-        .await?;
-        gx.absent_exception = gx.absent_exception.or(absent_code);
-        let mut next = Vec::new();
+        let before = scanner.found.len();
+        scanner.run_wave(wave).await?;
+        wave = Vec::new();
         if mode == ScanMode::Quick {
-            for hit in &hits {
+            // Devices of a kind cluster on consecutive instances: follow them.
+            let hits: Vec<(u8, String)> = scanner.found[before..].iter().map(|d| (d.unit, d.service.clone())).collect();
+            for (unit, service) in hits {
                 for step in 1..=CLUSTER_STEP {
-                    let unit = hit.unit.saturating_add(step);
-                    if unit <= CLUSTER_LIMIT && !probed.contains(&(unit, hit.service.clone())) {
-                        next.push(Candidate {
-                            score: 0,
-                            unit,
-                            service: hit.service.clone(),
-                        });
-                        probed.insert((unit, hit.service.clone()));
+                    let next = unit.saturating_add(step);
+                    if next <= CLUSTER_LIMIT {
+                        wave.push(Candidate { score: 0, unit: next, service: service.clone() });
                     }
                 }
             }
         }
-        found.extend(hits);
-        total += next.len();
-        wave = next;
     }
-    let mut others = found.split_off(gx_devices);
+    gx.absent_exception = scanner.absent_code;
+    let mut others = std::mem::take(&mut scanner.found);
     others.sort_by(|a, b| (a.unit, &a.service).cmp(&(b.unit, &b.service)));
     progress(ScanProgress {
         phase: "validating",
         done: 0,
         total: others.len(),
-        found: gx_devices + others.len(),
+        found: gx_devices.len() + others.len(),
     });
     validate(transport, &tally, ledger, &mut others, &mut gx, ceiling).await?;
-    found.extend(others);
+    let mut devices = gx_devices;
+    devices.extend(others);
     progress(ScanProgress {
         phase: "done",
-        done: found.len(),
-        total: found.len(),
-        found: found.len(),
+        done: devices.len(),
+        total: devices.len(),
+        found: devices.len(),
     });
     Ok(ScanResult {
         version: SCAN_RESULT_VERSION,
         mode: mode.name().to_owned(),
         gx,
-        devices: found,
+        devices,
         stats: ScanStats {
-            probes: probed.len(),
+            probes: scanner.probed.len(),
             requests: tally.requests.load(Ordering::Relaxed),
             failed_requests: tally.failed.load(Ordering::Relaxed),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -554,107 +583,6 @@ fn new_device(unit: u8, service: &str) -> FoundDevice {
     }
 }
 
-/// One probe; `Ok(None)` when nothing of that type is at the unit.
-async fn probe(
-    transport: &Transport,
-    tally: &Tally,
-    ledger: &Ledger,
-    unit: u8,
-    service_type: &str,
-    gx: &mut GxIdentity,
-) -> Result<Option<FoundDevice>, ScanError> {
-    let Some(address) = ledger.service(service_type).and_then(probe_address) else {
-        return Ok(None);
-    };
-    match tally.read(transport, unit, address, 1).await {
-        BlockResult::Words(_) => Ok(Some(new_device(unit, service_type))),
-        BlockResult::Exception(code @ (0x0A | 0x0B)) => {
-            gx.absent_exception = Some(code);
-            Ok(None)
-        }
-        BlockResult::Exception(_) => Ok(None),
-        BlockResult::Failed(err) => Err(err.into()),
-    }
-}
-
-/// Probes a wave of candidates concurrently (the transport bounds how many
-/// are in flight); a type the firmware lacks (0x02) is not probed again.
-async fn probe_wave(
-    transport: &Transport,
-    tally: &Arc<Tally>,
-    ledger: &'static Ledger,
-    wave: Vec<Candidate>,
-    unsupported: &Arc<Mutex<HashSet<String>>>,
-    progress: &Arc<dyn Fn(ScanProgress) + Send + Sync>,
-    (done, total, found_before): (&Arc<AtomicUsize>, usize, usize),
-) -> Result<(Vec<FoundDevice>, Option<u8>), ScanError> {
-    let found_now = Arc::new(AtomicUsize::new(found_before));
-    let mut tasks = JoinSet::new();
-    for candidate in wave {
-        let (transport, tally, unsupported) = (
-            transport.clone(),
-            Arc::clone(tally),
-            Arc::clone(unsupported),
-        );
-        let (progress, done, found_now) = (
-            Arc::clone(progress),
-            Arc::clone(done),
-            Arc::clone(&found_now),
-        );
-        tasks.spawn(async move {
-            let skip = unsupported
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(&candidate.service);
-            let address = ledger.service(&candidate.service).and_then(probe_address);
-            let outcome = match (skip, address) {
-                (false, Some(address)) => {
-                    Some(tally.read(&transport, candidate.unit, address, 1).await)
-                }
-                _ => None,
-            };
-            let result = match outcome {
-                Some(BlockResult::Words(_)) => {
-                    found_now.fetch_add(1, Ordering::Relaxed);
-                    Probe::Hit(new_device(candidate.unit, &candidate.service))
-                }
-                Some(BlockResult::Exception(0x02)) => {
-                    unsupported
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(candidate.service.clone());
-                    Probe::Nothing
-                }
-                Some(BlockResult::Exception(code)) => Probe::Absent(code),
-                Some(BlockResult::Failed(err)) => return Err(err),
-                None => Probe::Nothing,
-            };
-            progress(ScanProgress {
-                phase: "probing",
-                done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                total,
-                found: found_now.load(Ordering::Relaxed),
-            });
-            Ok(result)
-        });
-    }
-    let mut hits = Vec::new();
-    let mut absent_code = None;
-    let mut failure = None;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(Ok(Probe::Hit(device))) => hits.push(device),
-            Ok(Ok(Probe::Absent(code))) => absent_code = Some(code),
-            Ok(Err(err)) => failure = failure.or(Some(err)),
-            _ => {}
-        }
-    }
-    match failure {
-        Some(err) => Err(err.into()),
-        None => Ok((hits, absent_code)),
-    }
-}
-
 /// What one probe learned.
 enum Probe {
     Hit(FoundDevice),
@@ -662,12 +590,94 @@ enum Probe {
     Nothing,
 }
 
+/// The probing state of one scan.
+struct Scanner {
+    transport: Transport,
+    tally: Arc<Tally>,
+    ledger: &'static Ledger,
+    progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
+    unsupported_types: Arc<Mutex<HashSet<String>>>,
+    probed: HashSet<(u8, String)>,
+    done: Arc<AtomicUsize>,
+    total: usize,
+    found: Vec<FoundDevice>,
+    /// Devices found earlier and no longer in `found` (the GX's own).
+    settled: usize,
+    absent_code: Option<u8>,
+}
+
+impl Scanner {
+    /// Probes a wave of candidates concurrently (the transport bounds how
+    /// many are in flight), skipping pairs already probed; a type the
+    /// firmware lacks (0x02) is not probed again.
+    async fn run_wave(&mut self, wave: Vec<Candidate>) -> Result<(), ScanError> {
+        let wave: Vec<Candidate> = wave
+            .into_iter()
+            .filter(|c| self.probed.insert((c.unit, c.service.clone())))
+            .collect();
+        self.total += wave.len();
+        let found_now = Arc::new(AtomicUsize::new(self.settled + self.found.len()));
+        let mut tasks = JoinSet::new();
+        for candidate in wave {
+            let (transport, tally, unsupported) =
+                (self.transport.clone(), Arc::clone(&self.tally), Arc::clone(&self.unsupported_types));
+            let (progress, done, found_now) =
+                (Arc::clone(&self.progress), Arc::clone(&self.done), Arc::clone(&found_now));
+            let (ledger, total) = (self.ledger, self.total);
+            tasks.spawn(async move {
+                let skip = unsupported
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains(&candidate.service);
+                let address = ledger.service(&candidate.service).and_then(probe_address);
+                let outcome = match (skip, address) {
+                    (false, Some(address)) => Some(tally.read(&transport, candidate.unit, address, 1).await),
+                    _ => None,
+                };
+                let result = match outcome {
+                    Some(BlockResult::Words(_)) => {
+                        found_now.fetch_add(1, Ordering::Relaxed);
+                        Probe::Hit(new_device(candidate.unit, &candidate.service))
+                    }
+                    Some(BlockResult::Exception(0x02)) => {
+                        unsupported
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(candidate.service.clone());
+                        Probe::Nothing
+                    }
+                    Some(BlockResult::Exception(code)) => Probe::Absent(code),
+                    Some(BlockResult::Failed(err)) => return Err(err),
+                    None => Probe::Nothing,
+                };
+                progress(ScanProgress {
+                    phase: "probing",
+                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                    total,
+                    found: found_now.load(Ordering::Relaxed),
+                });
+                Ok(result)
+            });
+        }
+        let mut failure = None;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(Probe::Hit(device))) => self.found.push(device),
+                Ok(Ok(Probe::Absent(code))) => self.absent_code = Some(code),
+                Ok(Err(err)) => failure = failure.or(Some(err)),
+                _ => {}
+            }
+        }
+        failure.map_or(Ok(()), |err| Err(err.into()))
+    }
+}
+
 /// A block narrowed to some of its placements.
-fn sub_block(block: &Block, placements: &[Placement], slots: &crate::plan::Plan) -> Block {
+fn sub_block(block: &Block, placements: &[Placement], plan: &Plan) -> Block {
     let first = placements.first().map_or(0, |p| p.offset);
     let end = placements
         .iter()
-        .map(|p| p.offset + slots.slots[p.slot].register.register_type.words())
+        .map(|p| p.offset + plan.slots[p.slot].register.register_type.words())
         .max()
         .unwrap_or(first);
     Block {
@@ -684,64 +694,103 @@ fn sub_block(block: &Block, placements: &[Placement], slots: &crate::plan::Plan)
     }
 }
 
-/// Reads every block of every device once. A block refused with 0x02 is split
-/// in halves until the refused registers are known (they become
-/// `unsupported`); identity registers fill in the devices. Returns the
-/// decoded values by key of the first device (the GX's system service).
+/// Reads one block; a block refused with 0x02 is split in halves until the
+/// refused registers are known. Returns the decoded (slot, value) pairs and
+/// the slots of refused registers.
+async fn read_splitting(
+    transport: Transport,
+    tally: Arc<Tally>,
+    plan: Arc<Plan>,
+    block: Block,
+) -> Result<(Vec<(usize, Value)>, Vec<usize>), TransportError> {
+    let mut values = Vec::new();
+    let mut refused = Vec::new();
+    let mut queue = vec![block];
+    let mut scratch: Vec<Option<Value>> = vec![None; plan.slots.len()];
+    while let Some(block) = queue.pop() {
+        match tally.read(&transport, block.unit, block.start, block.quantity).await {
+            BlockResult::Words(words) => {
+                decode_block(&plan, &block, &words, &mut scratch);
+                for placement in &block.placements {
+                    if let Some(value) = scratch[placement.slot].take() {
+                        values.push((placement.slot, value));
+                    }
+                }
+            }
+            BlockResult::Exception(0x02) if block.placements.len() > 1 => {
+                let (left, right) = block.placements.split_at(block.placements.len() / 2);
+                queue.push(sub_block(&block, right, &plan));
+                queue.push(sub_block(&block, left, &plan));
+            }
+            BlockResult::Exception(0x02) => {
+                refused.extend(block.placements.iter().map(|p| p.slot));
+            }
+            BlockResult::Exception(_) => {}
+            BlockResult::Failed(err) => return Err(err),
+        }
+    }
+    Ok((values, refused))
+}
+
+/// Reads every block of every device once, all concurrently (bounded by the
+/// transport). Refused registers become `unsupported`; identity registers
+/// fill in the devices. Returns the values by key of the first device.
 async fn validate(
     transport: &Transport,
-    tally: &Tally,
+    tally: &Arc<Tally>,
     ledger: &Ledger,
     devices: &mut [FoundDevice],
     gx: &mut GxIdentity,
     ceiling: Option<Rank>,
 ) -> Result<BTreeMap<String, Value>, ScanError> {
-    let snapshot: Vec<(u8, String)> = devices
+    let upfront: Vec<Vec<String>> = devices
         .iter()
-        .map(|d| (d.unit, d.service.clone()))
+        .map(|d| ledger.service(&d.service).map(|s| above_ceiling(s, ceiling)).unwrap_or_default())
         .collect();
-    let mut first_values = BTreeMap::new();
-    for (index, (unit, service_type)) in snapshot.into_iter().enumerate() {
-        let Some(service) = ledger.service(&service_type) else {
-            continue;
-        };
-        let mut unsupported = above_ceiling(service, ceiling);
-        let plan = plan_all(&[PlanDevice {
-            unit,
-            service,
-            unsupported: &unsupported,
-        }]);
-        let mut values: Vec<Option<Value>> = vec![None; plan.slots.len()];
-        let mut queue: Vec<Block> = plan.blocks.clone();
-        while let Some(block) = queue.pop() {
-            match tally
-                .read(transport, block.unit, block.start, block.quantity)
-                .await
-            {
-                BlockResult::Words(words) => decode_block(&plan, &block, &words, &mut values),
-                BlockResult::Exception(0x02) if block.placements.len() > 1 => {
-                    let (left, right) = block.placements.split_at(block.placements.len() / 2);
-                    queue.push(sub_block(&block, right, &plan));
-                    queue.push(sub_block(&block, left, &plan));
-                }
-                BlockResult::Exception(0x02) => {
-                    unsupported.extend(
-                        block
-                            .placements
-                            .iter()
-                            .map(|p| plan.slots[p.slot].register.key.clone()),
-                    );
-                }
-                BlockResult::Exception(_) => {}
-                BlockResult::Failed(err) => return Err(err.into()),
-            }
+    let plan_input: Vec<PlanDevice<'_>> = devices
+        .iter()
+        .zip(&upfront)
+        .filter_map(|(d, unsupported)| {
+            Some(PlanDevice {
+                unit: d.unit,
+                service: ledger.service(&d.service)?,
+                unsupported,
+            })
+        })
+        .collect();
+    let known: Vec<usize> = devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| ledger.service(&d.service).is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let plan = Arc::new(plan_all(&plan_input));
+    let mut tasks = JoinSet::new();
+    for block in plan.blocks.iter().cloned() {
+        tasks.spawn(read_splitting(transport.clone(), Arc::clone(tally), Arc::clone(&plan), block));
+    }
+    let mut values: Vec<Option<Value>> = vec![None; plan.slots.len()];
+    let mut refused_by_device: Vec<Vec<String>> = vec![Vec::new(); plan_input.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let Ok(outcome) = joined else { continue };
+        let (decoded, refused) = outcome?;
+        for (slot, value) in decoded {
+            values[slot] = Some(value);
         }
-        let by_key: BTreeMap<String, Value> = plan
-            .slots
-            .iter()
-            .zip(values)
-            .filter_map(|(slot, value)| Some((slot.register.key.clone(), value?)))
-            .collect();
+        for slot in refused {
+            let planned = &plan.slots[slot];
+            refused_by_device[planned.device].push(planned.register.key.clone());
+        }
+    }
+    let mut by_device: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); plan_input.len()];
+    for (slot, planned) in plan.slots.iter().enumerate() {
+        if let Some(value) = values[slot].take() {
+            by_device[planned.device].insert(planned.register.key.clone(), value);
+        }
+    }
+    for (plan_index, &device_index) in known.iter().enumerate() {
+        let service = plan_input[plan_index].service;
+        let by_key = &by_device[plan_index];
         let by_path = |path: &str| {
             service
                 .registers
@@ -749,22 +798,21 @@ async fn validate(
                 .find(|r| r.dbus_path.as_deref() == Some(path))
                 .and_then(|r| by_key.get(&r.key))
         };
-        let device = &mut devices[index];
+        let mut unsupported = upfront[device_index].clone();
+        unsupported.extend(refused_by_device[plan_index].iter().cloned());
+        unsupported.sort();
+        unsupported.dedup();
+        let device = &mut devices[device_index];
         device.product_id = integer(by_path("/ProductId")).and_then(|v| u32::try_from(v).ok());
-        device.name = text(by_path("/CustomName"))
-            .or_else(|| text(by_path("/Settings/SystemSetup/SystemName")));
+        device.name = text(by_path("/CustomName")).or_else(|| text(by_path("/Settings/SystemSetup/SystemName")));
         device.serial = text(by_path("/Serial"));
         device.firmware = integer(by_path("/FirmwareVersion")).map(device_firmware);
-        unsupported.sort();
         device.registers = service.registers.len() - unsupported.len();
         device.unsupported = unsupported;
-        if service_type == "system" {
+        if device.service == "system" {
             gx.serial = device.serial.clone();
-            if let (Some(Value::Int(version)), beta) = (
-                by_key.get("gx_firmware_major_version"),
-                by_key.get("gx_firmware_beta_release"),
-            ) {
-                let beta = match beta {
+            if let Some(Value::Int(version)) = by_key.get("gx_firmware_major_version") {
+                let beta = match by_key.get("gx_firmware_beta_release") {
                     Some(Value::Int(b)) => *b,
                     _ => 0,
                 };
@@ -774,11 +822,8 @@ async fn validate(
                 ));
             }
         }
-        if index == 0 {
-            first_values = by_key;
-        }
     }
-    Ok(first_values)
+    Ok(by_device.into_iter().next().unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -796,11 +841,23 @@ mod tests {
     #[test]
     fn quick_candidates_are_unique_and_ordered() {
         let ledger = crate::ledger::embedded().unwrap_or_else(|e| panic!("{e}"));
-        let list = candidates(&ScanMode::Quick, ledger, &Evidence::default());
+        let list = quick_candidates(&Evidence::default(), VEDIRECT_PORTS);
+        assert!(list.iter().all(|c| ledger.service(&c.service).is_some()));
         let unique: HashSet<_> = list.iter().map(|c| (c.unit, c.service.clone())).collect();
         assert_eq!(unique.len(), list.len());
         assert!(list.windows(2).all(|w| w[0].score >= w[1].score));
-        assert_eq!(list[0].service, "vebus");
+        assert_eq!(list[0].service, "battery");
         assert!(list.len() < 200, "{} quick probes", list.len());
+    }
+
+    #[test]
+    fn the_vebus_port_tells_the_gx_model() {
+        assert_eq!(vedirect_ports_for(&[227]), vec![223, 224, 226]);
+        assert_eq!(vedirect_ports_for(&[246]), vec![245, 247]);
+        assert_eq!(vedirect_ports_for(&[]), {
+            let mut all = VEDIRECT_PORTS.to_vec();
+            all.sort_unstable();
+            all
+        });
     }
 }

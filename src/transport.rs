@@ -54,7 +54,7 @@ impl TransportConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(3),
             max_in_flight: 8,
-            max_rate: 400.0,
+            max_rate: 500.0,
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
         }

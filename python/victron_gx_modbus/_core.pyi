@@ -1,5 +1,8 @@
 """Type stubs of the Rust extension module ``victron_gx_modbus._core``."""
 
+from collections.abc import Callable
+from typing import Any, TypedDict
+
 __version__: str
 
 class VictronError(Exception):
@@ -67,3 +70,60 @@ class SimulatorCore:
         """The scenario's devices as JSON text."""
     async def stop(self) -> None:
         """Stop and release the port."""
+
+class GXConnectionError(VictronError):
+    """The GX could not be reached or the connection was lost."""
+
+class GXTimeoutError(GXConnectionError):
+    """The GX did not answer in time."""
+
+class GXProtocolError(GXConnectionError):
+    """The GX sent a reply that does not fit the request."""
+
+class ScanDataError(VictronError):
+    """A scan result is missing, unreadable or not from a GX."""
+
+class PollOutput(TypedDict):
+    """What one poll returns."""
+
+    values: list[int | float | str | None]
+    unavailable: list[int]
+    changed: list[int]
+    unavailable_devices: list[int]
+    connection_lost: bool
+    requests: int
+    failed: int
+
+class ClientCore:
+    """A connection to one GX."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float,
+        connect_timeout: float,
+        max_in_flight: int,
+        max_rate: float,
+        slow_every: int,
+    ) -> None:
+        """Describe the connection; nothing connects until the first request."""
+    async def scan(
+        self,
+        mode: str,
+        units: list[int] | None,
+        progress: Callable[[dict[str, Any]], object] | None,
+    ) -> str:
+        """Scan the GX; the scan result as JSON."""
+    async def use_scan(self, scan_json: str) -> None:
+        """Adopt a stored scan result."""
+    async def plan_json(self) -> str:
+        """The planned registers as JSON."""
+    async def poll(self) -> PollOutput:
+        """Read every due block."""
+    async def read_registers(self, unit: int, address: int, count: int) -> list[int]:
+        """Read registers; DeviceException on an exception reply."""
+    def metrics_json(self) -> str:
+        """Request counters and latency as JSON."""
+    async def close(self) -> None:
+        """Close the connection."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 
 from ._core import VictronError
+from .client import Client, ScanProgress, ScanResult
 from .ledger import Register, ledger
 from .simulator import Simulator, SimulatorStats
+
+DEFAULT_PORT = 502
 
 
 def _register_row(service: str, register: Register) -> str:
@@ -76,6 +80,100 @@ async def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+    if not host:
+        return text, DEFAULT_PORT
+    try:
+        return host, int(port)
+    except ValueError as err:
+        msg = f"{text!r} is not HOST or HOST:PORT"
+        raise argparse.ArgumentTypeError(msg) from err
+
+
+def _unit_list(text: str) -> list[int]:
+    try:
+        units = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as err:
+        msg = f"{text!r} is not a comma-separated list of unit IDs"
+        raise argparse.ArgumentTypeError(msg) from err
+    if not units or any(not 0 <= unit <= 255 for unit in units):
+        msg = "unit IDs are 0-255"
+        raise argparse.ArgumentTypeError(msg)
+    return units
+
+
+def _show_progress(step: ScanProgress) -> None:
+    width = 30
+    filled = width * step["done"] // max(step["total"], 1)
+    bar = "#" * filled + "-" * (width - filled)
+    line = f"\r{step['phase']:<10} [{bar}] {step['done']}/{step['total']}  found {step['found']}"
+    sys.stderr.write(line)
+    if step["phase"] == "done":
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _scan_table(result: ScanResult) -> str:
+    gx = result["gx"]
+    lines = [
+        f"GX serial {gx['serial'] or '?'}, firmware {gx['firmware'] or '?'}",
+        f"{'unit':>4}  {'service':<13} {'name':<24} {'product':>7} {'serial':<14} {'firmware':<9} registers",
+    ]
+    for device in result["devices"]:
+        product = f"{device['product_id']:#06x}" if device["product_id"] else ""
+        lines.append(
+            f"{device['unit']:>4}  {device['service']:<13} {device['name'] or '':<24} {product:>7} "
+            f"{device['serial'] or '':<14} {device['firmware'] or '':<9} {device['registers']}"
+        )
+    stats = result["stats"]
+    lines.append(
+        f"{len(result['devices'])} devices; {stats['probes']} probes, {stats['requests']} requests, "
+        f"{stats['failed_requests']} failed at the GX, {stats['duration_ms']:.0f} ms"
+    )
+    return "\n".join(lines)
+
+
+async def _scan(args: argparse.Namespace) -> int:
+    host, port = args.address
+    async with Client(host, port) as client:
+        result = await client.scan(
+            mode=args.mode,
+            unit_ids=args.units,
+            progress=None if args.json else _show_progress,
+        )
+    if args.json:
+        json.dump(result, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(_scan_table(result))
+    return 0
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    host, port = args.address
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with Client(host, port) as client:
+        result = await client.scan(progress=_show_progress)
+        print(f"watching {len(client.registers)} registers of {len(result['devices'])} devices (Ctrl-C to stop)")
+        polls = 0
+        while not stop.is_set() and (args.count is None or polls < args.count):
+            snapshot = await client.poll()
+            polls += 1
+            if snapshot["connection_lost"]:
+                print("GX unreachable; retrying")
+            for key in snapshot["changed"]:
+                value = snapshot["values"][key]
+                shown = "unavailable" if key in snapshot["unavailable"] else value
+                print(f"{key:<60} {shown}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=args.interval)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="victron_gx_modbus", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +187,15 @@ def _parser() -> argparse.ArgumentParser:
     sim_cmd.add_argument("--port", type=int, default=5020, help="TCP port (0: any free port)")
     sim_cmd.add_argument("--latency-ms", type=float, default=0.0, help="network latency per request")
     sim_cmd.add_argument("--jitter-ms", type=float, default=0.0, help="extra random latency")
+    scan_cmd = commands.add_parser("scan", help="find the devices behind a GX")
+    scan_cmd.add_argument("address", type=_address, help="HOST or HOST:PORT (default port 502)")
+    scan_cmd.add_argument("--mode", choices=["quick", "deep"], default="quick", help="likely pairs or everything")
+    scan_cmd.add_argument("--units", type=_unit_list, help="probe exactly these unit IDs, e.g. 100,227,226")
+    scan_cmd.add_argument("--json", action="store_true", help="print the scan result as JSON")
+    watch_cmd = commands.add_parser("watch", help="scan a GX, then print values as they change")
+    watch_cmd.add_argument("address", type=_address, help="HOST or HOST:PORT (default port 502)")
+    watch_cmd.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
+    watch_cmd.add_argument("--count", type=int, help="stop after this many polls")
     return parser
 
 
@@ -100,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
             return _print_ledger(as_json=args.json)
         if args.command == "simulate":
             return asyncio.run(_simulate(args))
+        if args.command == "scan":
+            return asyncio.run(_scan(args))
+        if args.command == "watch":
+            return asyncio.run(_watch(args))
     except BrokenPipeError:
         return 0
     except VictronError as err:

@@ -5,6 +5,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 use crate::codec;
+use crate::transport::TransportError;
 use crate::ledger;
 use crate::sim::{ScenarioError, SimError};
 
@@ -32,6 +33,10 @@ create_exception!(
     VictronError,
     "The GX simulator could not start or do what was asked."
 );
+create_exception!(_core, GXConnectionError, VictronError, "The GX could not be reached or the connection was lost.");
+create_exception!(_core, GXTimeoutError, GXConnectionError, "The GX did not answer in time.");
+create_exception!(_core, GXProtocolError, GXConnectionError, "The GX sent a reply that does not fit the request.");
+create_exception!(_core, ScanDataError, VictronError, "A scan result is missing, unreadable or not from a GX.");
 
 /// Registers the exception types on the module.
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -40,6 +45,10 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("LedgerError", py.get_type::<LedgerError>())?;
     module.add("CodecError", py.get_type::<CodecError>())?;
     module.add("SimulatorError", py.get_type::<SimulatorError>())?;
+    module.add("GXConnectionError", py.get_type::<GXConnectionError>())?;
+    module.add("GXTimeoutError", py.get_type::<GXTimeoutError>())?;
+    module.add("GXProtocolError", py.get_type::<GXProtocolError>())?;
+    module.add("ScanDataError", py.get_type::<ScanDataError>())?;
     Ok(())
 }
 
@@ -65,4 +74,31 @@ impl From<ScenarioError> for PyErr {
     fn from(err: ScenarioError) -> Self {
         SimulatorError::new_err(err.to_string())
     }
+}
+
+/// The Python exception for a transport failure.
+pub fn transport_error(err: &TransportError) -> PyErr {
+    match err {
+        TransportError::Timeout(_) => GXTimeoutError::new_err(err.to_string()),
+        TransportError::Malformed(_) => GXProtocolError::new_err(err.to_string()),
+        TransportError::Connect { .. } | TransportError::ConnectionLost(_) | TransportError::Closed => {
+            GXConnectionError::new_err(err.to_string())
+        }
+    }
+}
+
+/// `victron_gx_modbus.errors.DeviceException(code, message)` (defined in Python,
+/// so that it carries the Modbus code as an attribute).
+pub fn device_exception(code: u8, unit: u8, address: u16) -> PyErr {
+    Python::attach(|py| {
+        let message = format!("unit {unit} answered exception {code:#04x} for address {address}");
+        match py
+            .import("victron_gx_modbus.errors")
+            .and_then(|module| module.getattr("DeviceException"))
+            .and_then(|class| class.call1((code, message)))
+        {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(err) => err,
+        }
+    })
 }

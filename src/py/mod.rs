@@ -5,6 +5,7 @@
 //! own tokio runtime (two worker threads: Home Assistant often runs on a
 //! Raspberry Pi) and are awaited from asyncio.
 
+mod client;
 mod codec;
 mod errors;
 mod simulator;
@@ -30,5 +31,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(simulator::bundled_scenarios, module)?)?;
     module.add_function(wrap_pyfunction!(simulator::start_simulator, module)?)?;
     module.add_class::<simulator::SimulatorCore>()?;
+    module.add_class::<client::ClientCore>()?;
     Ok(())
 }

@@ -1,0 +1,229 @@
+"""The GX client: scan a GX, then poll it; every byte is handled in Rust."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Literal, Self, TypedDict
+
+from ._core import ClientCore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+
+type ScanMode = Literal["quick", "deep", "units"]
+type Tier = Literal["static", "slow", "fast"]
+type RegisterValue = int | float | str | None
+
+
+class GxIdentity(TypedDict):
+    """The GX device itself."""
+
+    serial: str | None
+    firmware: str | None
+    absent_exception: int | None
+
+
+class FoundDevice(TypedDict):
+    """A device behind the GX."""
+
+    unit: int
+    service: str
+    product_id: int | None
+    name: str | None
+    serial: str | None
+    firmware: str | None
+    registers: int
+    unsupported: list[str]
+
+
+class ScanStats(TypedDict):
+    """What a scan cost."""
+
+    probes: int
+    requests: int
+    failed_requests: int
+    duration_ms: float
+
+
+class ScanResult(TypedDict):
+    """A scan result; store it as it is (it is versioned)."""
+
+    version: int
+    mode: str
+    gx: GxIdentity
+    devices: list[FoundDevice]
+    stats: ScanStats
+
+
+class ScanProgress(TypedDict):
+    """One progress step of a scan."""
+
+    phase: Literal["probing", "validating", "done"]
+    done: int
+    total: int
+    found: int
+
+
+class PlannedRegister(TypedDict):
+    """A register the client polls."""
+
+    device: int
+    unit: int
+    service: str
+    key: str
+    tier: Tier
+
+
+class Snapshot(TypedDict):
+    """The result of one poll.
+
+    `values` maps `"<unit>/<service>/<register key>"` to the decoded value
+    (None: the GX reports it as not available); `unavailable` lists the keys
+    that could not be read this time; `changed` the keys whose value or
+    availability changed since the previous poll.
+    """
+
+    values: dict[str, RegisterValue]
+    unavailable: list[str]
+    changed: list[str]
+    unavailable_devices: list[int]
+    connection_lost: bool
+    requests: int
+    failed: int
+
+
+class Latency(TypedDict):
+    """Latency percentiles in milliseconds."""
+
+    p50: float
+    p90: float
+    p99: float
+    max: float
+
+
+class Metrics(TypedDict):
+    """Request counters of a client (JSON object keys are strings)."""
+
+    requests: int
+    replies: int
+    exceptions: dict[str, int]
+    timeouts: int
+    malformed: int
+    unmatched: int
+    connect_failures: int
+    reconnects: int
+    disconnects: int
+    latency_ms: Latency
+
+
+def register_id(unit: int, service: str, key: str) -> str:
+    """The snapshot key of a register."""
+    return f"{unit}/{service}/{key}"
+
+
+class Client:
+    """A Modbus TCP client of one GX device; use as an async context manager.
+
+    >>> async with Client("192.168.1.20") as gx:
+    ...     result = await gx.scan()
+    ...     snapshot = await gx.poll()
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 502,
+        *,
+        timeout: float = 3.0,
+        connect_timeout: float = 5.0,
+        max_in_flight: int = 8,
+        max_rate: float = 500.0,
+        slow_every: int = 6,
+    ) -> None:
+        """Describe the connection; nothing connects until the first request.
+
+        `max_in_flight` and `max_rate` (requests per second, 0 = unlimited)
+        bound the load on the GX; slow registers (counters, settings) are read
+        every `slow_every` polls.
+        """
+        self._core = ClientCore(host, port, timeout, connect_timeout, max_in_flight, max_rate, slow_every)
+        self._registers: list[PlannedRegister] = []
+        self._keys: list[str] = []
+
+    async def __aenter__(self) -> Self:
+        """Nothing to open: the first request connects."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close on exit."""
+        await self.close()
+
+    async def scan(
+        self,
+        *,
+        mode: ScanMode = "quick",
+        unit_ids: list[int] | None = None,
+        progress: Callable[[ScanProgress], object] | None = None,
+    ) -> ScanResult:
+        """Find the devices behind the GX and adopt the result for polling.
+
+        Giving `unit_ids` probes exactly those units (mode "units").
+        `progress` is called on the running event loop after each step.
+        """
+        if unit_ids is not None:
+            mode = "units"
+        raw = await self._core.scan(mode, unit_ids, progress)  # type: ignore[arg-type]
+        result: ScanResult = json.loads(raw)
+        await self._load_plan()
+        return result
+
+    async def use_scan(self, result: ScanResult) -> None:
+        """Adopt a stored scan result (no requests are sent)."""
+        await self._core.use_scan(json.dumps(result))
+        await self._load_plan()
+
+    async def _load_plan(self) -> None:
+        plan = json.loads(await self._core.plan_json())
+        self._registers = plan["registers"]
+        self._keys = [register_id(r["unit"], r["service"], r["key"]) for r in self._registers]
+
+    @property
+    def registers(self) -> list[PlannedRegister]:
+        """The registers polled, in snapshot order."""
+        return self._registers
+
+    async def poll(self) -> Snapshot:
+        """Read every due register.
+
+        Never raises for an unreachable GX: see `connection_lost` and `unavailable`.
+        """
+        output = await self._core.poll()
+        keys = self._keys
+        return {
+            "values": dict(zip(keys, output["values"], strict=True)),
+            "unavailable": [keys[i] for i in output["unavailable"]],
+            "changed": [keys[i] for i in output["changed"]],
+            "unavailable_devices": output["unavailable_devices"],
+            "connection_lost": output["connection_lost"],
+            "requests": output["requests"],
+            "failed": output["failed"],
+        }
+
+    async def read_registers(self, unit: int, address: int, count: int = 1) -> list[int]:
+        """Read raw registers (diagnostics); `DeviceException` on an exception reply."""
+        return await self._core.read_registers(unit, address, count)
+
+    def metrics(self) -> Metrics:
+        """Request counters and latency percentiles."""
+        metrics: Metrics = json.loads(self._core.metrics_json())
+        return metrics
+
+    async def close(self) -> None:
+        """Close the connection; later calls raise `GXConnectionError`."""
+        await self._core.close()

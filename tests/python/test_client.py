@@ -1,0 +1,144 @@
+"""The client driven from Home Assistant's own event loop against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from typing import TYPE_CHECKING, Self
+
+import psutil
+import pytest
+from victron_gx_modbus import (
+    Client,
+    DeviceException,
+    GXConnectionError,
+    ScanDataError,
+    ScanProgress,
+    Simulator,
+)
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+
+class LoopLagMonitor:
+    """Measures how late a 5 ms ticker runs: a blocked loop shows as lag."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            self.worst = max(self.worst, loop.time() - before - 0.005)
+
+    def __enter__(self) -> Self:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+def connections_to(port: int) -> int:
+    return sum(
+        1
+        for conn in psutil.Process().net_connections(kind="tcp")
+        if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
+    )
+
+
+async def test_scan_and_a_hundred_polls_inside_home_assistant(hass: HomeAssistant) -> None:
+    async with Simulator("single-phase-ess", latency_ms=1) as sim:
+        threads_before = threading.active_count()
+        events: list[ScanProgress] = []
+        with LoopLagMonitor() as lag:
+            client = Client(sim.host, sim.port, timeout=2)
+            result = await client.scan(progress=events.append)
+            await asyncio.sleep(0)  # let the last progress callback run
+            snapshots = [await client.poll() for _ in range(100)]
+            await client.close()
+        assert {(d["unit"], d["service"]) for d in result["devices"]} >= {(227, "vebus"), (226, "battery")}
+        assert events
+        assert events[-1]["phase"] == "done"
+        assert all(s["failed"] == 0 for s in snapshots)
+        assert snapshots[-1]["values"]["226/battery/custom_name"] == "House bank"
+        assert lag.worst < 0.05, f"the event loop stalled for {lag.worst * 1000:.0f} ms"
+        assert connections_to(sim.port) == 0
+        assert threading.active_count() <= threads_before
+        assert hass.is_running
+
+
+async def test_a_stored_scan_result_is_reused_without_probing() -> None:
+    async with Simulator("three-phase") as sim:
+        async with Client(sim.host, sim.port) as first:
+            result = await first.scan()
+        sim.reset_stats()
+        async with Client(sim.host, sim.port) as second:
+            await second.use_scan(result)
+            snapshot = await second.poll()
+        assert snapshot["failed"] == 0
+        assert sim.stats()["exceptions"] == 0
+        assert sim.stats()["requests"] == snapshot["requests"]
+        assert any(r["service"] == "evcharger" for r in second.registers)
+
+
+async def test_unreachable_gx_is_a_connection_error_and_poll_reports_loss() -> None:
+    async with Simulator("minimal") as sim:
+        port = sim.port
+        client = Client(sim.host, port, timeout=0.5, connect_timeout=0.5)
+        await client.scan()
+    # The simulator is gone: polling does not raise, it reports the loss.
+    snapshot = await client.poll()
+    assert snapshot["connection_lost"]
+    assert set(snapshot["unavailable"]) == set(snapshot["values"])
+    with pytest.raises(GXConnectionError):
+        await client.read_registers(100, 840)
+    await client.close()
+    fresh = Client("127.0.0.1", port, timeout=0.5, connect_timeout=0.5)
+    with pytest.raises(GXConnectionError):
+        await fresh.scan()
+    await fresh.close()
+
+
+async def test_device_exceptions_carry_the_modbus_code() -> None:
+    async with Simulator("single-phase-ess") as sim, Client(sim.host, sim.port) as client:
+        with pytest.raises(DeviceException) as caught:
+            await client.read_registers(100, 259)
+        assert caught.value.code == 0x0A
+        assert await client.read_registers(100, 2700) == [50]
+
+
+async def test_misuse_is_a_clear_error() -> None:
+    client = Client("127.0.0.1", 1)
+    with pytest.raises(ScanDataError, match="scan"):
+        await client.poll()
+    with pytest.raises(ScanDataError, match="unreadable"):
+        await client.use_scan({"version": 1})  # type: ignore[typeddict-item]
+    with pytest.raises(ValueError, match="timeout"):
+        Client("127.0.0.1", timeout=0)
+    with pytest.raises(ValueError, match="mode"):
+        await client._core.scan("everything", None, None)
+    await client.close()
+
+
+async def test_cancelling_a_scan_leaves_the_client_usable() -> None:
+    async with Simulator("large", latency_ms=5) as sim, Client(sim.host, sim.port) as client:
+        task = asyncio.ensure_future(client.scan(mode="deep"))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        started = time.monotonic()
+        result = await client.scan()
+        assert len(result["devices"]) > 20
+        assert time.monotonic() - started < 10
+        metrics = client.metrics()
+        assert metrics["requests"] > 0
+        assert metrics["latency_ms"]["p50"] >= 4.0
