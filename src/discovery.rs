@@ -108,6 +108,9 @@ pub struct FoundDevice {
     pub registers: usize,
     /// Register keys the GX refused (0x02): absent from this firmware.
     pub unsupported: Vec<String>,
+    /// Reserved blocks of the ledger the GX did not serve (older firmware).
+    #[serde(default)]
+    pub unserved: Vec<[u16; 2]>,
 }
 
 /// What a scan cost.
@@ -148,6 +151,7 @@ impl ScanResult {
                     unit: device.unit,
                     service: ledger.service(&device.service)?,
                     unsupported: &device.unsupported,
+                    unserved: &device.unserved,
                 })
             })
             .collect()
@@ -471,7 +475,9 @@ pub async fn scan(
         BlockResult::Words(words) => gx.firmware = Some(gx_firmware(words[0], words[1])),
         BlockResult::Exception(0x02) => {}
         BlockResult::Exception(code) => {
-            return Err(ScanError::NotAGx(format!("unit 100 answered exception {code:#04x}")));
+            return Err(ScanError::NotAGx(format!(
+                "unit 100 answered exception {code:#04x}"
+            )));
         }
         BlockResult::Failed(err) => return Err(err.into()),
     }
@@ -504,11 +510,14 @@ pub async fn scan(
     }
     first.retain(known);
     scanner.run_wave(first).await?;
-    let (mut gx_devices, mut others): (Vec<_>, Vec<_>) =
-        scanner.found.drain(..).partition(|d| d.unit == GX_UNIT && GX_SERVICES.contains(&d.service.as_str()));
+    let (mut gx_devices, mut others): (Vec<_>, Vec<_>) = scanner
+        .found
+        .drain(..)
+        .partition(|d| d.unit == GX_UNIT && GX_SERVICES.contains(&d.service.as_str()));
     gx_devices.sort_by_key(|d| GX_SERVICES.iter().position(|s| *s == d.service));
     scanner.settled = gx_devices.len();
-    let system_values = validate(transport, &tally, ledger, &mut gx_devices, &mut gx, ceiling).await?;
+    let system_values =
+        validate(transport, &tally, ledger, &mut gx_devices, &mut gx, ceiling).await?;
     let evidence = Evidence {
         pv_inverter: nonzero(&system_values, "ac_pv_on_"),
         genset: nonzero(&system_values, "ac_genset_"),
@@ -527,12 +536,19 @@ pub async fn scan(
         wave = Vec::new();
         if mode == ScanMode::Quick {
             // Devices of a kind cluster on consecutive instances: follow them.
-            let hits: Vec<(u8, String)> = scanner.found[before..].iter().map(|d| (d.unit, d.service.clone())).collect();
+            let hits: Vec<(u8, String)> = scanner.found[before..]
+                .iter()
+                .map(|d| (d.unit, d.service.clone()))
+                .collect();
             for (unit, service) in hits {
                 for step in 1..=CLUSTER_STEP {
                     let next = unit.saturating_add(step);
                     if next <= CLUSTER_LIMIT {
-                        wave.push(Candidate { score: 0, unit: next, service: service.clone() });
+                        wave.push(Candidate {
+                            score: 0,
+                            unit: next,
+                            service: service.clone(),
+                        });
                     }
                 }
             }
@@ -580,6 +596,7 @@ fn new_device(unit: u8, service: &str) -> FoundDevice {
         firmware: None,
         registers: 0,
         unsupported: Vec::new(),
+        unserved: Vec::new(),
     }
 }
 
@@ -619,10 +636,16 @@ impl Scanner {
         let found_now = Arc::new(AtomicUsize::new(self.settled + self.found.len()));
         let mut tasks = JoinSet::new();
         for candidate in wave {
-            let (transport, tally, unsupported) =
-                (self.transport.clone(), Arc::clone(&self.tally), Arc::clone(&self.unsupported_types));
-            let (progress, done, found_now) =
-                (Arc::clone(&self.progress), Arc::clone(&self.done), Arc::clone(&found_now));
+            let (transport, tally, unsupported) = (
+                self.transport.clone(),
+                Arc::clone(&self.tally),
+                Arc::clone(&self.unsupported_types),
+            );
+            let (progress, done, found_now) = (
+                Arc::clone(&self.progress),
+                Arc::clone(&self.done),
+                Arc::clone(&found_now),
+            );
             let (ledger, total) = (self.ledger, self.total);
             tasks.spawn(async move {
                 let skip = unsupported
@@ -631,7 +654,9 @@ impl Scanner {
                     .contains(&candidate.service);
                 let address = ledger.service(&candidate.service).and_then(probe_address);
                 let outcome = match (skip, address) {
-                    (false, Some(address)) => Some(tally.read(&transport, candidate.unit, address, 1).await),
+                    (false, Some(address)) => {
+                        Some(tally.read(&transport, candidate.unit, address, 1).await)
+                    }
                     _ => None,
                 };
                 let result = match outcome {
@@ -695,20 +720,23 @@ fn sub_block(block: &Block, placements: &[Placement], plan: &Plan) -> Block {
 }
 
 /// Reads one block; a block refused with 0x02 is split in halves until the
-/// refused registers are known. Returns the decoded (slot, value) pairs and
-/// the slots of refused registers.
+/// refused registers are known.
 async fn read_splitting(
     transport: Transport,
     tally: Arc<Tally>,
     plan: Arc<Plan>,
     block: Block,
-) -> Result<(Vec<(usize, Value)>, Vec<usize>), TransportError> {
+) -> Result<Refusals, TransportError> {
     let mut values = Vec::new();
     let mut refused = Vec::new();
+    let mut bridges = Vec::new();
     let mut queue = vec![block];
     let mut scratch: Vec<Option<Value>> = vec![None; plan.slots.len()];
     while let Some(block) = queue.pop() {
-        match tally.read(&transport, block.unit, block.start, block.quantity).await {
+        match tally
+            .read(&transport, block.unit, block.start, block.quantity)
+            .await
+        {
             BlockResult::Words(words) => {
                 decode_block(&plan, &block, &words, &mut scratch);
                 for placement in &block.placements {
@@ -719,8 +747,14 @@ async fn read_splitting(
             }
             BlockResult::Exception(0x02) if block.placements.len() > 1 => {
                 let (left, right) = block.placements.split_at(block.placements.len() / 2);
-                queue.push(sub_block(&block, right, &plan));
-                queue.push(sub_block(&block, left, &plan));
+                let (left, right) = (
+                    sub_block(&block, left, &plan),
+                    sub_block(&block, right, &plan),
+                );
+                // The words between the halves may be what the GX refused.
+                bridges.push((block.device, left.start + left.quantity, right.start));
+                queue.push(right);
+                queue.push(left);
             }
             BlockResult::Exception(0x02) => {
                 refused.extend(block.placements.iter().map(|p| p.slot));
@@ -729,7 +763,21 @@ async fn read_splitting(
             BlockResult::Failed(err) => return Err(err),
         }
     }
-    Ok((values, refused))
+    Ok(Refusals {
+        values,
+        refused,
+        bridges,
+    })
+}
+
+/// What validating one block learned.
+struct Refusals {
+    /// Decoded (slot, value) pairs.
+    values: Vec<(usize, Value)>,
+    /// Slots of registers the GX refused.
+    refused: Vec<usize>,
+    /// (device, from, to): address ranges between halves of a refused block.
+    bridges: Vec<(usize, u16, u16)>,
 }
 
 /// Reads every block of every device once, all concurrently (bounded by the
@@ -745,7 +793,12 @@ async fn validate(
 ) -> Result<BTreeMap<String, Value>, ScanError> {
     let upfront: Vec<Vec<String>> = devices
         .iter()
-        .map(|d| ledger.service(&d.service).map(|s| above_ceiling(s, ceiling)).unwrap_or_default())
+        .map(|d| {
+            ledger
+                .service(&d.service)
+                .map(|s| above_ceiling(s, ceiling))
+                .unwrap_or_default()
+        })
         .collect();
     let plan_input: Vec<PlanDevice<'_>> = devices
         .iter()
@@ -755,6 +808,7 @@ async fn validate(
                 unit: d.unit,
                 service: ledger.service(&d.service)?,
                 unsupported,
+                unserved: &[],
             })
         })
         .collect();
@@ -767,19 +821,30 @@ async fn validate(
     let plan = Arc::new(plan_all(&plan_input));
     let mut tasks = JoinSet::new();
     for block in plan.blocks.iter().cloned() {
-        tasks.spawn(read_splitting(transport.clone(), Arc::clone(tally), Arc::clone(&plan), block));
+        tasks.spawn(read_splitting(
+            transport.clone(),
+            Arc::clone(tally),
+            Arc::clone(&plan),
+            block,
+        ));
     }
     let mut values: Vec<Option<Value>> = vec![None; plan.slots.len()];
     let mut refused_by_device: Vec<Vec<String>> = vec![Vec::new(); plan_input.len()];
+    let mut unserved_by_device: Vec<Vec<[u16; 2]>> = vec![Vec::new(); plan_input.len()];
     while let Some(joined) = tasks.join_next().await {
         let Ok(outcome) = joined else { continue };
-        let (decoded, refused) = outcome?;
-        for (slot, value) in decoded {
+        let learned = outcome?;
+        for (slot, value) in learned.values {
             values[slot] = Some(value);
         }
-        for slot in refused {
+        for slot in learned.refused {
             let planned = &plan.slots[slot];
             refused_by_device[planned.device].push(planned.register.key.clone());
+        }
+        for (device, from, to) in learned.bridges {
+            let reserved = &plan_input[device].service.reserved;
+            unserved_by_device[device]
+                .extend(reserved.iter().filter(|b| b[0] < to && from <= b[1]));
         }
     }
     let mut by_device: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); plan_input.len()];
@@ -804,11 +869,16 @@ async fn validate(
         unsupported.dedup();
         let device = &mut devices[device_index];
         device.product_id = integer(by_path("/ProductId")).and_then(|v| u32::try_from(v).ok());
-        device.name = text(by_path("/CustomName")).or_else(|| text(by_path("/Settings/SystemSetup/SystemName")));
+        device.name = text(by_path("/CustomName"))
+            .or_else(|| text(by_path("/Settings/SystemSetup/SystemName")));
         device.serial = text(by_path("/Serial"));
         device.firmware = integer(by_path("/FirmwareVersion")).map(device_firmware);
         device.registers = service.registers.len() - unsupported.len();
         device.unsupported = unsupported;
+        let mut unserved = std::mem::take(&mut unserved_by_device[plan_index]);
+        unserved.sort_unstable();
+        unserved.dedup();
+        device.unserved = unserved;
         if device.service == "system" {
             gx.serial = device.serial.clone();
             if let Some(Value::Int(version)) = by_key.get("gx_firmware_major_version") {

@@ -63,6 +63,8 @@ pub struct PlanDevice<'a> {
     pub service: &'a Service,
     /// Keys of registers the GX answered 0x02 for.
     pub unsupported: &'a [String],
+    /// Reserved blocks the GX did not serve (older firmware).
+    pub unserved: &'a [[u16; 2]],
 }
 
 /// Where one register's words sit in a block.
@@ -120,7 +122,11 @@ impl Plan {
 }
 
 /// Sorted, merged half-open address ranges a service defines.
-fn defined_ranges(service: &Service, unsupported: &[String]) -> Vec<(u32, u32)> {
+fn defined_ranges(
+    service: &Service,
+    unsupported: &[String],
+    unserved: &[[u16; 2]],
+) -> Vec<(u32, u32)> {
     let mut ranges: Vec<(u32, u32)> = service
         .registers
         .iter()
@@ -130,6 +136,7 @@ fn defined_ranges(service: &Service, unsupported: &[String]) -> Vec<(u32, u32)> 
             service
                 .reserved
                 .iter()
+                .filter(|block| !unserved.contains(block))
                 .map(|b| (u32::from(b[0]), u32::from(b[1]) + 1)),
         )
         .collect();
@@ -159,7 +166,7 @@ fn all_defined(ranges: &[(u32, u32)], from: u32, to: u32) -> bool {
 pub fn plan(devices: &[PlanDevice<'_>], include: &dyn Fn(&Service, &Register) -> bool) -> Plan {
     let mut result = Plan::default();
     for (device_index, device) in devices.iter().enumerate() {
-        let ranges = defined_ranges(device.service, device.unsupported);
+        let ranges = defined_ranges(device.service, device.unsupported, device.unserved);
         for tier in [Tier::Static, Tier::Slow, Tier::Fast] {
             let registers = device.service.registers.iter().filter(|r| {
                 tier_of(r) == tier
@@ -226,10 +233,11 @@ mod tests {
             unit: 227,
             service: vebus,
             unsupported: &none,
+            unserved: &[],
         }];
         let plan = plan_all(&devices);
         assert_eq!(plan.slots.len(), vebus.registers.len());
-        let ranges = defined_ranges(vebus, &none);
+        let ranges = defined_ranges(vebus, &none, &[]);
         for block in &plan.blocks {
             assert!(block.quantity <= MAX_READ_QUANTITY);
             let start = u32::from(block.start);
@@ -255,12 +263,14 @@ mod tests {
             unit: 227,
             service: vebus,
             unsupported: &none,
+            unserved: &[],
         }]);
         let refused = vec!["ac_active_in_l2_i".to_owned()];
         let split = plan_all(&[PlanDevice {
             unit: 227,
             service: vebus,
             unsupported: &refused,
+            unserved: &[],
         }]);
         assert_eq!(split.slots.len(), whole.slots.len() - 1);
         assert!(split.blocks.len() > whole.blocks.len());

@@ -253,7 +253,7 @@ def collect_facts(source: RegisterList, report: ImportReport) -> dict[str, Servi
             facts.registers.append(register)
     for name, facts in services.items():
         facts.registers.sort(key=lambda reg: reg.address)
-        facts.reserved = _trim_reserved(name, facts, report)
+        facts.reserved = trim_reserved(name, facts, report)
     return services
 
 
@@ -262,10 +262,10 @@ def _words(reg_type: str) -> int:
     return int(match.group(1)) if match else {"uint32": 2, "int32": 2, "uint64": 4}.get(reg_type, 1)
 
 
-def _trim_reserved(name: str, facts: ServiceFacts, report: ImportReport) -> list[list[int]]:
-    """Reserved blocks without the words a register really uses."""
+def trim_reserved(name: str, facts: ServiceFacts, report: ImportReport) -> list[list[int]]:
+    """Reserved blocks, sorted, without the words a register really uses."""
     used = {reg.address + i for reg in facts.registers for i in range(_words(reg.type))}
-    trimmed = []
+    trimmed: list[list[int]] = []
     for first, last in sorted(facts.reserved):
         free = [address for address in range(first, last + 1) if address not in used]
         if len(free) != last - first + 1:

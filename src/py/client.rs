@@ -119,13 +119,19 @@ impl ClientCore {
         slow_every: u64,
     ) -> PyResult<Self> {
         if host.trim().is_empty() {
-            return Err(pyo3::exceptions::PyValueError::new_err("host must not be empty"));
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "host must not be empty",
+            ));
         }
         if !(1..=64).contains(&max_in_flight) {
-            return Err(pyo3::exceptions::PyValueError::new_err("max_in_flight must be 1-64"));
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "max_in_flight must be 1-64",
+            ));
         }
         if !(max_rate.is_finite() && max_rate >= 0.0) {
-            return Err(pyo3::exceptions::PyValueError::new_err("max_rate must be >= 0 (0: unlimited)"));
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "max_rate must be >= 0 (0: unlimited)",
+            ));
         }
         let mut config = TransportConfig::new(host, port);
         config.request_timeout = seconds("timeout", timeout)?;
@@ -154,23 +160,29 @@ impl ClientCore {
         units: Option<Vec<u8>>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mode = match (mode, units) {
-            ("quick", None) => ScanMode::Quick,
-            ("deep", None) => ScanMode::Deep,
-            ("units", Some(units)) if !units.is_empty() => ScanMode::Units(units),
-            _ => {
-                return Err(pyo3::exceptions::PyValueError::new_err(
+        let mode =
+            match (mode, units) {
+                ("quick", None) => ScanMode::Quick,
+                ("deep", None) => ScanMode::Deep,
+                ("units", Some(units)) if !units.is_empty() => ScanMode::Units(units),
+                _ => return Err(pyo3::exceptions::PyValueError::new_err(
                     "mode must be 'quick', 'deep', or 'units' with a non-empty list of unit IDs",
-                ))
-            }
-        };
+                )),
+            };
         let locals = get_current_locals(py)?;
         let reporter = progress_reporter(locals, progress);
-        let (transport, ledger, state, slow_every) =
-            (self.transport.clone(), self.ledger, Arc::clone(&self.state), self.slow_every);
+        let (transport, ledger, state, slow_every) = (
+            self.transport.clone(),
+            self.ledger,
+            Arc::clone(&self.state),
+            self.slow_every,
+        );
         future_into_py(py, async move {
-            let result = scan(&transport, ledger, mode, reporter).await.map_err(scan_error)?;
-            let json = serde_json::to_string(&result).map_err(|err| LedgerError::new_err(err.to_string()))?;
+            let result = scan(&transport, ledger, mode, reporter)
+                .await
+                .map_err(scan_error)?;
+            let json = serde_json::to_string(&result)
+                .map_err(|err| LedgerError::new_err(err.to_string()))?;
             let mut state = state.lock().await;
             state.poller = Some(poller_for(ledger, &result, slow_every));
             state.scan = Some(result);
@@ -180,8 +192,9 @@ impl ClientCore {
 
     /// Adopts a stored scan result (JSON) for polling.
     fn use_scan<'py>(&self, py: Python<'py>, scan_json: String) -> PyResult<Bound<'py, PyAny>> {
-        let result: ScanResult = serde_json::from_str(&scan_json)
-            .map_err(|err| ScanDataError::new_err(format!("stored scan result is unreadable: {err}")))?;
+        let result: ScanResult = serde_json::from_str(&scan_json).map_err(|err| {
+            ScanDataError::new_err(format!("stored scan result is unreadable: {err}"))
+        })?;
         if result.version > SCAN_RESULT_VERSION {
             return Err(ScanDataError::new_err(format!(
                 "scan result version {} is newer than this library ({SCAN_RESULT_VERSION})",
@@ -203,7 +216,9 @@ impl ClientCore {
         future_into_py(py, async move {
             let state = state.lock().await;
             let (Some(scan), Some(poller)) = (&state.scan, &state.poller) else {
-                return Err(ScanDataError::new_err("no scan result yet: scan() or use_scan() first"));
+                return Err(ScanDataError::new_err(
+                    "no scan result yet: scan() or use_scan() first",
+                ));
             };
             let plan = poller.plan();
             let view = PlanView {
@@ -232,12 +247,19 @@ impl ClientCore {
         future_into_py(py, async move {
             let mut state = state.lock().await;
             let Some(poller) = state.poller.as_mut() else {
-                return Err(ScanDataError::new_err("no scan result yet: scan() or use_scan() first"));
+                return Err(ScanDataError::new_err(
+                    "no scan result yet: scan() or use_scan() first",
+                ));
             };
             let report = poller.poll(&transport).await;
             let values = poller.values();
             Ok(PollOutput {
-                unavailable: values.iter().enumerate().filter(|(_, v)| v.is_none()).map(|(i, _)| i).collect(),
+                unavailable: values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_none())
+                    .map(|(i, _)| i)
+                    .collect(),
                 values: values.iter().cloned().map(PyValue).collect(),
                 changed: report.changed,
                 unavailable_devices: report.unavailable_devices,
@@ -249,15 +271,23 @@ impl ClientCore {
     }
 
     /// Reads `count` registers; raises `DeviceException` on an exception reply.
-    fn read_registers<'py>(&self, py: Python<'py>, unit: u8, address: u16, count: u16) -> PyResult<Bound<'py, PyAny>> {
+    fn read_registers<'py>(
+        &self,
+        py: Python<'py>,
+        unit: u8,
+        address: u16,
+        count: u16,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let transport = self.transport.clone();
         future_into_py(py, async move {
             match transport.read(unit, address, count).await {
                 Ok(Reply::Words(words)) => Ok(words),
                 Ok(Reply::Exception(code)) => Err(device_exception(code, unit, address)),
-                Ok(Reply::WriteAck) => Err(transport_error(&crate::transport::TransportError::Malformed(
-                    "write acknowledgement to a read".into(),
-                ))),
+                Ok(Reply::WriteAck) => Err(transport_error(
+                    &crate::transport::TransportError::Malformed(
+                        "write acknowledgement to a read".into(),
+                    ),
+                )),
                 Err(err) => Err(transport_error(&err)),
             }
         })
@@ -265,7 +295,8 @@ impl ClientCore {
 
     /// Request counters and latency percentiles as JSON.
     fn metrics_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.transport.metrics()).map_err(|err| LedgerError::new_err(err.to_string()))
+        serde_json::to_string(&self.transport.metrics())
+            .map_err(|err| LedgerError::new_err(err.to_string()))
     }
 
     /// Closes the connection; pending requests fail.
@@ -280,7 +311,10 @@ impl ClientCore {
 
 /// A progress callback that runs `callback(dict)` on the caller's event loop
 /// (never on a tokio thread).
-fn progress_reporter(locals: TaskLocals, callback: Option<Py<PyAny>>) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
+fn progress_reporter(
+    locals: TaskLocals,
+    callback: Option<Py<PyAny>>,
+) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
     let Some(callback) = callback else {
         return Arc::new(|_| {});
     };

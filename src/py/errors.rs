@@ -5,9 +5,9 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 use crate::codec;
-use crate::transport::TransportError;
 use crate::ledger;
 use crate::sim::{ScenarioError, SimError};
+use crate::transport::TransportError;
 
 create_exception!(
     _core,
@@ -33,10 +33,30 @@ create_exception!(
     VictronError,
     "The GX simulator could not start or do what was asked."
 );
-create_exception!(_core, GXConnectionError, VictronError, "The GX could not be reached or the connection was lost.");
-create_exception!(_core, GXTimeoutError, GXConnectionError, "The GX did not answer in time.");
-create_exception!(_core, GXProtocolError, GXConnectionError, "The GX sent a reply that does not fit the request.");
-create_exception!(_core, ScanDataError, VictronError, "A scan result is missing, unreadable or not from a GX.");
+create_exception!(
+    _core,
+    GXConnectionError,
+    VictronError,
+    "The GX could not be reached or the connection was lost."
+);
+create_exception!(
+    _core,
+    GXTimeoutError,
+    GXConnectionError,
+    "The GX did not answer in time."
+);
+create_exception!(
+    _core,
+    GXProtocolError,
+    GXConnectionError,
+    "The GX sent a reply that does not fit the request."
+);
+create_exception!(
+    _core,
+    ScanDataError,
+    VictronError,
+    "A scan result is missing, unreadable or not from a GX."
+);
 
 /// Registers the exception types on the module.
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -81,9 +101,9 @@ pub fn transport_error(err: &TransportError) -> PyErr {
     match err {
         TransportError::Timeout(_) => GXTimeoutError::new_err(err.to_string()),
         TransportError::Malformed(_) => GXProtocolError::new_err(err.to_string()),
-        TransportError::Connect { .. } | TransportError::ConnectionLost(_) | TransportError::Closed => {
-            GXConnectionError::new_err(err.to_string())
-        }
+        TransportError::Connect { .. }
+        | TransportError::ConnectionLost(_)
+        | TransportError::Closed => GXConnectionError::new_err(err.to_string()),
     }
 }
 

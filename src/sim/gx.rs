@@ -369,7 +369,9 @@ fn build_map(ledger: &Ledger, settings: &GxSettings) -> Vec<Slot> {
                 }
             }
         }
-        for block in &service.reserved {
+        // Older firmware leaves the system range's reserved words undefined.
+        let serve_reserved = settings.system_gaps_reserved || service.service_type() != "system";
+        for block in service.reserved.iter().filter(|_| serve_reserved) {
             for address in block[0]..=block[1] {
                 map[usize::from(address)] = Slot::Reserved {
                     service: service_id,

@@ -57,7 +57,8 @@ pub struct GxSettings {
     /// current firmware, 0x0B on older firmware.
     #[serde(default = "default_absent_exception")]
     pub absent_service_exception: u8,
-    /// Firmware v1.0.95+: former gaps in the system range read 0xFFFF.
+    /// Firmware v1.0.95+: former gaps in the system range read 0xFFFF (off:
+    /// the system service's reserved blocks are gaps too).
     #[serde(default = "yes")]
     pub system_gaps_reserved: bool,
     /// Modbus writes enabled in the GX's settings.

@@ -1,0 +1,347 @@
+//! Scan and poll benchmark: our engine against a brute-force baseline, side
+//! by side in one process, on the simulator at a fixed latency per request.
+//!
+//! The baseline reproduces the strategy of the existing integration: a fixed
+//! list of 83 unit IDs, one read per register group of the ledger (a run of
+//! adjacent registers), one request after another; polling reads every group
+//! found, one request per group per cycle.
+//!
+//! `cargo run --release --example bench -- [--latency-ms 5] [--polls 10]
+//! [--scenarios single-phase-ess,three-phase,large] [--json]`
+
+use std::collections::BTreeMap;
+use std::env;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use victron_gx_modbus::discovery::{scan, ScanMode};
+use victron_gx_modbus::frame::{Reply, MAX_READ_QUANTITY};
+use victron_gx_modbus::ledger::{embedded, Ledger};
+use victron_gx_modbus::plan::plan_all;
+use victron_gx_modbus::poll::{decode_block, BlockResult, Poller};
+use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+use victron_gx_modbus::transport::{Transport, TransportConfig};
+use victron_gx_modbus::unit_ids::UNIT_ID_TABLE;
+
+struct Options {
+    latency_ms: f64,
+    polls: usize,
+    scenarios: Vec<String>,
+    json: bool,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        latency_ms: 5.0,
+        polls: 10,
+        scenarios: vec![
+            "single-phase-ess".into(),
+            "three-phase".into(),
+            "large".into(),
+        ],
+        json: false,
+    };
+    let mut args = env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" => options.json = true,
+            "--latency-ms" => {
+                options.latency_ms = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("bad --latency-ms")?
+            }
+            "--polls" => {
+                options.polls = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("bad --polls")?
+            }
+            "--scenarios" => {
+                options.scenarios = args
+                    .next()
+                    .ok_or("bad --scenarios")?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(options)
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct ScanFigures {
+    requests: u64,
+    failed_requests: u64,
+    wall_ms: f64,
+    devices: usize,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct PollFigures {
+    requests_per_cycle: f64,
+    wall_ms_per_cycle: f64,
+    registers: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct ScenarioFigures {
+    scenario: String,
+    ours_scan: ScanFigures,
+    baseline_scan: ScanFigures,
+    ours_poll: PollFigures,
+    baseline_poll: PollFigures,
+    decode_us_per_1000_registers: f64,
+    ratios: BTreeMap<&'static str, f64>,
+}
+
+/// The 83 unit IDs of the brute-force scan: 0-39 and the GX's unit ID table.
+fn baseline_units() -> Vec<u8> {
+    let mut units: Vec<u8> = (0..=39).collect();
+    units.extend(UNIT_ID_TABLE.iter().map(|&(unit, _)| unit));
+    units
+}
+
+/// Register groups: runs of adjacent registers of one service, cut at 125.
+fn register_groups(ledger: &Ledger) -> Vec<(u16, u16)> {
+    let mut groups = Vec::new();
+    for service in &ledger.services {
+        let mut open: Option<(u32, u32)> = None;
+        for register in &service.registers {
+            let span = register.span();
+            match open {
+                Some((start, end))
+                    if span.start == end && span.end - start <= u32::from(MAX_READ_QUANTITY) =>
+                {
+                    open = Some((start, span.end));
+                }
+                _ => {
+                    groups.extend(open.take());
+                    open = Some((span.start, span.end));
+                }
+            }
+        }
+        groups.extend(open);
+    }
+    groups
+        .into_iter()
+        .filter_map(|(start, end)| {
+            Some((u16::try_from(start).ok()?, u16::try_from(end - start).ok()?))
+        })
+        .collect()
+}
+
+async fn start(name: &str, latency: Duration) -> Result<Simulator, Box<dyn std::error::Error>> {
+    let mut config = SimConfig::new(Scenario::bundled(name)?);
+    config.latency = latency;
+    Ok(Simulator::start(config).await?)
+}
+
+fn transport(sim: &Simulator, sequential: bool) -> Transport {
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    if sequential {
+        config.max_in_flight = 1;
+        config.max_rate = 0.0;
+    }
+    Transport::new(config)
+}
+
+async fn ours(
+    name: &str,
+    ledger: &'static Ledger,
+    options: &Options,
+) -> Result<(ScanFigures, PollFigures, f64), Box<dyn std::error::Error>> {
+    let sim = start(name, Duration::from_secs_f64(options.latency_ms / 1000.0)).await?;
+    let t = transport(&sim, false);
+    let started = Instant::now();
+    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {})).await?;
+    let scan_figures = ScanFigures {
+        requests: result.stats.requests,
+        failed_requests: result.stats.failed_requests,
+        wall_ms: started.elapsed().as_secs_f64() * 1000.0,
+        devices: result.devices.len(),
+    };
+    let devices = result.plan_devices(ledger);
+    let plan = plan_all(&devices);
+    let mut poller = Poller::new(plan.clone(), devices.len(), 6);
+    poller.poll(&t).await;
+    let stats_before = sim.stats().requests;
+    let started = Instant::now();
+    for _ in 0..options.polls {
+        let report = poller.poll(&t).await;
+        if report.failed > 0 {
+            return Err(format!("{name}: {} failed requests in a poll", report.failed).into());
+        }
+    }
+    let cycles = options.polls as f64;
+    let poll_figures = PollFigures {
+        requests_per_cycle: (sim.stats().requests - stats_before) as f64 / cycles,
+        wall_ms_per_cycle: started.elapsed().as_secs_f64() * 1000.0 / cycles,
+        registers: plan.slots.len(),
+    };
+    // Decoding: the words of every block once, decoded many times.
+    let mut captured = Vec::new();
+    for block in &plan.blocks {
+        if let BlockResult::Words(words) = BlockResult::from_reply(
+            t.read(block.unit, block.start, block.quantity).await,
+            block.quantity,
+        ) {
+            captured.push((block.clone(), words));
+        }
+    }
+    let mut values = vec![None; plan.slots.len()];
+    let rounds = 2000;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for (block, words) in &captured {
+            decode_block(&plan, block, words, &mut values);
+        }
+    }
+    let decoded: usize = captured.iter().map(|(b, _)| b.placements.len()).sum();
+    let decode_us =
+        started.elapsed().as_secs_f64() * 1e6 / (rounds as f64) / decoded as f64 * 1000.0;
+    t.close().await;
+    sim.stop().await;
+    Ok((scan_figures, poll_figures, decode_us))
+}
+
+async fn baseline(
+    name: &str,
+    ledger: &'static Ledger,
+    options: &Options,
+) -> Result<(ScanFigures, PollFigures), Box<dyn std::error::Error>> {
+    let sim = start(name, Duration::from_secs_f64(options.latency_ms / 1000.0)).await?;
+    let t = transport(&sim, true);
+    let groups = register_groups(ledger);
+    let mut found = Vec::new();
+    let mut figures = ScanFigures::default();
+    let started = Instant::now();
+    for unit in baseline_units() {
+        for &(start, quantity) in &groups {
+            figures.requests += 1;
+            match t.read(unit, start, quantity).await? {
+                Reply::Words(_) => found.push((unit, start, quantity)),
+                _ => figures.failed_requests += 1,
+            }
+        }
+    }
+    figures.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut units: Vec<u8> = found.iter().map(|f| f.0).collect();
+    units.dedup();
+    figures.devices = units.len();
+    let started = Instant::now();
+    for _ in 0..options.polls {
+        for &(unit, start, quantity) in &found {
+            let _ = t.read(unit, start, quantity).await?;
+        }
+    }
+    let cycles = options.polls as f64;
+    let poll = PollFigures {
+        requests_per_cycle: found.len() as f64,
+        wall_ms_per_cycle: started.elapsed().as_secs_f64() * 1000.0 / cycles,
+        registers: found.iter().map(|f| usize::from(f.2)).sum(),
+    };
+    t.close().await;
+    sim.stop().await;
+    Ok((figures, poll))
+}
+
+fn ratio(baseline: f64, ours: f64) -> f64 {
+    if ours > 0.0 {
+        baseline / ours
+    } else {
+        f64::INFINITY
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = options()?;
+    let ledger = embedded()?;
+    let mut all = Vec::new();
+    for name in &options.scenarios {
+        let (ours_scan, ours_poll, decode_us) = ours(name, ledger, &options).await?;
+        let (baseline_scan, baseline_poll) = baseline(name, ledger, &options).await?;
+        let mut ratios = BTreeMap::new();
+        ratios.insert(
+            "scan_requests",
+            ratio(baseline_scan.requests as f64, ours_scan.requests as f64),
+        );
+        ratios.insert(
+            "scan_failed_requests",
+            ratio(
+                baseline_scan.failed_requests as f64,
+                ours_scan.failed_requests as f64,
+            ),
+        );
+        ratios.insert(
+            "scan_wall_time",
+            ratio(baseline_scan.wall_ms, ours_scan.wall_ms),
+        );
+        ratios.insert(
+            "poll_requests_per_cycle",
+            ratio(
+                baseline_poll.requests_per_cycle,
+                ours_poll.requests_per_cycle,
+            ),
+        );
+        ratios.insert(
+            "poll_wall_time",
+            ratio(baseline_poll.wall_ms_per_cycle, ours_poll.wall_ms_per_cycle),
+        );
+        let figures = ScenarioFigures {
+            scenario: name.clone(),
+            ours_scan,
+            baseline_scan,
+            ours_poll,
+            baseline_poll,
+            decode_us_per_1000_registers: decode_us,
+            ratios,
+        };
+        if !options.json {
+            print_human(&figures, options.latency_ms);
+        }
+        all.push(figures);
+    }
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(())
+}
+
+fn print_human(f: &ScenarioFigures, latency_ms: f64) {
+    println!("== {} ({latency_ms} ms per request)", f.scenario);
+    println!(
+        "scan      ours: {:>5} requests, {:>5} failed, {:>8.0} ms, {} devices | baseline: {:>5} requests, {:>5} failed, {:>8.0} ms, {} units",
+        f.ours_scan.requests,
+        f.ours_scan.failed_requests,
+        f.ours_scan.wall_ms,
+        f.ours_scan.devices,
+        f.baseline_scan.requests,
+        f.baseline_scan.failed_requests,
+        f.baseline_scan.wall_ms,
+        f.baseline_scan.devices
+    );
+    println!(
+        "poll      ours: {:>6.1} requests/cycle, {:>6.1} ms/cycle, {} registers | baseline: {:>6.1} requests/cycle, {:>7.1} ms/cycle, {} registers",
+        f.ours_poll.requests_per_cycle,
+        f.ours_poll.wall_ms_per_cycle,
+        f.ours_poll.registers,
+        f.baseline_poll.requests_per_cycle,
+        f.baseline_poll.wall_ms_per_cycle,
+        f.baseline_poll.registers
+    );
+    println!(
+        "decode    {:.2} us per 1,000 registers",
+        f.decode_us_per_1000_registers
+    );
+    let ratios: Vec<String> = f
+        .ratios
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.1}x"))
+        .collect();
+    println!("baseline/ours: {}", ratios.join(", "));
+}
