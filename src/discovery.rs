@@ -699,7 +699,7 @@ impl Scanner {
 
 /// A block narrowed to some of its placements.
 fn sub_block(block: &Block, placements: &[Placement], plan: &Plan) -> Block {
-    let first = placements.first().map_or(0, |p| p.offset);
+    let first = placements.iter().map(|p| p.offset).min().unwrap_or(0);
     let end = placements
         .iter()
         .map(|p| p.offset + plan.slots[p.slot].register.register_type.words())

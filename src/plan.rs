@@ -35,17 +35,20 @@ const STATIC_PATHS: &[&str] = &[
     "/Settings/SystemSetup/SystemName",
 ];
 
+/// Paths of values that change over minutes, not seconds (schedules,
+/// strategies, operating modes of slow controllers).
+const SLOW_PATH_PARTS: &[&str] = &["/History/", "/DynamicEss/", "/MicroGrid/", "/BatteryLife/"];
+
 /// The tier a register belongs to.
 pub fn tier_of(register: &Register) -> Tier {
     let path = register.dbus_path.as_deref().unwrap_or("");
-    if STATIC_PATHS.contains(&path)
-        || (register.internal && register.key.starts_with("gx_firmware"))
-    {
+    let identity = STATIC_PATHS.contains(&path) || path.contains("Nominal");
+    if identity || (register.internal && register.key.starts_with("gx_firmware")) {
         return Tier::Static;
     }
     let slow = register.ha.unit.as_deref() == Some("kWh")
         || register.ha.entity_category.is_some()
-        || path.contains("/History/")
+        || SLOW_PATH_PARTS.iter().any(|part| path.contains(part))
         || register.ha.platform != Platform::Sensor && register.writable;
     if slow {
         Tier::Slow
@@ -162,51 +165,106 @@ fn all_defined(ranges: &[(u32, u32)], from: u32, to: u32) -> bool {
         .is_some_and(|&(start, end)| start <= from && to <= end)
 }
 
-/// Plans the registers of `devices` that `include` accepts.
+/// Adds a register to a block (extending it) and to the plan's slots.
+fn place(result: &mut Plan, block: &mut Block, device: usize, register: &Register) {
+    let offset = register.address - block.start;
+    block.quantity = block.quantity.max(offset + register.register_type.words());
+    block.placements.push(Placement {
+        slot: result.slots.len(),
+        offset,
+    });
+    result.slots.push(Slot {
+        device,
+        register: register.clone(),
+    });
+}
+
+/// Greedy blocks of one tier over registers in address order.
+fn tier_blocks<'r>(
+    result: &mut Plan,
+    device: (usize, u8),
+    tier: Tier,
+    ranges: &[(u32, u32)],
+    registers: impl Iterator<Item = &'r Register>,
+) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut open: Option<Block> = None;
+    for register in registers {
+        let span = register.span();
+        let fits = open.as_ref().is_some_and(|block| {
+            let block_end = u32::from(block.start) + u32::from(block.quantity);
+            span.end - u32::from(block.start) <= u32::from(MAX_READ_QUANTITY)
+                && all_defined(ranges, block_end, span.start)
+        });
+        if !fits {
+            blocks.extend(open.take());
+            open = Some(Block {
+                device: device.0,
+                unit: device.1,
+                start: register.address,
+                quantity: 0,
+                tier,
+                placements: Vec::new(),
+            });
+        }
+        if let Some(block) = open.as_mut() {
+            place(result, block, device.0, register);
+        }
+    }
+    blocks.extend(open);
+    blocks
+}
+
+/// Plans the registers of `devices` that `include` accepts. Fast blocks come
+/// first; a slow or identity register whose words a fast block reads anyway
+/// is decoded from it instead of costing a request of its own.
 pub fn plan(devices: &[PlanDevice<'_>], include: &dyn Fn(&Service, &Register) -> bool) -> Plan {
     let mut result = Plan::default();
-    for (device_index, device) in devices.iter().enumerate() {
+    for (index, device) in devices.iter().enumerate() {
         let ranges = defined_ranges(device.service, device.unsupported, device.unserved);
-        for tier in [Tier::Static, Tier::Slow, Tier::Fast] {
-            let registers = device.service.registers.iter().filter(|r| {
-                tier_of(r) == tier
-                    && !device.unsupported.contains(&r.key)
-                    && include(device.service, r)
-            });
-            let mut open: Option<Block> = None;
-            for register in registers {
+        let wanted =
+            |r: &&Register| !device.unsupported.contains(&r.key) && include(device.service, r);
+        let of_tier = |tier: Tier| {
+            let wanted = &wanted;
+            device
+                .service
+                .registers
+                .iter()
+                .filter(move |r| tier_of(r) == tier && wanted(r))
+        };
+        let mut fast = tier_blocks(
+            &mut result,
+            (index, device.unit),
+            Tier::Fast,
+            &ranges,
+            of_tier(Tier::Fast),
+        );
+        for tier in [Tier::Slow, Tier::Static] {
+            let mut rest = Vec::new();
+            for register in of_tier(tier) {
                 let span = register.span();
-                let fits = open.as_ref().is_some_and(|block| {
-                    let block_end = u32::from(block.start) + u32::from(block.quantity);
-                    span.end - u32::from(block.start) <= u32::from(MAX_READ_QUANTITY)
-                        && all_defined(&ranges, block_end, span.start)
+                let covering = fast.iter_mut().find(|block| {
+                    let start = u32::from(block.start);
+                    start <= span.start && span.end <= start + u32::from(block.quantity)
                 });
-                if !fits {
-                    result.blocks.extend(open.take());
-                    open = Some(Block {
-                        device: device_index,
-                        unit: device.unit,
-                        start: register.address,
-                        quantity: 0,
-                        tier,
-                        placements: Vec::new(),
-                    });
-                }
-                if let Some(block) = open.as_mut() {
-                    let offset = register.address - block.start;
-                    block.quantity = block.quantity.max(offset + register.register_type.words());
-                    block.placements.push(Placement {
-                        slot: result.slots.len(),
-                        offset,
-                    });
-                    result.slots.push(Slot {
-                        device: device_index,
-                        register: register.clone(),
-                    });
+                match covering {
+                    Some(block) => place(&mut result, block, index, register),
+                    None => rest.push(register),
                 }
             }
-            result.blocks.extend(open);
+            let blocks = tier_blocks(
+                &mut result,
+                (index, device.unit),
+                tier,
+                &ranges,
+                rest.into_iter(),
+            );
+            result.blocks.extend(blocks);
         }
+        for block in &mut fast {
+            block.placements.sort_by_key(|p| p.offset);
+        }
+        result.blocks.append(&mut fast);
     }
     result
 }
@@ -240,6 +298,10 @@ mod tests {
         let ranges = defined_ranges(vebus, &none, &[]);
         for block in &plan.blocks {
             assert!(block.quantity <= MAX_READ_QUANTITY);
+            assert!(block
+                .placements
+                .windows(2)
+                .all(|w| w[0].offset < w[1].offset));
             let start = u32::from(block.start);
             assert!(all_defined(
                 &ranges,

@@ -1,6 +1,7 @@
 //! Polling: executes a read plan, decodes every register and reports what
-//! changed. One failing block makes only its registers unavailable; a device
-//! that answers "no such service" (0x0A/0x0B) or a lost connection makes the
+//! changed. One failing block (a timeout, an exception) makes only its
+//! registers unavailable; a device that answers "no such service"
+//! (0x0A/0x0B) with no block answering, or a lost connection, makes all the
 //! device's registers unavailable; the transport reconnects by itself.
 
 use serde::Serialize;
@@ -180,17 +181,19 @@ impl Poller {
                 }
                 other => {
                     report.failed += 1;
-                    if matches!(
+                    let connection = matches!(
                         other,
                         BlockResult::Failed(
                             TransportError::Connect { .. }
                                 | TransportError::ConnectionLost(_)
                                 | TransportError::Closed
                         )
-                    ) {
-                        connection_errors += 1;
-                    }
-                    read_failed[block.device] = true;
+                    );
+                    connection_errors += usize::from(connection);
+                    // The device is gone (unplugged, or no connection); a timeout
+                    // or another exception concerns only this block.
+                    let gone = connection || matches!(other, BlockResult::Exception(0x0A | 0x0B));
+                    read_failed[block.device] |= gone;
                     static_failed |= block.tier == Tier::Static;
                     slow_failed |= block.tier == Tier::Slow;
                     for placement in &block.placements {

@@ -251,3 +251,44 @@ async fn polls_decode_report_changes_and_recover_from_faults() {
     t.close().await;
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unanswered_block_makes_only_its_registers_unavailable() {
+    let sim = start("single-phase-ess").await;
+    let ledger = embedded().expect("ledger");
+    let t = transport(&sim);
+    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    let devices = result.plan_devices(ledger);
+    let mut poller = Poller::new(plan_all(&devices), devices.len(), 5);
+    assert_eq!(poller.poll(&t).await.failed, 0);
+    sim.stall(1);
+    let report = poller.poll(&t).await;
+    assert_eq!(report.failed, 1, "{report:?}");
+    assert!(!report.connection_lost);
+    assert!(
+        report.unavailable_devices.is_empty(),
+        "the device's other blocks answered"
+    );
+    let unavailable = poller.values().iter().filter(|v| v.is_none()).count();
+    let largest_block = poller
+        .plan()
+        .blocks
+        .iter()
+        .map(|b| b.placements.len())
+        .max()
+        .unwrap_or(0);
+    assert!(
+        (1..=largest_block).contains(&unavailable),
+        "{unavailable} unavailable"
+    );
+    // The next poll reads it again (one timeout keeps the connection).
+    let next = poller.poll(&t).await;
+    assert_eq!(next.failed, 0);
+    assert!(poller.values().iter().filter(|v| v.is_none()).count() < unavailable);
+    assert_eq!(t.metrics().timeouts, 1);
+    assert_eq!(t.metrics().disconnects, 0);
+    t.close().await;
+    sim.stop().await;
+}

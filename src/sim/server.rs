@@ -377,6 +377,9 @@ async fn accept_loop(
 ) {
     let mut connections = JoinSet::new();
     loop {
+        // The reboot generation before accepting: a reboot that lands between
+        // an accept and the connection's start still closes that connection.
+        let epoch = *shared.generation.borrow();
         tokio::select! {
             _ = shutdown.changed() => break,
             () = shared.reboot.notified() => {
@@ -405,7 +408,8 @@ async fn accept_loop(
                 stats.connections_accepted += 1;
                 drop(stats);
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve_connection(stream, Arc::clone(&shared)));
+                let generation = shared.generation.subscribe();
+                connections.spawn(serve_connection(stream, Arc::clone(&shared), generation, epoch));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -432,9 +436,16 @@ struct Outgoing {
     cut: bool,
 }
 
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
+async fn serve_connection(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    mut generation: watch::Receiver<u64>,
+    epoch: u64,
+) {
+    if *generation.borrow_and_update() != epoch {
+        return;
+    }
     shared.open.fetch_add(1, Ordering::Relaxed);
-    let mut generation = shared.generation.subscribe();
     let (mut reader, mut writer) = stream.into_split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
     let write_task = async move {
