@@ -15,6 +15,7 @@ from .ledger import Register, ledger
 from .simulator import Simulator, SimulatorStats
 
 DEFAULT_PORT = 502
+HIGHEST_UNIT_ID = 255
 
 
 def _register_row(service: str, register: Register) -> str:
@@ -97,7 +98,7 @@ def _unit_list(text: str) -> list[int]:
     except ValueError as err:
         msg = f"{text!r} is not a comma-separated list of unit IDs"
         raise argparse.ArgumentTypeError(msg) from err
-    if not units or any(not 0 <= unit <= 255 for unit in units):
+    if not units or any(not 0 <= unit <= HIGHEST_UNIT_ID for unit in units):
         msg = "unit IDs are 0-255"
         raise argparse.ArgumentTypeError(msg)
     return units
@@ -158,7 +159,8 @@ async def _watch(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     async with Client(host, port) as client:
         result = await client.scan(progress=_show_progress)
-        print(f"watching {len(client.registers)} registers of {len(result['devices'])} devices (Ctrl-C to stop)")
+        count = len(client.registers)
+        print(f"watching {count} registers of {len(result['devices'])} devices (Ctrl-C to stop)")
         polls = 0
         while not stop.is_set() and (args.count is None or polls < args.count):
             snapshot = await client.poll()
@@ -189,7 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     sim_cmd.add_argument("--jitter-ms", type=float, default=0.0, help="extra random latency")
     scan_cmd = commands.add_parser("scan", help="find the devices behind a GX")
     scan_cmd.add_argument("address", type=_address, help="HOST or HOST:PORT (default port 502)")
-    scan_cmd.add_argument("--mode", choices=["quick", "deep"], default="quick", help="likely pairs or everything")
+    scan_cmd.add_argument(
+        "--mode", choices=["quick", "deep"], default="quick", help="likely pairs or everything"
+    )
     scan_cmd.add_argument("--units", type=_unit_list, help="probe exactly these unit IDs, e.g. 100,227,226")
     scan_cmd.add_argument("--json", action="store_true", help="print the scan result as JSON")
     watch_cmd = commands.add_parser("watch", help="scan a GX, then print values as they change")
@@ -202,18 +206,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; returns the process exit code."""
     args = _parser().parse_args(argv)
+    commands = {"simulate": _simulate, "scan": _scan, "watch": _watch}
     try:
         if args.command == "ledger":
             return _print_ledger(as_json=args.json)
-        if args.command == "simulate":
-            return asyncio.run(_simulate(args))
-        if args.command == "scan":
-            return asyncio.run(_scan(args))
-        if args.command == "watch":
-            return asyncio.run(_watch(args))
+        return asyncio.run(commands[args.command](args))
     except BrokenPipeError:
         return 0
     except VictronError as err:
         print(f"victron_gx_modbus: {err}", file=sys.stderr)
         return 1
-    return 2
