@@ -53,6 +53,18 @@ fn found(result: &ScanResult) -> BTreeSet<(u8, String)> {
         .collect()
 }
 
+/// A transport to the simulator, a quick scan and a poller over every device.
+async fn scanned_poller(sim: &Simulator, slow_every: u64) -> (Transport, ScanResult, Poller) {
+    let ledger = embedded().expect("ledger");
+    let t = transport(sim);
+    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    let devices = result.plan_devices(ledger);
+    let poller = Poller::new(plan_all(&devices), devices.len(), slow_every);
+    (t, result, poller)
+}
+
 async fn run_scan(sim: &Simulator, mode: ScanMode) -> ScanResult {
     let ledger = embedded().expect("ledger");
     let t = transport(sim);
@@ -196,15 +208,8 @@ async fn progress_is_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polls_decode_report_changes_and_recover_from_faults() {
     let sim = start("single-phase-ess").await;
-    let ledger = embedded().expect("ledger");
-    let t = transport(&sim);
-    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
-        .await
-        .expect("scan");
-    let devices = result.plan_devices(ledger);
-    let plan = plan_all(&devices);
-    let fast = plan.requests(&[Tier::Fast]);
-    let mut poller = Poller::new(plan, devices.len(), 5);
+    let (t, result, mut poller) = scanned_poller(&sim, 5).await;
+    let fast = poller.plan().requests(&[Tier::Fast]);
     let first = poller.poll(&t).await;
     assert_eq!(first.failed, 0);
     assert!(
@@ -255,13 +260,7 @@ async fn polls_decode_report_changes_and_recover_from_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_unanswered_block_makes_only_its_registers_unavailable() {
     let sim = start("single-phase-ess").await;
-    let ledger = embedded().expect("ledger");
-    let t = transport(&sim);
-    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
-        .await
-        .expect("scan");
-    let devices = result.plan_devices(ledger);
-    let mut poller = Poller::new(plan_all(&devices), devices.len(), 5);
+    let (t, _, mut poller) = scanned_poller(&sim, 5).await;
     assert_eq!(poller.poll(&t).await.failed, 0);
     sim.stall(1);
     let report = poller.poll(&t).await;
