@@ -204,11 +204,6 @@ impl Transport {
         }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &TransportConfig {
-        &self.inner.config
-    }
-
     /// A copy of the counters with current latency percentiles.
     pub fn metrics(&self) -> Metrics {
         let counters = lock(&self.inner.counters);
@@ -222,11 +217,6 @@ impl Transport {
             max: sorted.last().copied().unwrap_or(0.0),
         };
         metrics
-    }
-
-    /// Whether a connection is open now.
-    pub async fn is_connected(&self) -> bool {
-        matches!(&*self.inner.link.lock().await, Link::Up(conn) if conn.alive.load(Ordering::Relaxed))
     }
 
     /// Closes the connection; later requests fail with [`TransportError::Closed`].

@@ -303,22 +303,37 @@ async fn the_transport_survives_malformed_replies_and_recovers() {
     assert!(matches!(t.read(100, 2700, 1).await, Ok(Reply::Words(_))));
     // A reply from another unit is a protocol error, not a value.
     sim.inject(ReplyFault::Malformed(Malformation::WrongUnit), 1);
-    assert!(matches!(t.read(100, 2700, 1).await, Err(TransportError::Malformed(_))));
+    assert!(matches!(
+        t.read(100, 2700, 1).await,
+        Err(TransportError::Malformed(_))
+    ));
     // A reply with a foreign transaction id is dropped: the request times out.
     sim.inject(ReplyFault::Malformed(Malformation::WrongTransaction), 1);
-    assert!(matches!(t.read(100, 2700, 1).await, Err(TransportError::Timeout(_))));
+    assert!(matches!(
+        t.read(100, 2700, 1).await,
+        Err(TransportError::Timeout(_))
+    ));
     // A frame that is not Modbus at all costs the connection, then it reconnects.
     sim.inject(ReplyFault::Malformed(Malformation::BadProtocol), 1);
-    assert!(matches!(t.read(100, 2700, 1).await, Err(TransportError::ConnectionLost(_))));
+    assert!(matches!(
+        t.read(100, 2700, 1).await,
+        Err(TransportError::ConnectionLost(_))
+    ));
     // A reply cut in half: the connection closes under the request.
     sim.inject(ReplyFault::DropMidReply, 1);
-    assert!(matches!(t.read(100, 2700, 1).await, Err(TransportError::ConnectionLost(_))));
+    assert!(matches!(
+        t.read(100, 2700, 1).await,
+        Err(TransportError::ConnectionLost(_))
+    ));
     assert!(matches!(t.read(100, 2700, 1).await, Ok(Reply::Words(_))));
     let metrics = t.metrics();
     assert_eq!(metrics.malformed, 2, "{metrics:?}");
     assert_eq!(metrics.unmatched, 1);
     assert!(metrics.reconnects >= 2);
     t.close().await;
-    assert!(matches!(t.read(100, 2700, 1).await, Err(TransportError::Closed)));
+    assert!(matches!(
+        t.read(100, 2700, 1).await,
+        Err(TransportError::Closed)
+    ));
     sim.stop().await;
 }

@@ -143,11 +143,6 @@ impl Gx {
         &mut self.site
     }
 
-    /// Whether an address is defined in the server's map.
-    pub fn is_defined(&self, address: u16) -> bool {
-        self.map[usize::from(address)] != Slot::Undefined
-    }
-
     fn service_of(slot: Slot) -> Option<u16> {
         match slot {
             Slot::Undefined => None,
