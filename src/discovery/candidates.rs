@@ -1,0 +1,221 @@
+//! Which (unit, service type) pairs a scan probes, most likely first.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::codec::Value;
+use crate::ledger::{Ledger, Service};
+
+use super::ScanMode;
+
+/// Services of the GX itself, all at unit 100 (device instance 0).
+pub(super) const GX_SERVICES: &[&str] = &["system", "settings", "hub4", "platform"];
+/// Unit of the GX's own services.
+pub const GX_UNIT: u8 = 100;
+/// VE.Bus port units (Cerbo, MultiPlus-II GX, Venus GX, CCGX).
+pub(super) const VEBUS_PORTS: &[u8] = &[227, 228, 242, 246];
+/// VE.Direct port units (Cerbo, MultiPlus-II GX, Venus GX, CCGX).
+pub(super) const VEDIRECT_PORTS: &[u8] = &[226, 224, 223, 229, 230, 243, 245, 247];
+/// The CAN-bus BMS unit.
+pub(super) const CAN_BMS: u8 = 225;
+/// Services of VE.Direct and VE.Can products.
+pub(super) const VE_FAMILY: &[&str] = &[
+    "solarcharger",
+    "battery",
+    "inverter",
+    "multi",
+    "charger",
+    "dcdc",
+    "alternator",
+    "dcload",
+    "dcsource",
+    "dcsystem",
+];
+/// Highest unit that cluster-following extends to.
+pub(super) const CLUSTER_LIMIT: u8 = 99;
+/// How far past a hit cluster-following looks.
+pub(super) const CLUSTER_STEP: u8 = 2;
+
+/// A candidate (unit, service type) pair with its likelihood.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Candidate {
+    /// Likelihood (higher first).
+    pub score: u8,
+    /// Unit ID.
+    pub unit: u8,
+    /// Service type.
+    pub service: String,
+}
+
+pub(super) fn push(
+    out: &mut Vec<Candidate>,
+    score: u8,
+    units: impl IntoIterator<Item = u8>,
+    services: &[&str],
+) {
+    for unit in units {
+        for service in services {
+            out.push(Candidate {
+                score,
+                unit,
+                service: (*service).to_owned(),
+            });
+        }
+    }
+}
+
+/// What the GX's system values suggest exists.
+#[derive(Debug, Default)]
+pub(super) struct Evidence {
+    /// AC-coupled PV power is not zero.
+    pub pv_inverter: bool,
+    /// Generator power is not zero.
+    pub genset: bool,
+    /// DC PV power is not zero.
+    pub dc_pv: bool,
+}
+
+pub(super) fn nonzero(values: &BTreeMap<String, Value>, prefix: &str) -> bool {
+    values
+        .iter()
+        .filter(|(key, _)| key.starts_with(prefix))
+        .any(|(_, value)| {
+            matches!(value, Value::Int(v) if *v != 0)
+                || matches!(value, Value::Float(v) if *v != 0.0)
+        })
+}
+
+/// Likely pairs after the first wave: the GX model's VE.Direct ports, VE.Can's
+/// low instances, the usual instances of tanks, sensors and meters.
+pub(super) fn quick_candidates(evidence: &Evidence, vedirect_ports: &[u8]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    push(&mut out, 95, [CAN_BMS], &["battery"]);
+    push(&mut out, 90, vedirect_ports.iter().copied(), VE_FAMILY);
+    push(&mut out, 80, 0..=3, VE_FAMILY);
+    push(&mut out, 70, 20..=23, &["tank", "pvinverter"]);
+    push(&mut out, 70, 24..=27, &["temperature"]);
+    push(&mut out, 70, [30, 31, 40], &["grid"]);
+    push(&mut out, 60, [40, 41], &["evcharger", "genset"]);
+    push(&mut out, 50, 1..=4, &["digitalinput"]);
+    push(
+        &mut out,
+        50,
+        [0, 1],
+        &[
+            "gps",
+            "pulsemeter",
+            "generator",
+            "acsystem",
+            "dcgenset",
+            "fuelcell",
+        ],
+    );
+    push(&mut out, 40, [20, 21], &["meteo", "temperature"]);
+    push(&mut out, 40, [30, 31], &["acload", "heatpump"]);
+    if evidence.dc_pv {
+        push(&mut out, 85, 4..=7, &["solarcharger"]);
+    }
+    if evidence.pv_inverter {
+        push(&mut out, 75, 24..=35, &["pvinverter"]);
+    }
+    if evidence.genset {
+        push(&mut out, 75, (20..=23).chain(42..=47), &["genset"]);
+    }
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.unit.cmp(&b.unit)));
+    let mut seen = HashSet::new();
+    out.retain(|c| seen.insert((c.unit, c.service.clone())));
+    out
+}
+
+pub(super) fn all_service_types(ledger: &Ledger) -> Vec<&str> {
+    ledger
+        .services
+        .iter()
+        .map(Service::service_type)
+        .filter(|name| !GX_SERVICES.contains(name))
+        .collect()
+}
+
+/// Every service type at every unit of a deep or unit-list scan.
+pub(super) fn candidates(mode: &ScanMode, ledger: &Ledger) -> Vec<Candidate> {
+    let types = all_service_types(ledger);
+    let out = match mode {
+        ScanMode::Quick => Vec::new(),
+        ScanMode::Deep => {
+            let mut out = Vec::new();
+            // Unit 100 only repeats instance 0 (unit 0) for devices.
+            push(&mut out, 50, (0..=255).filter(|&u| u != GX_UNIT), &types);
+            out
+        }
+        ScanMode::Units(units) => {
+            let mut out = Vec::new();
+            push(
+                &mut out,
+                50,
+                units.iter().copied().filter(|&u| u != GX_UNIT),
+                &types,
+            );
+            out
+        }
+    };
+    order(out, ledger)
+}
+
+/// Known services only, most likely first, each pair once.
+pub(super) fn order(mut out: Vec<Candidate>, ledger: &Ledger) -> Vec<Candidate> {
+    out.retain(|c| ledger.service(&c.service).is_some());
+    out.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(a.unit.cmp(&b.unit))
+            .then(a.service.cmp(&b.service))
+    });
+    let mut seen = HashSet::new();
+    out.retain(|c| seen.insert((c.unit, c.service.clone())));
+    out
+}
+
+/// The VE.Direct ports of the GX model whose VE.Bus port answered.
+pub(super) fn vedirect_ports_for(vebus_units: &[u8]) -> Vec<u8> {
+    let mut ports = Vec::new();
+    for unit in vebus_units {
+        ports.extend_from_slice(match unit {
+            227 => &[226, 224, 223][..],
+            228 => &[229, 230][..],
+            242 => &[243, 245, 244][..],
+            246 => &[245, 247][..],
+            _ => &[][..],
+        });
+    }
+    if ports.is_empty() {
+        ports.extend_from_slice(VEDIRECT_PORTS);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_candidates_are_unique_and_ordered() {
+        let ledger = crate::ledger::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let list = quick_candidates(&Evidence::default(), VEDIRECT_PORTS);
+        assert!(list.iter().all(|c| ledger.service(&c.service).is_some()));
+        let unique: HashSet<_> = list.iter().map(|c| (c.unit, c.service.clone())).collect();
+        assert_eq!(unique.len(), list.len());
+        assert!(list.windows(2).all(|w| w[0].score >= w[1].score));
+        assert_eq!(list[0].service, "battery");
+        assert!(list.len() < 200, "{} quick probes", list.len());
+    }
+
+    #[test]
+    fn the_vebus_port_tells_the_gx_model() {
+        assert_eq!(vedirect_ports_for(&[227]), vec![223, 224, 226]);
+        assert_eq!(vedirect_ports_for(&[246]), vec![245, 247]);
+        let mut all = VEDIRECT_PORTS.to_vec();
+        all.sort_unstable();
+        assert_eq!(vedirect_ports_for(&[]), all);
+    }
+}

@@ -1,0 +1,265 @@
+//! Validation of a scan: every block of every device read once, refused
+//! blocks split until the registers (and reserved words) the GX lacks are
+//! known, and the devices' identity filled in from what was read.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::codec::Value;
+use crate::ledger::Ledger;
+use crate::plan::{plan_all, Block, Placement, Plan, PlanDevice};
+use crate::poll::{decode_block, BlockResult};
+use crate::transport::{Transport, TransportError};
+
+use super::{above_ceiling, FoundDevice, GxIdentity, Rank, ScanError, Tally};
+
+/// Formats a GX firmware number read as hex digits (0x0360 -> v3.60).
+pub(super) fn gx_firmware(version: u16, beta: u16) -> String {
+    let text = format!("v{:x}.{:02x}", version >> 8, version & 0xFF);
+    if beta == 0 {
+        text
+    } else {
+        format!("{text}~{beta}")
+    }
+}
+
+/// Formats a Victron device firmware number (0x0163FF -> v1.63).
+fn device_firmware(raw: i64) -> String {
+    let major = (raw >> 16) & 0xFF;
+    let minor = (raw >> 8) & 0xFF;
+    let build = raw & 0xFF;
+    let text = format!("v{major:x}.{minor:02x}");
+    if build == 0xFF || build == 0 {
+        text
+    } else {
+        format!("{text}~{build}")
+    }
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value {
+        Some(Value::Text(text)) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+        _ => None,
+    }
+}
+
+fn integer(value: Option<&Value>) -> Option<i64> {
+    match value {
+        Some(Value::Int(v)) if *v != 0 => Some(*v),
+        _ => None,
+    }
+}
+
+/// A block narrowed to some of its placements.
+fn sub_block(block: &Block, placements: &[Placement], plan: &Plan) -> Block {
+    let first = placements.iter().map(|p| p.offset).min().unwrap_or(0);
+    let end = placements
+        .iter()
+        .map(|p| p.offset + plan.slots[p.slot].register.register_type.words())
+        .max()
+        .unwrap_or(first);
+    Block {
+        start: block.start + first,
+        quantity: end - first,
+        placements: placements
+            .iter()
+            .map(|p| Placement {
+                slot: p.slot,
+                offset: p.offset - first,
+            })
+            .collect(),
+        ..block.clone()
+    }
+}
+
+/// Reads one block; a block refused with 0x02 is split in halves until the
+/// refused registers are known.
+async fn read_splitting(
+    transport: Transport,
+    tally: Arc<Tally>,
+    plan: Arc<Plan>,
+    block: Block,
+) -> Result<Refusals, TransportError> {
+    let mut values = Vec::new();
+    let mut refused = Vec::new();
+    let mut bridges = Vec::new();
+    let mut queue = vec![block];
+    let mut scratch: Vec<Option<Value>> = vec![None; plan.slots.len()];
+    while let Some(block) = queue.pop() {
+        match tally
+            .read(&transport, block.unit, block.start, block.quantity)
+            .await
+        {
+            BlockResult::Words(words) => {
+                decode_block(&plan, &block, &words, &mut scratch);
+                for placement in &block.placements {
+                    if let Some(value) = scratch[placement.slot].take() {
+                        values.push((placement.slot, value));
+                    }
+                }
+            }
+            BlockResult::Exception(0x02) if block.placements.len() > 1 => {
+                let (left, right) = block.placements.split_at(block.placements.len() / 2);
+                let (left, right) = (
+                    sub_block(&block, left, &plan),
+                    sub_block(&block, right, &plan),
+                );
+                // The words between the halves may be what the GX refused.
+                bridges.push((block.device, left.start + left.quantity, right.start));
+                queue.push(right);
+                queue.push(left);
+            }
+            BlockResult::Exception(0x02) => {
+                refused.extend(block.placements.iter().map(|p| p.slot));
+            }
+            BlockResult::Exception(_) => {}
+            BlockResult::Failed(err) => return Err(err),
+        }
+    }
+    Ok(Refusals {
+        values,
+        refused,
+        bridges,
+    })
+}
+
+/// What validating one block learned.
+struct Refusals {
+    /// Decoded (slot, value) pairs.
+    values: Vec<(usize, Value)>,
+    /// Slots of registers the GX refused.
+    refused: Vec<usize>,
+    /// (device, from, to): address ranges between halves of a refused block.
+    bridges: Vec<(usize, u16, u16)>,
+}
+
+/// Reads every block of every device once, all concurrently (bounded by the
+/// transport). Refused registers become `unsupported`; identity registers
+/// fill in the devices. Returns the values by key of the first device.
+pub(super) async fn validate(
+    transport: &Transport,
+    tally: &Arc<Tally>,
+    ledger: &Ledger,
+    devices: &mut [FoundDevice],
+    gx: &mut GxIdentity,
+    ceiling: Option<Rank>,
+) -> Result<BTreeMap<String, Value>, ScanError> {
+    let upfront: Vec<Vec<String>> = devices
+        .iter()
+        .map(|d| {
+            ledger
+                .service(&d.service)
+                .map(|s| above_ceiling(s, ceiling))
+                .unwrap_or_default()
+        })
+        .collect();
+    let plan_input: Vec<PlanDevice<'_>> = devices
+        .iter()
+        .zip(&upfront)
+        .filter_map(|(d, unsupported)| {
+            Some(PlanDevice {
+                unit: d.unit,
+                service: ledger.service(&d.service)?,
+                unsupported,
+                unserved: &[],
+            })
+        })
+        .collect();
+    let known: Vec<usize> = devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| ledger.service(&d.service).is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let plan = Arc::new(plan_all(&plan_input));
+    let mut tasks = JoinSet::new();
+    for block in plan.blocks.iter().cloned() {
+        tasks.spawn(read_splitting(
+            transport.clone(),
+            Arc::clone(tally),
+            Arc::clone(&plan),
+            block,
+        ));
+    }
+    let mut values: Vec<Option<Value>> = vec![None; plan.slots.len()];
+    let mut refused_by_device: Vec<Vec<String>> = vec![Vec::new(); plan_input.len()];
+    let mut unserved_by_device: Vec<Vec<[u16; 2]>> = vec![Vec::new(); plan_input.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let Ok(outcome) = joined else { continue };
+        let learned = outcome?;
+        for (slot, value) in learned.values {
+            values[slot] = Some(value);
+        }
+        for slot in learned.refused {
+            let planned = &plan.slots[slot];
+            refused_by_device[planned.device].push(planned.register.key.clone());
+        }
+        for (device, from, to) in learned.bridges {
+            let reserved = &plan_input[device].service.reserved;
+            unserved_by_device[device]
+                .extend(reserved.iter().filter(|b| b[0] < to && from <= b[1]));
+        }
+    }
+    let mut by_device: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); plan_input.len()];
+    for (slot, planned) in plan.slots.iter().enumerate() {
+        if let Some(value) = values[slot].take() {
+            by_device[planned.device].insert(planned.register.key.clone(), value);
+        }
+    }
+    for (plan_index, &device_index) in known.iter().enumerate() {
+        let service = plan_input[plan_index].service;
+        let by_key = &by_device[plan_index];
+        let by_path = |path: &str| {
+            service
+                .registers
+                .iter()
+                .find(|r| r.dbus_path.as_deref() == Some(path))
+                .and_then(|r| by_key.get(&r.key))
+        };
+        let mut unsupported = upfront[device_index].clone();
+        unsupported.extend(refused_by_device[plan_index].iter().cloned());
+        unsupported.sort();
+        unsupported.dedup();
+        let device = &mut devices[device_index];
+        device.product_id = integer(by_path("/ProductId")).and_then(|v| u32::try_from(v).ok());
+        device.name = text(by_path("/CustomName"))
+            .or_else(|| text(by_path("/Settings/SystemSetup/SystemName")));
+        device.serial = text(by_path("/Serial"));
+        device.firmware = integer(by_path("/FirmwareVersion")).map(device_firmware);
+        device.registers = service.registers.len() - unsupported.len();
+        device.unsupported = unsupported;
+        let mut unserved = std::mem::take(&mut unserved_by_device[plan_index]);
+        unserved.sort_unstable();
+        unserved.dedup();
+        device.unserved = unserved;
+        if device.service == "system" {
+            gx.serial = device.serial.clone();
+            if let Some(Value::Int(version)) = by_key.get("gx_firmware_major_version") {
+                let beta = match by_key.get("gx_firmware_beta_release") {
+                    Some(Value::Int(b)) => *b,
+                    _ => 0,
+                };
+                gx.firmware = Some(gx_firmware(
+                    u16::try_from(*version).unwrap_or(0),
+                    u16::try_from(beta).unwrap_or(0),
+                ));
+            }
+        }
+    }
+    Ok(by_device.into_iter().next().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firmware_formats() {
+        assert_eq!(gx_firmware(0x0360, 0), "v3.60");
+        assert_eq!(gx_firmware(0x0370, 12), "v3.70~12");
+        assert_eq!(device_firmware(0x0163FF), "v1.63");
+        assert_eq!(device_firmware(0x010503), "v1.05~3");
+    }
+}
