@@ -1,6 +1,10 @@
-//! Victron Energy GX Modbus TCP core: the register ledger and the codec,
-//! a GX simulator, exposed to Python as `victron_gx_modbus._core` when built with the
-//! `python` feature.
+//! Victron Energy GX Modbus TCP core.
+//!
+//! Data flows one way: ledger (the register list, compiled in) -> plan (read
+//! requests) -> transport (Modbus TCP) -> codec (words to values) -> poll
+//! (snapshots). Discovery finds the devices to plan for; the simulator plays
+//! the GX for the demo, the tests and the benchmarks. Built with the `python`
+//! feature, the crate is the extension module `victron_gx_modbus._core`.
 
 pub mod codec;
 pub mod discovery;

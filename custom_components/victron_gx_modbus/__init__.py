@@ -1,4 +1,4 @@
-"""The Victron GX Modbus integration (platforms arrive with the engine issues)."""
+"""The Victron GX Modbus integration (its config flow and platforms are the next issues)."""
 
 from .const import DOMAIN
 
