@@ -1,8 +1,18 @@
-"""Shared paths for the Python tests."""
+"""Shared paths and settings for the Python tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
+from homeassistant import block_async_io
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _detect_blocking_calls() -> None:
+    """Report blocking calls made inside the event loop, as Home Assistant does."""
+    block_async_io.enable()
+
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference"

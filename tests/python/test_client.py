@@ -55,6 +55,7 @@ def connections_to(port: int) -> int:
 
 
 async def test_scan_and_a_hundred_polls_inside_home_assistant(hass: HomeAssistant) -> None:
+    """Home Assistant's blocking-call detection is on (conftest): a blocking call raises."""
     async with Simulator("single-phase-ess", latency_ms=1) as sim:
         threads_before = threading.active_count()
         events: list[ScanProgress] = []
