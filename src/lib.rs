@@ -12,7 +12,9 @@ pub mod frame;
 pub mod ledger;
 pub mod plan;
 pub mod poll;
+mod rng;
 pub mod sim;
+mod sync;
 pub mod transport;
 pub mod unit_ids;
 

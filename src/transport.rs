@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,6 +23,8 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::frame::{self, read_frame, Frame, Reply};
+use crate::rng::Rng;
+use crate::sync::lock;
 
 /// How to reach a GX and how hard to press it.
 #[derive(Debug, Clone)]
@@ -170,11 +172,7 @@ struct Inner {
     next_slot: Mutex<Instant>,
     next_transaction: AtomicU16,
     counters: Arc<Mutex<Counters>>,
-    jitter_seed: Mutex<u64>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    jitter: Mutex<Rng>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -198,7 +196,7 @@ impl Transport {
                 next_slot: Mutex::new(Instant::now()),
                 next_transaction: AtomicU16::new(1),
                 counters: Arc::new(Mutex::new(Counters::default())),
-                jitter_seed: Mutex::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(config.port)),
+                jitter: Mutex::new(Rng::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(config.port))),
                 config,
             }),
         }
@@ -372,12 +370,7 @@ impl Transport {
             .saturating_mul(1 << exponent)
             .min(config.backoff_max);
         // Jitter of +-20 % so that many clients do not retry in step.
-        let mut seed = lock(&self.inner.jitter_seed);
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        let unit = (*seed >> 11) as f64 / (1u64 << 53) as f64;
-        base.mul_f64(0.8 + 0.4 * unit)
+        base.mul_f64(0.8 + 0.4 * lock(&self.inner.jitter).unit())
     }
 
     /// The live connection, opening one when allowed.

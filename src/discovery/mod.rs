@@ -17,7 +17,7 @@ mod validate;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use crate::ledger::{list_rank, Ledger, LedgerError, Service};
 use crate::plan::PlanDevice;
 use crate::poll::BlockResult;
+use crate::sync::lock;
 use crate::transport::{Transport, TransportError};
 use candidates::{
     candidates, nonzero, push, quick_candidates, vedirect_ports_for, Candidate, Evidence,
@@ -439,10 +440,7 @@ impl Scanner {
             );
             let (ledger, total) = (self.ledger, self.total);
             tasks.spawn(async move {
-                let skip = unsupported
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .contains(&candidate.service);
+                let skip = lock(&unsupported).contains(&candidate.service);
                 let address = ledger.service(&candidate.service).and_then(probe_address);
                 let outcome = match (skip, address) {
                     (false, Some(address)) => {
@@ -456,10 +454,7 @@ impl Scanner {
                         Probe::Hit(new_device(candidate.unit, &candidate.service))
                     }
                     Some(BlockResult::Exception(0x02)) => {
-                        unsupported
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .insert(candidate.service.clone());
+                        lock(&unsupported).insert(candidate.service.clone());
                         Probe::Nothing
                     }
                     Some(BlockResult::Exception(code)) => Probe::Absent(code),

@@ -4,7 +4,6 @@
 
 mod faults;
 mod gx;
-mod rng;
 mod scenario;
 mod server;
 mod site;

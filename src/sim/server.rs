@@ -11,7 +11,7 @@ use std::io;
 use std::mem;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,11 +23,12 @@ use tokio::time::{sleep, sleep_until, Instant};
 
 use super::faults::{Faults, ReplyFault};
 use super::gx::{Gx, Outcome};
-use super::rng::Rng;
 use super::scenario::{Scenario, ScenarioError};
 use super::stats::Stats;
 use crate::frame::{read_frame, Frame};
 use crate::ledger::{self, LedgerError};
+use crate::rng::Rng;
+use crate::sync::lock;
 
 /// How to run a simulator.
 #[derive(Debug, Clone)]
@@ -133,10 +134,6 @@ struct Shared {
     reboot: Notify,
     down_for: Mutex<Duration>,
     open: AtomicU64,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {

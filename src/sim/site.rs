@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::time::Instant;
 
-use super::rng::Rng;
 use super::scenario::{DeviceSpec, Scenario, ScenarioError, ValueModel, ValueRef};
 use crate::codec::{self, RegisterType, Value};
 use crate::ledger::{list_rank, Ledger, Register, Service};
+use crate::rng::Rng;
 use crate::unit_ids::unit_for_instance;
 
 /// A device of the site.

@@ -1,5 +1,5 @@
-//! A small seeded random generator (SplitMix64) for jitter and value noise,
-//! so that a scenario run is reproducible from its seed.
+//! A small seeded random generator (SplitMix64) for latency jitter, backoff
+//! jitter and simulated value noise, reproducible from its seed.
 
 /// SplitMix64: fast, well distributed, not cryptographic.
 #[derive(Debug, Clone)]
