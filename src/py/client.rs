@@ -11,32 +11,14 @@ use pyo3_async_runtimes::TaskLocals;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use super::codec::PyValue;
 use super::errors::{device_exception, transport_error, LedgerError, ScanDataError};
-use crate::codec::Value;
 use crate::discovery::{scan, ScanError, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION};
 use crate::frame::Reply;
 use crate::ledger::{self, Ledger};
 use crate::plan::{plan_all, Tier};
 use crate::poll::Poller;
 use crate::transport::{Transport, TransportConfig};
-
-/// A decoded value on its way to Python.
-pub struct PyValue(pub Option<Value>);
-
-impl<'py> IntoPyObject<'py> for PyValue {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        Ok(match self.0 {
-            Some(Value::Int(int)) => int.into_pyobject(py)?.into_any(),
-            Some(Value::Float(float)) => float.into_pyobject(py)?.into_any(),
-            Some(Value::Text(text)) => text.into_pyobject(py)?.into_any(),
-            Some(Value::NotAvailable) | None => py.None().into_bound(py),
-        })
-    }
-}
 
 /// What one poll returns to Python.
 #[derive(IntoPyObject)]

@@ -13,26 +13,31 @@ pub fn ledger_json() -> PyResult<String> {
     serde_json::to_string(ledger).map_err(|err| LedgerError::new_err(err.to_string()))
 }
 
-fn value_to_py(py: Python<'_>, value: Value) -> PyResult<Py<PyAny>> {
-    Ok(match value {
-        Value::Int(int) => int.into_pyobject(py)?.into_any().unbind(),
-        Value::Float(float) => float.into_pyobject(py)?.into_any().unbind(),
-        Value::Text(text) => text.into_pyobject(py)?.into_any().unbind(),
-        Value::NotAvailable => py.None(),
-    })
+/// A decoded value on its way to Python: int, float or str; None for the
+/// "not available" sentinel and for a register that could not be read.
+pub struct PyValue(pub Option<Value>);
+
+impl<'py> IntoPyObject<'py> for PyValue {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Ok(match self.0 {
+            Some(Value::Int(int)) => int.into_pyobject(py)?.into_any(),
+            Some(Value::Float(float)) => float.into_pyobject(py)?.into_any(),
+            Some(Value::Text(text)) => text.into_pyobject(py)?.into_any(),
+            Some(Value::NotAvailable) | None => py.None().into_bound(py),
+        })
+    }
 }
 
 /// Decode register words of a type (`"int16"`, `"string[8]"`, ...) with a scale;
 /// `None` when the words hold the "not available" sentinel.
 #[pyfunction]
-pub fn decode(
-    py: Python<'_>,
-    register_type: &str,
-    scale: f64,
-    words: Vec<u16>,
-) -> PyResult<Py<PyAny>> {
+pub fn decode(register_type: &str, scale: f64, words: Vec<u16>) -> PyResult<PyValue> {
     let register_type: RegisterType = register_type.parse()?;
-    value_to_py(py, codec::decode(register_type, scale, &words)?)
+    Ok(PyValue(Some(codec::decode(register_type, scale, &words)?)))
 }
 
 /// Encode a number (or text for string types) into register words, range checked.
