@@ -257,14 +257,18 @@ def collect_facts(source: RegisterList, report: ImportReport) -> dict[str, Servi
     return services
 
 
-def _words(reg_type: str) -> int:
+_TYPE_WORDS = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "uint64": 4}
+
+
+def type_words(reg_type: str) -> int:
+    """How many 16-bit registers a value of this (normalised) type spans."""
     match = _STRING_TYPE.match(reg_type)
-    return int(match.group(1)) if match else {"uint32": 2, "int32": 2, "uint64": 4}.get(reg_type, 1)
+    return int(match.group(1)) if match else _TYPE_WORDS[reg_type]
 
 
 def trim_reserved(name: str, facts: ServiceFacts, report: ImportReport) -> list[list[int]]:
     """Reserved blocks, sorted, without the words a register really uses."""
-    used = {reg.address + i for reg in facts.registers for i in range(_words(reg.type))}
+    used = {reg.address + i for reg in facts.registers for i in range(type_words(reg.type))}
     trimmed: list[list[int]] = []
     for first, last in sorted(facts.reserved):
         free = [address for address in range(first, last + 1) if address not in used]

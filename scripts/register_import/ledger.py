@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .facts import type_words
 from .metadata import base_key, draft_metadata
 
 if TYPE_CHECKING:
@@ -20,14 +21,6 @@ if TYPE_CHECKING:
     from .facts import ImportReport, RegisterFacts, ServiceFacts
 
 LEDGER_FORMAT = 1
-_TYPE_WORDS = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "uint64": 4}
-
-
-def type_words(reg_type: str) -> int:
-    """How many 16-bit registers a value of this type spans."""
-    if reg_type.startswith("string["):
-        return int(reg_type[len("string[") : -1])
-    return _TYPE_WORDS[reg_type]
 
 
 @dataclass(frozen=True)
