@@ -337,3 +337,16 @@ async fn the_transport_survives_malformed_replies_and_recovers() {
     ));
     sim.stop().await;
 }
+
+#[test]
+fn stored_scan_figures_read_back_exactly() {
+    // Without exact float parsing this value came back one unit in the last place off.
+    let stats = victron_gx_modbus::discovery::ScanStats {
+        duration_ms: 91.470_947_999_999_99,
+        ..Default::default()
+    };
+    let json = serde_json::to_string(&stats).expect("serialise");
+    let back: victron_gx_modbus::discovery::ScanStats =
+        serde_json::from_str(&json).expect("deserialise");
+    assert_eq!(back.duration_ms.to_bits(), stats.duration_ms.to_bits());
+}
