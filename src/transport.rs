@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
 
@@ -132,16 +131,33 @@ const TIMEOUTS_BEFORE_RECONNECT: u32 = 2;
 
 type Pending = Arc<Mutex<HashMap<u16, oneshot::Sender<Result<Frame, TransportError>>>>>;
 
+/// One open connection. Frames are written whole by its writer task, so a
+/// request cancelled by its caller never leaves half a frame on the wire.
 struct Connection {
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    outbox: mpsc::UnboundedSender<Vec<u8>>,
     pending: Pending,
     alive: Arc<AtomicBool>,
     reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+/// A pending request's entry, removed when the request ends in any way
+/// (also when its caller drops it mid-flight).
+struct PendingEntry<'a> {
+    pending: &'a Pending,
+    transaction: u16,
+}
+
+impl Drop for PendingEntry<'_> {
+    fn drop(&mut self) {
+        lock(self.pending).remove(&self.transaction);
     }
 }
 
@@ -247,6 +263,10 @@ impl Transport {
         let transaction = self.inner.next_transaction.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&conn.pending).insert(transaction, tx);
+        let _entry = PendingEntry {
+            pending: &conn.pending,
+            transaction,
+        };
         let bytes = Frame {
             transaction,
             unit,
@@ -255,20 +275,16 @@ impl Transport {
         .encode();
         let started = Instant::now();
         lock(&self.inner.counters).metrics.requests += 1;
-        if let Err(err) = conn.writer.lock().await.write_all(&bytes).await {
-            lock(&conn.pending).remove(&transaction);
-            self.lose(&conn, &format!("write failed: {err}")).await;
-            return Err(TransportError::ConnectionLost(err.to_string()));
+        if conn.outbox.send(bytes).is_err() {
+            self.lose(&conn, "writer stopped").await;
+            return Err(TransportError::ConnectionLost("writer stopped".into()));
         }
         let outcome = timeout(self.inner.config.request_timeout, rx).await;
         let reply = match outcome {
             Ok(Ok(Ok(frame))) => frame,
             Ok(Ok(Err(err))) => return Err(err),
             Ok(Err(_)) => return Err(TransportError::ConnectionLost("connection dropped".into())),
-            Err(_) => {
-                lock(&conn.pending).remove(&transaction);
-                return Err(self.timed_out(&conn).await);
-            }
+            Err(_) => return Err(self.timed_out(&conn).await),
         };
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let parsed = if reply.unit == unit {
@@ -452,12 +468,45 @@ fn fail_all(pending: &Pending, error: &TransportError) {
     }
 }
 
-/// Starts the reader of a new connection. It holds only the counters, so a
-/// dropped transport drops its connection (and the reader with it).
+/// Marks a connection ended (once) and fails its pending requests.
+fn connection_ended(
+    alive: &AtomicBool,
+    counters: &Mutex<Counters>,
+    pending: &Pending,
+    addr: &str,
+    reason: String,
+) {
+    if alive.swap(false, Ordering::Relaxed) {
+        lock(counters).metrics.disconnects += 1;
+        log::warn!("connection to {addr} lost: {reason}");
+    }
+    fail_all(pending, &TransportError::ConnectionLost(reason));
+}
+
+/// Starts the reader and the writer of a new connection. They hold only the
+/// counters, so a dropped transport drops its connection (and them with it).
 fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: String) -> Connection {
-    let (mut reader, writer) = stream.into_split();
+    let (mut reader, mut writer) = stream.into_split();
     let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
     let alive = Arc::new(AtomicBool::new(true));
+    let (outbox, mut frames) = mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn({
+        let (pending, alive, counters, addr) = (
+            Arc::clone(&pending),
+            Arc::clone(&alive),
+            Arc::clone(&counters),
+            addr.clone(),
+        );
+        async move {
+            while let Some(bytes) = frames.recv().await {
+                if let Err(err) = writer.write_all(&bytes).await {
+                    let reason = format!("write failed: {err}");
+                    connection_ended(&alive, &counters, &pending, &addr, reason);
+                    break;
+                }
+            }
+        }
+    });
     let reader_pending = Arc::clone(&pending);
     let reader_alive = Arc::clone(&alive);
     let reader = tokio::spawn(async move {
@@ -479,16 +528,13 @@ fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: Str
                 }
             }
         };
-        if reader_alive.swap(false, Ordering::Relaxed) {
-            lock(&counters).metrics.disconnects += 1;
-            log::warn!("connection to {addr} lost: {reason}");
-        }
-        fail_all(&reader_pending, &TransportError::ConnectionLost(reason));
+        connection_ended(&reader_alive, &counters, &reader_pending, &addr, reason);
     });
     Connection {
-        writer: tokio::sync::Mutex::new(writer),
+        outbox,
         pending,
         alive,
         reader,
+        writer,
     }
 }

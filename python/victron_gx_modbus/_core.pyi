@@ -1,6 +1,5 @@
 """Type stubs of the Rust extension module ``victron_gx_modbus._core``."""
 
-from collections.abc import Callable
 from typing import Any, TypedDict
 
 __version__: str
@@ -29,7 +28,8 @@ class SimulatorError(VictronError):
 def bundled_scenarios() -> list[str]:
     """Names of the bundled simulator scenarios."""
 
-async def start_simulator(
+def start_simulator(
+    bridge: BridgeCore,
     scenario: str,
     host: str,
     port: int,
@@ -38,8 +38,8 @@ async def start_simulator(
     service_time_ms: float,
     max_connections: int | None,
     seed: int,
-) -> SimulatorCore:
-    """Start a GX simulator (scenario: a bundled name or a .json path)."""
+) -> int:
+    """Start a GX simulator (scenario: a bundled name or a .json path); delivers a `SimulatorCore`."""
 
 class SimulatorCore:
     """A running GX simulator."""
@@ -64,12 +64,12 @@ class SimulatorCore:
         """Drop pending faults."""
     def reboot(self, seconds: float) -> None:
         """Close every connection and refuse new ones for `seconds`."""
-    async def set_present(self, device: str, present: bool) -> None:
-        """Unplug or plug back a device by scenario id."""
-    async def devices_json(self) -> str:
-        """The scenario's devices as JSON text."""
-    async def stop(self) -> None:
-        """Stop and release the port."""
+    def set_present(self, bridge: BridgeCore, device: str, present: bool) -> int:
+        """Unplug or plug back a device by scenario id; delivers None."""
+    def devices_json(self, bridge: BridgeCore) -> int:
+        """Deliver the scenario's devices as JSON text."""
+    def stop(self, bridge: BridgeCore) -> int:
+        """End pending calls, stop and release the port; delivers None."""
 
 class GXConnectionError(VictronError):
     """The GX could not be reached or the connection was lost."""
@@ -95,7 +95,11 @@ class PollOutput(TypedDict):
     failed: int
 
 class ClientCore:
-    """A connection to one GX."""
+    """A connection to one GX.
+
+    Asynchronous methods take the loop's bridge and return a ticket whose
+    outcome the bridge delivers.
+    """
 
     def __init__(
         self,
@@ -108,22 +112,40 @@ class ClientCore:
         slow_every: int,
     ) -> None:
         """Describe the connection; nothing connects until the first request."""
-    async def scan(
-        self,
-        mode: str,
-        units: list[int] | None,
-        progress: Callable[[dict[str, Any]], object] | None,
-    ) -> str:
-        """Scan the GX; the scan result as JSON."""
-    async def use_scan(self, scan_json: str) -> None:
-        """Adopt a stored scan result."""
-    async def plan_json(self) -> str:
-        """The planned registers as JSON."""
-    async def poll(self) -> PollOutput:
-        """Read every due block."""
-    async def read_registers(self, unit: int, address: int, count: int) -> list[int]:
-        """Read registers; DeviceException on an exception reply."""
+    def scan(self, bridge: BridgeCore, mode: str, units: list[int] | None, progress: bool) -> int:
+        """Scan the GX; delivers the scan result as JSON (and progress events)."""
+    def use_scan(self, bridge: BridgeCore, scan_json: str) -> int:
+        """Adopt a stored scan result; delivers None."""
+    def plan_json(self, bridge: BridgeCore) -> int:
+        """Deliver the planned registers as JSON."""
+    def poll(self, bridge: BridgeCore) -> int:
+        """Read every due block; delivers a `PollOutput`."""
+    def read_registers(self, bridge: BridgeCore, unit: int, address: int, count: int) -> int:
+        """Read registers; delivers the words or a DeviceException."""
     def metrics_json(self) -> str:
         """Request counters and latency as JSON."""
-    async def close(self) -> None:
-        """Close the connection."""
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called."""
+    def close(self, bridge: BridgeCore) -> int:
+        """End this client's tasks, wait for them, close the connection; delivers None."""
+
+class BridgeCore:
+    """Delivers the outcomes of core tasks to one event loop."""
+
+    def __init__(self) -> None:
+        """A bridge with its own wake-up socket pair."""
+    def fileno(self) -> int:
+        """The file descriptor the loop watches for readability."""
+    def take(self) -> list[tuple[int, int, Any]]:
+        """Delivered items as (ticket, kind, object): 0 result, 1 exception, 2 event."""
+    def cancel(self, ticket: int) -> None:
+        """Abort a task; nothing is delivered for it."""
+    def pending(self) -> int:
+        """Tasks still running."""
+
+def shutdown() -> None:
+    """Stop the core's runtime (at interpreter exit)."""
+
+def take_logs() -> list[tuple[int, str, str]]:
+    """Queued core log records as (level, logger name, message)."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Literal, Self, TypedDict
 
+from ._bridge import run
 from ._core import ClientCore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
+
+    from ._core import PollOutput
 
 type ScanMode = Literal["quick", "deep", "units"]
 type Tier = Literal["static", "slow", "fast"]
@@ -178,18 +181,20 @@ class Client:
         """
         if unit_ids is not None:
             mode = "units"
-        raw = await self._core.scan(mode, unit_ids, progress)  # type: ignore[arg-type]
+        core = self._core
+        raw = await run(lambda bridge: core.scan(bridge, mode, unit_ids, progress is not None), progress)
         result: ScanResult = json.loads(raw)
         await self._load_plan()
         return result
 
     async def use_scan(self, result: ScanResult) -> None:
         """Adopt a stored scan result (no requests are sent)."""
-        await self._core.use_scan(json.dumps(result))
+        text = json.dumps(result)
+        await run(lambda bridge: self._core.use_scan(bridge, text))
         await self._load_plan()
 
     async def _load_plan(self) -> None:
-        plan = json.loads(await self._core.plan_json())
+        plan = json.loads(await run(self._core.plan_json))
         self._registers = plan["registers"]
         self._keys = [register_id(r["unit"], r["service"], r["key"]) for r in self._registers]
 
@@ -201,9 +206,10 @@ class Client:
     async def poll(self) -> Snapshot:
         """Read every due register.
 
-        Never raises for an unreachable GX: see `connection_lost` and `unavailable`.
+        Never raises for an unreachable GX: see `connection_lost` and
+        `unavailable`; raises `GXConnectionError` once the client is closed.
         """
-        output = await self._core.poll()
+        output: PollOutput = await run(self._core.poll)
         keys = self._keys
         return {
             "values": dict(zip(keys, output["values"], strict=True)),
@@ -217,13 +223,23 @@ class Client:
 
     async def read_registers(self, unit: int, address: int, count: int = 1) -> list[int]:
         """Read raw registers (diagnostics); `DeviceException` on an exception reply."""
-        return await self._core.read_registers(unit, address, count)
+        words: list[int] = await run(lambda bridge: self._core.read_registers(bridge, unit, address, count))
+        return words
 
     def metrics(self) -> Metrics:
         """Request counters and latency percentiles."""
         metrics: Metrics = json.loads(self._core.metrics_json())
         return metrics
 
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+        return self._core.closed
+
     async def close(self) -> None:
-        """Close the connection; later calls raise `GXConnectionError`."""
-        await self._core.close()
+        """End this client's pending calls, wait for them and close the connection.
+
+        The pending calls raise `GXConnectionError`, and so do later ones.
+        Idempotent.
+        """
+        await run(self._core.close)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Literal, Self, TypedDict
 
+from ._bridge import run
 from ._core import SimulatorCore, SimulatorError, bundled_scenarios, start_simulator
 
 if TYPE_CHECKING:
@@ -110,13 +111,14 @@ class Simulator:
     async def start(self) -> None:
         """Start listening."""
         if self._core is None:
-            self._core = await start_simulator(*self._args)
+            args = self._args
+            self._core = await run(lambda bridge: start_simulator(bridge, *args))
 
     async def stop(self) -> None:
         """Stop and release the port (idempotent)."""
         core, self._core = self._core, None
         if core is not None:
-            await core.stop()
+            await run(core.stop)
 
     async def __aenter__(self) -> Self:
         """Start on entry."""
@@ -163,9 +165,10 @@ class Simulator:
 
     async def set_present(self, device: str, *, present: bool) -> None:
         """Unplug (present=False) or plug back a device by scenario id."""
-        await self.core.set_present(device, present)
+        core = self.core
+        await run(lambda bridge: core.set_present(bridge, device, present))
 
     async def devices(self) -> list[SimulatedDevice]:
         """The scenario's devices and whether each is connected."""
-        devices: list[SimulatedDevice] = json.loads(await self.core.devices_json())
+        devices: list[SimulatedDevice] = json.loads(await run(self.core.devices_json))
         return devices

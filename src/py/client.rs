@@ -1,24 +1,22 @@
-//! The GX client on the Python side: scan, poll, metrics and raw reads,
-//! awaited from asyncio and run on the core's tokio runtime.
+//! The GX client on the Python side: scan, poll, metrics and raw reads, run
+//! on the core's tokio runtime and delivered to asyncio through a bridge.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use pyo3_async_runtimes::tokio::{future_into_py, get_current_locals};
-use pyo3_async_runtimes::TaskLocals;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use super::bridge::{spawn, BridgeCore, EventSink, TaskGroup};
 use super::codec::PyValue;
-use super::errors::{device_exception, transport_error, LedgerError, ScanDataError};
-use crate::discovery::{scan, ScanError, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION};
+use super::errors::{CoreError, ScanDataError};
+use crate::discovery::{scan, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION};
 use crate::frame::Reply;
 use crate::ledger::{self, Ledger};
 use crate::plan::{plan_all, Tier};
 use crate::poll::Poller;
-use crate::transport::{Transport, TransportConfig};
+use crate::transport::{Transport, TransportConfig, TransportError};
 
 /// What one poll returns to Python.
 #[derive(IntoPyObject)]
@@ -30,6 +28,15 @@ pub struct PollOutput {
     connection_lost: bool,
     requests: usize,
     failed: usize,
+}
+
+/// One scan progress step as Python sees it (a dict).
+#[derive(IntoPyObject)]
+struct ProgressEvent {
+    phase: &'static str,
+    done: usize,
+    total: usize,
+    found: usize,
 }
 
 /// One planned register, for Python to build entities from.
@@ -62,14 +69,7 @@ pub struct ClientCore {
     ledger: &'static Ledger,
     slow_every: u64,
     state: Arc<Mutex<State>>,
-}
-
-fn scan_error(err: ScanError) -> PyErr {
-    match err {
-        ScanError::Transport(err) => transport_error(&err),
-        ScanError::Ledger(err) => err.into(),
-        ScanError::NotAGx(message) => ScanDataError::new_err(message),
-    }
+    tasks: TaskGroup,
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
@@ -86,6 +86,30 @@ fn poller_for(ledger: &'static Ledger, result: &ScanResult, slow_every: u64) -> 
     Poller::new(plan_all(&devices), result.devices.len(), slow_every)
 }
 
+impl ClientCore {
+    /// Runs `task` as one of this client's tasks (ended by `close`).
+    fn run<T, F>(&self, bridge: &BridgeCore, task: impl FnOnce(EventSink) -> F) -> PyResult<u64>
+    where
+        T: for<'py> IntoPyObject<'py> + Send + 'static,
+        F: std::future::Future<Output = Result<T, CoreError>> + Send + 'static,
+    {
+        Ok(spawn(bridge, Some(&self.tasks), task)?)
+    }
+}
+
+fn port_number(port: i64) -> PyResult<u16> {
+    u16::try_from(port)
+        .ok()
+        .filter(|port| *port > 0)
+        .ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!("port must be 1-65535, got {port}"))
+        })
+}
+
+fn no_scan_yet() -> CoreError {
+    CoreError::ScanData("no scan result yet: scan() or use_scan() first".into())
+}
+
 #[pymethods]
 impl ClientCore {
     /// A client for `host:port`; nothing connects until the first request.
@@ -93,7 +117,7 @@ impl ClientCore {
     #[pyo3(signature = (host, port, timeout, connect_timeout, max_in_flight, max_rate, slow_every))]
     fn new(
         host: String,
-        port: u16,
+        port: i64,
         timeout: f64,
         connect_timeout: f64,
         max_in_flight: usize,
@@ -105,6 +129,7 @@ impl ClientCore {
                 "host must not be empty",
             ));
         }
+        let port = port_number(port)?;
         if !(1..=64).contains(&max_in_flight) {
             return Err(pyo3::exceptions::PyValueError::new_err(
                 "max_in_flight must be 1-64",
@@ -128,20 +153,21 @@ impl ClientCore {
                 scan: None,
                 poller: None,
             })),
+            tasks: TaskGroup::new(),
         })
     }
 
-    /// Scans the GX (`mode`: quick, deep, or units with `units`); resolves to
-    /// the scan result as JSON and adopts it for polling. `progress` is called
-    /// on the caller's event loop with a dict per step.
-    #[pyo3(signature = (mode, units, progress))]
-    fn scan<'py>(
+    /// Scans the GX (`mode`: quick, deep, or units with `units`); delivers the
+    /// scan result as JSON and adopts it for polling. With `progress`, every
+    /// step is delivered as an event (a dict).
+    #[pyo3(signature = (bridge, mode, units, progress))]
+    fn scan(
         &self,
-        py: Python<'py>,
+        bridge: &BridgeCore,
         mode: &str,
         units: Option<Vec<u8>>,
-        progress: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        progress: bool,
+    ) -> PyResult<u64> {
         let mode =
             match (mode, units) {
                 ("quick", None) => ScanMode::Quick,
@@ -151,20 +177,27 @@ impl ClientCore {
                     "mode must be 'quick', 'deep', or 'units' with a non-empty list of unit IDs",
                 )),
             };
-        let locals = get_current_locals(py)?;
-        let reporter = progress_reporter(locals, progress);
         let (transport, ledger, state, slow_every) = (
             self.transport.clone(),
             self.ledger,
             Arc::clone(&self.state),
             self.slow_every,
         );
-        future_into_py(py, async move {
-            let result = scan(&transport, ledger, mode, reporter)
-                .await
-                .map_err(scan_error)?;
-            let json = serde_json::to_string(&result)
-                .map_err(|err| LedgerError::new_err(err.to_string()))?;
+        self.run(bridge, move |events| async move {
+            let reporter: Arc<dyn Fn(ScanProgress) + Send + Sync> = if progress {
+                Arc::new(move |step: ScanProgress| {
+                    events.send(ProgressEvent {
+                        phase: step.phase,
+                        done: step.done,
+                        total: step.total,
+                        found: step.found,
+                    });
+                })
+            } else {
+                Arc::new(|_| {})
+            };
+            let result = scan(&transport, ledger, mode, reporter).await?;
+            let json = serde_json::to_string(&result)?;
             let mut state = state.lock().await;
             state.poller = Some(poller_for(ledger, &result, slow_every));
             state.scan = Some(result);
@@ -173,8 +206,8 @@ impl ClientCore {
     }
 
     /// Adopts a stored scan result (JSON) for polling.
-    fn use_scan<'py>(&self, py: Python<'py>, scan_json: String) -> PyResult<Bound<'py, PyAny>> {
-        let result: ScanResult = serde_json::from_str(&scan_json).map_err(|err| {
+    fn use_scan(&self, bridge: &BridgeCore, scan_json: &str) -> PyResult<u64> {
+        let result: ScanResult = serde_json::from_str(scan_json).map_err(|err| {
             ScanDataError::new_err(format!("stored scan result is unreadable: {err}"))
         })?;
         if result.version > SCAN_RESULT_VERSION {
@@ -184,7 +217,7 @@ impl ClientCore {
             )));
         }
         let (ledger, state, slow_every) = (self.ledger, Arc::clone(&self.state), self.slow_every);
-        future_into_py(py, async move {
+        self.run(bridge, move |_| async move {
             let mut state = state.lock().await;
             state.poller = Some(poller_for(ledger, &result, slow_every));
             state.scan = Some(result);
@@ -192,15 +225,13 @@ impl ClientCore {
         })
     }
 
-    /// The planned registers and request counts as JSON (after a scan).
-    fn plan_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// Delivers the planned registers and request counts as JSON (after a scan).
+    fn plan_json(&self, bridge: &BridgeCore) -> PyResult<u64> {
         let state = Arc::clone(&self.state);
-        future_into_py(py, async move {
+        self.run(bridge, move |_| async move {
             let state = state.lock().await;
             let (Some(scan), Some(poller)) = (&state.scan, &state.poller) else {
-                return Err(ScanDataError::new_err(
-                    "no scan result yet: scan() or use_scan() first",
-                ));
+                return Err(no_scan_yet());
             };
             let plan = poller.plan();
             let view = PlanView {
@@ -218,20 +249,17 @@ impl ClientCore {
                 requests: plan.blocks.len(),
                 requests_per_cycle: poller.requests_per_cycle(),
             };
-            serde_json::to_string(&view).map_err(|err| LedgerError::new_err(err.to_string()))
+            Ok(serde_json::to_string(&view)?)
         })
     }
 
-    /// Reads every due block and resolves to the values (in plan order) and
-    /// what changed.
-    fn poll<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// Reads every due block; delivers the values (in plan order) and what changed.
+    fn poll(&self, bridge: &BridgeCore) -> PyResult<u64> {
         let (transport, state) = (self.transport.clone(), Arc::clone(&self.state));
-        future_into_py(py, async move {
+        self.run(bridge, move |_| async move {
             let mut state = state.lock().await;
             let Some(poller) = state.poller.as_mut() else {
-                return Err(ScanDataError::new_err(
-                    "no scan result yet: scan() or use_scan() first",
-                ));
+                return Err(no_scan_yet());
             };
             let report = poller.poll(&transport).await;
             let values = poller.values();
@@ -252,25 +280,26 @@ impl ClientCore {
         })
     }
 
-    /// Reads `count` registers; raises `DeviceException` on an exception reply.
-    fn read_registers<'py>(
+    /// Reads `count` registers; a Modbus exception reply is delivered as `DeviceException`.
+    fn read_registers(
         &self,
-        py: Python<'py>,
+        bridge: &BridgeCore,
         unit: u8,
         address: u16,
         count: u16,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<u64> {
         let transport = self.transport.clone();
-        future_into_py(py, async move {
-            match transport.read(unit, address, count).await {
-                Ok(Reply::Words(words)) => Ok(words),
-                Ok(Reply::Exception(code)) => Err(device_exception(code, unit, address)),
-                Ok(Reply::WriteAck) => Err(transport_error(
-                    &crate::transport::TransportError::Malformed(
-                        "write acknowledgement to a read".into(),
-                    ),
-                )),
-                Err(err) => Err(transport_error(&err)),
+        self.run(bridge, move |_| async move {
+            match transport.read(unit, address, count).await? {
+                Reply::Words(words) => Ok(words),
+                Reply::Exception(code) => Err(CoreError::Device {
+                    code,
+                    unit,
+                    address,
+                }),
+                Reply::WriteAck => {
+                    Err(TransportError::Malformed("write acknowledgement to a read".into()).into())
+                }
             }
         })
     }
@@ -278,45 +307,24 @@ impl ClientCore {
     /// Request counters and latency percentiles as JSON.
     fn metrics_json(&self) -> PyResult<String> {
         serde_json::to_string(&self.transport.metrics())
-            .map_err(|err| LedgerError::new_err(err.to_string()))
+            .map_err(|err| super::errors::LedgerError::new_err(err.to_string()))
     }
 
-    /// Closes the connection; pending requests fail.
-    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// Whether `close` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.tasks.is_closing()
+    }
+
+    /// Ends every task of this client (each fails with "the client is
+    /// closed"), waits for them, then closes the connection. Idempotent.
+    fn close(&self, bridge: &BridgeCore) -> PyResult<u64> {
+        let ended = self.tasks.close();
         let transport = self.transport.clone();
-        future_into_py(py, async move {
+        Ok(spawn(bridge, None, move |_| async move {
+            ended.await;
             transport.close().await;
             Ok(())
-        })
+        })?)
     }
-}
-
-/// A progress callback that runs `callback(dict)` on the caller's event loop
-/// (never on a tokio thread).
-fn progress_reporter(
-    locals: TaskLocals,
-    callback: Option<Py<PyAny>>,
-) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
-    let Some(callback) = callback else {
-        return Arc::new(|_| {});
-    };
-    Arc::new(move |step: ScanProgress| {
-        Python::attach(|py| {
-            let event = PyDict::new(py);
-            let filled = event
-                .set_item("phase", step.phase)
-                .and_then(|()| event.set_item("done", step.done))
-                .and_then(|()| event.set_item("total", step.total))
-                .and_then(|()| event.set_item("found", step.found));
-            let scheduled = filled.and_then(|()| {
-                locals
-                    .event_loop(py)
-                    .call_method1("call_soon_threadsafe", (callback.bind(py), event))
-                    .map(|_| ())
-            });
-            if let Err(err) = scheduled {
-                log::debug!("scan progress not delivered: {err}");
-            }
-        });
-    })
 }

@@ -5,6 +5,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 use crate::codec;
+use crate::discovery::ScanError;
 use crate::ledger;
 use crate::sim::{ScenarioError, SimError};
 use crate::transport::TransportError;
@@ -107,18 +108,97 @@ pub fn transport_error(err: &TransportError) -> PyErr {
     }
 }
 
+/// The failure of a core task. It crosses threads as plain Rust data and
+/// becomes a Python exception only on the event loop's thread, when it is
+/// delivered: a tokio thread never creates or touches a Python object.
+#[derive(Debug)]
+pub enum CoreError {
+    /// No Modbus reply (connection, timeout, malformed reply, closed client).
+    Transport(TransportError),
+    /// A Modbus exception reply.
+    Device {
+        /// Modbus exception code.
+        code: u8,
+        /// Unit ID asked.
+        unit: u8,
+        /// Start address asked.
+        address: u16,
+    },
+    /// A scan result is missing, unreadable or not from a GX.
+    ScanData(String),
+    /// The compiled ledger is unusable (or JSON could not be written).
+    Ledger(String),
+    /// The simulator could not do what was asked.
+    Simulator(String),
+    /// The core's runtime has shut down (the interpreter is exiting).
+    ShutDown,
+}
+
+impl CoreError {
+    /// The Python exception (needs the GIL: called where results are delivered).
+    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        match self {
+            Self::Transport(err) => transport_error(&err),
+            Self::Device {
+                code,
+                unit,
+                address,
+            } => device_exception(py, code, unit, address),
+            Self::ScanData(message) => ScanDataError::new_err(message),
+            Self::Ledger(message) => LedgerError::new_err(message),
+            Self::Simulator(message) => SimulatorError::new_err(message),
+            Self::ShutDown => {
+                VictronError::new_err("the core has shut down (the interpreter is exiting)")
+            }
+        }
+    }
+}
+
+/// For synchronous methods only: they run on a Python thread.
+impl From<CoreError> for PyErr {
+    fn from(err: CoreError) -> Self {
+        Python::attach(|py| err.into_pyerr(py))
+    }
+}
+
+impl From<TransportError> for CoreError {
+    fn from(err: TransportError) -> Self {
+        Self::Transport(err)
+    }
+}
+
+impl From<ScanError> for CoreError {
+    fn from(err: ScanError) -> Self {
+        match err {
+            ScanError::Transport(err) => Self::Transport(err),
+            ScanError::Ledger(err) => Self::Ledger(err.to_string()),
+            ScanError::NotAGx(message) => Self::ScanData(message),
+        }
+    }
+}
+
+impl From<SimError> for CoreError {
+    fn from(err: SimError) -> Self {
+        Self::Simulator(err.to_string())
+    }
+}
+
+impl From<serde_json::Error> for CoreError {
+    fn from(err: serde_json::Error) -> Self {
+        Self::Ledger(format!("JSON: {err}"))
+    }
+}
+
 /// `victron_gx_modbus.errors.DeviceException(code, message)` (defined in Python,
 /// so that it carries the Modbus code as an attribute).
-pub fn device_exception(code: u8, unit: u8, address: u16) -> PyErr {
-    Python::attach(|py| {
-        let message = format!("unit {unit} answered exception {code:#04x} for address {address}");
-        match py
-            .import("victron_gx_modbus.errors")
-            .and_then(|module| module.getattr("DeviceException"))
-            .and_then(|class| class.call1((code, message)))
-        {
-            Ok(instance) => PyErr::from_value(instance),
-            Err(err) => err,
-        }
-    })
+fn device_exception(py: Python<'_>, code: u8, unit: u8, address: u16) -> PyErr {
+    let message = format!("unit {unit} answered exception {code:#04x} for address {address}");
+    match py
+        .import("victron_gx_modbus.errors")
+        .and_then(|module| module.getattr("DeviceException"))
+        .and_then(|class| class.call1((code, message)))
+    {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(err) => err,
+    }
 }

@@ -1,5 +1,5 @@
 //! The GX simulator on the Python side: started and controlled from asyncio,
-//! running on the core's own tokio runtime.
+//! running on the core's own tokio runtime and delivered through a bridge.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3_async_runtimes::tokio::future_into_py;
 
-use super::errors::SimulatorError;
+use super::bridge::{spawn, BridgeCore, TaskGroup};
+use super::errors::{CoreError, SimulatorError};
 use crate::sim::{Malformation, ReplyFault, Scenario, SimConfig, Simulator, BUNDLED};
 
 fn load_scenario(scenario: &str) -> PyResult<Scenario> {
@@ -38,12 +38,12 @@ pub fn bundled_scenarios() -> Vec<&'static str> {
     BUNDLED.iter().map(|(name, _)| *name).collect()
 }
 
-/// Starts a simulator; resolves to a `SimulatorCore`.
+/// Starts a simulator; delivers a `SimulatorCore`.
 #[pyfunction]
-#[pyo3(signature = (scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed))]
+#[pyo3(signature = (bridge, scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed))]
 #[allow(clippy::too_many_arguments)]
-pub fn start_simulator<'py>(
-    py: Python<'py>,
+pub fn start_simulator(
+    bridge: &BridgeCore,
     scenario: &str,
     host: &str,
     port: u16,
@@ -52,7 +52,7 @@ pub fn start_simulator<'py>(
     service_time_ms: f64,
     max_connections: Option<usize>,
     seed: u64,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<u64> {
     let ip: IpAddr = host
         .parse()
         .map_err(|_| SimulatorError::new_err(format!("{host:?} is not an IP address")))?;
@@ -63,13 +63,14 @@ pub fn start_simulator<'py>(
     config.service_time = duration_ms("service_time_ms", service_time_ms)?;
     config.max_connections = max_connections;
     config.seed = seed;
-    future_into_py(py, async move {
+    Ok(spawn(bridge, None, move |_| async move {
         let simulator = Simulator::start(config).await?;
         Ok(SimulatorCore {
             addr: simulator.addr(),
             inner: Arc::new(simulator),
+            tasks: TaskGroup::new(),
         })
-    })
+    })?)
 }
 
 /// A running simulator (the Rust side of `victron_gx_modbus.Simulator`).
@@ -77,6 +78,7 @@ pub fn start_simulator<'py>(
 pub struct SimulatorCore {
     addr: SocketAddr,
     inner: Arc<Simulator>,
+    tasks: TaskGroup,
 }
 
 #[pymethods]
@@ -134,34 +136,30 @@ impl SimulatorCore {
     }
 
     /// Unplugs (or plugs back) a device by scenario id.
-    fn set_present<'py>(
-        &self,
-        py: Python<'py>,
-        device: String,
-        present: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn set_present(&self, bridge: &BridgeCore, device: String, present: bool) -> PyResult<u64> {
         let inner = Arc::clone(&self.inner);
-        future_into_py(
-            py,
-            async move { Ok(inner.set_present(&device, present).await?) },
-        )
+        Ok(spawn(bridge, Some(&self.tasks), move |_| async move {
+            Ok(inner.set_present(&device, present).await?)
+        })?)
     }
 
-    /// The scenario's devices as JSON text.
-    fn devices_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// Delivers the scenario's devices as JSON text.
+    fn devices_json(&self, bridge: &BridgeCore) -> PyResult<u64> {
         let inner = Arc::clone(&self.inner);
-        future_into_py(py, async move {
+        Ok(spawn(bridge, Some(&self.tasks), move |_| async move {
             let devices = inner.devices().await?;
-            serde_json::to_string(&devices).map_err(|err| SimulatorError::new_err(err.to_string()))
-        })
+            serde_json::to_string(&devices).map_err(|err| CoreError::Simulator(err.to_string()))
+        })?)
     }
 
-    /// Stops the simulator and releases its port.
-    fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// Ends this simulator's pending calls, stops it and releases its port.
+    fn stop(&self, bridge: &BridgeCore) -> PyResult<u64> {
+        let ended = self.tasks.close();
         let inner = Arc::clone(&self.inner);
-        future_into_py(py, async move {
+        Ok(spawn(bridge, None, move |_| async move {
+            ended.await;
             inner.stop().await;
             Ok(())
-        })
+        })?)
     }
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Self
@@ -17,6 +19,7 @@ from victron_gx_modbus import (
     ScanDataError,
     ScanProgress,
     Simulator,
+    _bridge,
 )
 
 if TYPE_CHECKING:
@@ -125,8 +128,72 @@ async def test_misuse_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="timeout"):
         Client("127.0.0.1", timeout=0)
     with pytest.raises(ValueError, match="mode"):
-        await client._core.scan("everything", None, None)
+        await client.scan(mode="everything")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="port must be 1-65535, got 70000"):
+        Client("127.0.0.1", 70000)
+    with pytest.raises(ValueError, match="port must be 1-65535, got 0"):
+        Client("127.0.0.1", 0)
     await client.close()
+
+
+async def test_a_closed_client_says_so() -> None:
+    async with Simulator("minimal") as sim:
+        client = Client(sim.host, sim.port)
+        await client.scan()
+        await client.close()
+        assert client.closed
+        with pytest.raises(GXConnectionError, match="closed"):
+            await client.poll()
+        with pytest.raises(GXConnectionError, match="closed"):
+            await client.read_registers(100, 840)
+        await client.close()  # idempotent
+
+
+async def test_close_ends_a_poll_in_flight_and_waits_for_it() -> None:
+    async with Simulator("single-phase-ess") as sim:
+        client = Client(sim.host, sim.port, timeout=3)
+        await client.scan()
+        sim.stall(100)  # the poll's requests get no reply
+        poll = asyncio.ensure_future(client.poll())
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await client.close()
+        assert time.monotonic() - started < 1
+        assert poll.done()
+        with pytest.raises(GXConnectionError, match="closed"):
+            await poll
+        sim.clear_faults()
+
+
+async def test_a_raising_progress_callback_ends_the_scan_with_its_error() -> None:
+    calls = 0
+
+    def broken(_: ScanProgress) -> None:
+        nonlocal calls
+        calls += 1
+        msg = "progress display failed"
+        raise RuntimeError(msg)
+
+    async with Simulator("single-phase-ess", latency_ms=2) as sim, Client(sim.host, sim.port) as client:
+        with pytest.raises(RuntimeError, match="progress display failed"):
+            await client.scan(progress=broken)
+        await asyncio.sleep(0.1)
+        assert calls == 1
+        result = await client.scan()  # the client is still usable
+        assert result["devices"]
+
+
+async def test_cancelling_a_poll_aborts_the_work_behind_it() -> None:
+    async with Simulator("single-phase-ess") as sim, Client(sim.host, sim.port, timeout=2) as client:
+        await client.scan()
+        sim.stall(100)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await client.poll()
+        sim.clear_faults()
+        assert _bridge._bridges[asyncio.get_running_loop()].core.pending() == 0
+        snapshot = await client.poll()  # a later poll works
+        assert not snapshot["connection_lost"]
 
 
 async def test_cancelling_a_scan_leaves_the_client_usable() -> None:
@@ -143,3 +210,33 @@ async def test_cancelling_a_scan_leaves_the_client_usable() -> None:
         metrics = client.metrics()
         assert metrics["requests"] > 0
         assert metrics["latency_ms"]["p50"] >= 4.0
+
+
+async def test_a_client_dropped_without_close_releases_its_connection() -> None:
+    async with Simulator("single-phase-ess") as sim:
+        client = Client(sim.host, sim.port)
+        await client.scan()
+        await client.poll()
+        assert connections_to(sim.port) == 1
+        del client
+        gc.collect()
+        for _ in range(50):
+            if sim.stats()["connections_open"] == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert connections_to(sim.port) == 0
+        assert sim.stats()["connections_open"] == 0
+
+
+async def test_core_log_records_reach_python_logging(caplog: pytest.LogCaptureFixture) -> None:
+    async with Simulator("minimal") as sim:
+        port = sim.port
+        client = Client(sim.host, port, timeout=0.5, connect_timeout=0.5)
+        await client.scan(unit_ids=[100])
+    with caplog.at_level(logging.INFO, logger="victron_gx_modbus"):
+        await client.poll()  # the GX is gone: the core logs the lost connection
+        await client.close()
+    assert any(
+        record.name.startswith("victron_gx_modbus.") and record.levelno == logging.WARNING
+        for record in caplog.records
+    ), caplog.text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import socket
 import struct
 from typing import TYPE_CHECKING
 
@@ -157,3 +159,19 @@ async def test_bad_arguments_are_clear_errors() -> None:
     with pytest.raises(SimulatorError, match="latency_ms"):
         await Simulator(latency_ms=-1).start()
     assert "large" in Simulator.scenarios()
+
+
+async def test_a_simulator_dropped_without_stop_releases_its_port() -> None:
+    sim = Simulator("minimal")
+    await sim.start()
+    port = sim.port
+    del sim
+    gc.collect()
+    for _ in range(50):
+        try:
+            with socket.create_server(("127.0.0.1", port)):
+                break
+        except OSError:
+            await asyncio.sleep(0.02)
+    else:
+        pytest.fail(f"port {port} is still taken")
