@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import signal
 import sys
+from typing import TYPE_CHECKING
 
+from . import _args
 from ._core import VictronError
 from .client import Client, ScanProgress, ScanResult
 from .ledger import Register, ledger
 from .simulator import Simulator, SimulatorStats
 
-DEFAULT_PORT = 502
-HIGHEST_UNIT_ID = 255
+if TYPE_CHECKING:
+    import argparse
 
 
 def _register_row(service: str, register: Register) -> str:
@@ -72,36 +74,14 @@ async def _simulate(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     async with simulator:
         devices = await simulator.devices()
-        print(f"GX simulator '{args.scenario}' listening on {simulator.host}:{simulator.port}")
+        address = _args.format_address(simulator.host, simulator.port)
+        print(f"GX simulator '{args.scenario}' listening on {address}")
         for device in devices:
             print(f"  unit {device['unit']!s:>4}  {device['service']:<13} {device['id']}")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
         print(_format_stats(simulator.stats()))
     return 0
-
-
-def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    if not host:
-        return text, DEFAULT_PORT
-    try:
-        return host, int(port)
-    except ValueError as err:
-        msg = f"{text!r} is not HOST or HOST:PORT"
-        raise argparse.ArgumentTypeError(msg) from err
-
-
-def _unit_list(text: str) -> list[int]:
-    try:
-        units = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as err:
-        msg = f"{text!r} is not a comma-separated list of unit IDs"
-        raise argparse.ArgumentTypeError(msg) from err
-    if not units or any(not 0 <= unit <= HIGHEST_UNIT_ID for unit in units):
-        msg = "unit IDs are 0-255"
-        raise argparse.ArgumentTypeError(msg)
-    return units
 
 
 def _show_progress(step: ScanProgress) -> None:
@@ -151,6 +131,12 @@ async def _scan(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()
+
+
 async def _watch(args: argparse.Namespace) -> int:
     host, port = args.address
     stop = asyncio.Event()
@@ -161,51 +147,62 @@ async def _watch(args: argparse.Namespace) -> int:
         result = await client.scan(progress=_show_progress)
         count = len(client.registers)
         print(f"watching {count} registers of {len(result['devices'])} devices (Ctrl-C to stop)")
-        polls = 0
-        while not stop.is_set() and (args.count is None or polls < args.count):
+        lost = False
+        for polls in itertools.count(1):
             snapshot = await client.poll()
-            polls += 1
-            if snapshot["connection_lost"]:
-                print("GX unreachable; retrying")
+            if snapshot["connection_lost"] != lost:
+                lost = snapshot["connection_lost"]
+                print("GX unreachable; retrying" if lost else "GX reachable again")
             for key in snapshot["changed"]:
                 value = snapshot["values"][key]
                 shown = "unavailable" if key in snapshot["unavailable"] else value
                 print(f"{key:<60} {shown}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=args.interval)
+            if polls == args.count or await _stopped_within(stop, args.interval):
+                break
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="victron_gx_modbus", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser; a bad value is a one-line usage error (exit 2)."""
+    root = _args.ArgumentParser(prog="victron_gx_modbus", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    address_help = "HOST, HOST:PORT, [IPv6]:PORT or an IPv6 address (default port 502)"
     ledger_cmd = commands.add_parser("ledger", help="print the compiled register ledger")
     ledger_cmd.add_argument("--json", action="store_true", help="machine-readable output")
     sim_cmd = commands.add_parser("simulate", help="run a simulated GX device (Modbus TCP server)")
     sim_cmd.add_argument(
-        "--scenario", default="single-phase-ess", help="bundled scenario name or a .json file"
+        "--scenario",
+        type=_args.scenario,
+        default="single-phase-ess",
+        help="bundled scenario name or a .json file",
     )
-    sim_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    sim_cmd.add_argument("--port", type=int, default=5020, help="TCP port (0: any free port)")
-    sim_cmd.add_argument("--latency-ms", type=float, default=0.0, help="network latency per request")
-    sim_cmd.add_argument("--jitter-ms", type=float, default=0.0, help="extra random latency")
+    sim_cmd.add_argument(
+        "--host", type=_args.listen_host, default="127.0.0.1", help="IP address to listen on"
+    )
+    sim_cmd.add_argument("--port", type=_args.listen_port, default=5020, help="TCP port (0: any free port)")
+    sim_cmd.add_argument(
+        "--latency-ms", type=_args.milliseconds, default=0.0, help="network latency per request"
+    )
+    sim_cmd.add_argument("--jitter-ms", type=_args.milliseconds, default=0.0, help="extra random latency")
     scan_cmd = commands.add_parser("scan", help="find the devices behind a GX")
-    scan_cmd.add_argument("address", type=_address, help="HOST or HOST:PORT (default port 502)")
+    scan_cmd.add_argument("address", type=_args.address, help=address_help)
     scan_cmd.add_argument(
         "--mode", choices=["quick", "deep"], default="quick", help="likely pairs or everything"
     )
-    scan_cmd.add_argument("--units", type=_unit_list, help="probe exactly these unit IDs, e.g. 100,227,226")
+    scan_cmd.add_argument(
+        "--units", type=_args.unit_list, help="probe exactly these unit IDs, e.g. 100,227,226"
+    )
     scan_cmd.add_argument("--json", action="store_true", help="print the scan result as JSON")
     watch_cmd = commands.add_parser("watch", help="scan a GX, then print values as they change")
-    watch_cmd.add_argument("address", type=_address, help="HOST or HOST:PORT (default port 502)")
-    watch_cmd.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
-    watch_cmd.add_argument("--count", type=int, help="stop after this many polls")
-    return parser
+    watch_cmd.add_argument("address", type=_args.address, help=address_help)
+    watch_cmd.add_argument("--interval", type=_args.seconds, default=2.0, help="seconds between polls")
+    watch_cmd.add_argument("--count", type=_args.count, help="stop after this many polls")
+    return root
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     commands = {"simulate": _simulate, "scan": _scan, "watch": _watch}
     try:
         if args.command == "ledger":
@@ -213,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(commands[args.command](args))
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
     except VictronError as err:
         print(f"victron_gx_modbus: {err}", file=sys.stderr)
         return 1

@@ -1,0 +1,333 @@
+"""The command line: what it accepts, and every command the README shows, run against the simulator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shlex
+import signal
+import struct
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import ROOT
+from victron_gx_modbus import Simulator, _args
+from victron_gx_modbus.cli import main, parser
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
+
+README = ROOT / "README.md"
+CLI = [sys.executable, "-m", "victron_gx_modbus"]
+# Interpreters the README may name before `-m victron_gx_modbus`.
+README_PYTHONS = {"python", "python3", ".venv/bin/python"}
+# Placeholders of a synopsis such as `simulate --scenario NAME [--port P]`.
+PLACEHOLDERS = {"NAME": "three-phase", "P": "0", "X": "5", "Y": "1"}
+DEMO = "single-phase-ess"  # the scenario of `scripts/develop`, which the README's examples talk to
+UNBUFFERED = {**os.environ, "PYTHONUNBUFFERED": "1"}
+TIMEOUT = 60.0
+
+# Home Assistant's test plugin blocks sockets; these tests talk to 127.0.0.1 and ::1 only.
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+# What the command line accepts.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("192.168.1.20", ("192.168.1.20", 502)),
+        ("192.168.1.20:5020", ("192.168.1.20", 5020)),
+        ("venus.local", ("venus.local", 502)),
+        ("venus.local:1", ("venus.local", 1)),
+        ("localhost:65535", ("localhost", 65535)),
+        ("::1", ("::1", 502)),
+        ("fe80::1", ("fe80::1", 502)),
+        ("::1:502", ("::1:502", 502)),  # several colons: an IPv6 host, never HOST:PORT
+        ("[::1]", ("::1", 502)),
+        ("[::1]:5020", ("::1", 5020)),
+        ("[fe80::1%eth0]:502", ("fe80::1%eth0", 502)),
+    ],
+)
+def test_addresses_users_type_are_accepted(text: str, expected: tuple[str, int]) -> None:
+    assert _args.address(text) == expected
+    assert _args.address(_args.format_address(*expected)) == expected
+
+
+def test_good_values_reach_the_commands() -> None:
+    watch = parser().parse_args(["watch", "[::1]:5020", "--interval", "0.5", "--count", "3"])
+    assert (watch.address, watch.interval, watch.count) == (("::1", 5020), 0.5, 3)
+    scan = parser().parse_args(["scan", "venus.local", "--units", "100, 227,226"])
+    assert (scan.address, scan.units) == (("venus.local", 502), [100, 227, 226])
+    argv = ["simulate", "--host", "::1", "--port", "0", "--latency-ms", "0", "--jitter-ms", "60000"]
+    simulate = parser().parse_args([*argv, "--scenario", "minimal"])
+    assert (simulate.host, simulate.port, simulate.latency_ms, simulate.jitter_ms) == ("::1", 0, 0, 60000)
+    assert parser().parse_args(["simulate", "--port", "65535"]).port == 65535
+
+
+def test_a_scenario_file_is_accepted(tmp_path: Path) -> None:
+    scenario = tmp_path / "site.json"
+    scenario.write_text("{}")
+    assert parser().parse_args(["simulate", "--scenario", str(scenario)]).scenario == str(scenario)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["scan", "127.0.0.1:99999"], "'99999'"),
+        (["scan", "127.0.0.1:0"], "'0'"),
+        (["scan", "venus.local:"], "''"),
+        (["scan", "venus.local:port"], "'port'"),
+        (["scan", "venus.local:+502"], "'+502'"),
+        (["scan", ":502"], "':502'"),
+        (["scan", "two words"], "'two words'"),
+        (["scan", "[::1"], "'[::1'"),
+        (["scan", "[::1]502"], "'[::1]502'"),
+        (["scan", "[::1]:"], "''"),
+        (["scan", "[::1]:70000"], "'70000'"),
+        (["scan", "[192.168.1.20]:502"], "'[192.168.1.20]:502'"),
+        (["scan", "venus:local:502"], "'venus:local:502'"),
+        (["scan", "x", "--units", "100,256"], "'100,256'"),
+        (["scan", "x", "--units", "100,-1"], "'100,-1'"),
+        (["scan", "x", "--units", ","], "','"),
+        (["scan", "x", "--mode", "fast"], "'fast'"),
+        (["scan"], "address"),
+        (["watch", "x", "--interval", "-1"], "'-1'"),
+        (["watch", "x", "--interval", "0"], "'0'"),
+        (["watch", "x", "--interval", "nan"], "'nan'"),
+        (["watch", "x", "--interval", "inf"], "'inf'"),
+        (["watch", "x", "--interval", "soon"], "'soon'"),
+        (["watch", "x", "--count", "0"], "'0'"),
+        (["watch", "x", "--count", "1.5"], "'1.5'"),
+        (["watch", "127.0.0.1:99999"], "'99999'"),
+        (["simulate", "--port", "80000"], "'80000'"),
+        (["simulate", "--port", "-1"], "'-1'"),
+        (["simulate", "--latency-ms", "-1"], "'-1'"),
+        (["simulate", "--latency-ms", "60001"], "'60001'"),
+        (["simulate", "--jitter-ms", "inf"], "'inf'"),
+        (["simulate", "--host", "venus.local"], "'venus.local'"),
+        (["simulate", "--host", "fe80::1%eth0"], "'fe80::1%eth0'"),
+        (["simulate", "--scenario", "nope"], "'nope'"),
+        (["simulate", "--scenario", "missing.json"], "'missing.json'"),
+        (["frobnicate"], "'frobnicate'"),
+        ([], "command"),
+    ],
+)
+def test_a_bad_value_is_a_one_line_usage_error(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("victron_gx_modbus")
+    assert "error:" in err
+    assert named in err
+
+
+@contextlib.asynccontextmanager
+async def _cli(*argv: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The CLI in a subprocess, stdout and stderr piped; killed if it still runs when the block ends."""
+    process = await asyncio.create_subprocess_exec(
+        *CLI, *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=UNBUFFERED
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+
+
+def _exited(process: asyncio.subprocess.Process, err: bytes) -> str:
+    """How a process ended, with the last lines of its stderr."""
+    return f"exit code {process.returncode}: {err.decode().replace('\r', '\n').splitlines()[-5:]}"
+
+
+async def _run(argv: list[str]) -> str:
+    """The output of a CLI run that must exit 0."""
+    async with _cli(*argv) as process:
+        out, err = await process.communicate()
+    assert process.returncode == 0, f"{argv}: {_exited(process, err)}"
+    return out.decode()
+
+
+async def _lines_until(process: asyncio.subprocess.Process, start: str) -> list[str]:
+    """The lines a running CLI prints, up to and including one that starts with `start`."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith(start):
+        line = await process.stdout.readline()
+        assert line, f"the process ended before printing {start!r}: {lines}"
+        lines.append(line.decode())
+    return lines
+
+
+async def _interrupt(process: asyncio.subprocess.Process) -> str:
+    """Ctrl-C a running CLI, which must then exit 0; the rest of its output."""
+    process.send_signal(signal.SIGINT)
+    out, err = await process.communicate()
+    assert process.returncode == 0, _exited(process, err)
+    return out.decode()
+
+
+@pytest.mark.parametrize(("listen", "address"), [("::1", "[::1]:{port}"), ("127.0.0.1", "localhost:{port}")])
+async def test_scan_reaches_a_gx_by_ipv6_or_by_name(listen: str, address: str) -> None:
+    async with asyncio.timeout(TIMEOUT), Simulator("minimal", host=listen) as sim:
+        result = json.loads(await _run(["scan", address.format(port=sim.port), "--units", "100", "--json"]))
+    assert {device["unit"] for device in result["devices"]} == {100}
+
+
+async def test_watch_reports_a_lost_gx_and_its_return() -> None:
+    async with (
+        asyncio.timeout(TIMEOUT),
+        Simulator("minimal") as sim,
+        _cli("watch", _args.format_address(sim.host, sim.port), "--interval", "0.1") as watch,
+    ):
+        assert len(await _lines_until(watch, "watching ")) == 1
+        sim.reboot(0.5)
+        seen = await _lines_until(watch, "GX reachable again")
+        await _interrupt(watch)
+    assert "GX unreachable; retrying\n" in seen
+
+
+# Every command the README shows.
+
+
+def _readme_commands() -> list[str]:
+    """Each `python -m victron_gx_modbus ...` the README shows, in code blocks or inline code."""
+    text = README.read_text(encoding="utf-8")
+    fence = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    lines = [line for block in fence.findall(text) for line in block.replace("\\\n", " ").splitlines()]
+    lines += [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", fence.sub("", text))]
+    commands = [
+        " ".join(re.sub(r"\s#.*", "", line).split()) for line in lines if "-m victron_gx_modbus" in line
+    ]
+    return list(dict.fromkeys(commands))
+
+
+README_COMMANDS = _readme_commands()
+
+
+def _argv(command: str) -> list[str]:
+    """The CLI arguments of a README command; a synopsis' options and placeholders are filled in."""
+    tokens = shlex.split(re.sub(r"\[(-[^\]]*)\]", r"\1", command))  # `[--port P]` -> `--port P`
+    assert tokens[0] in README_PYTHONS, f"the README runs the CLI with an unknown interpreter: {command}"
+    assert tokens[1:3] == ["-m", "victron_gx_modbus"], command
+    for index, token in enumerate(tokens):
+        if re.fullmatch(r"[A-Z]+", token):
+            assert token in PLACEHOLDERS, f"no value for the README's placeholder {token} in this test"
+            tokens[index] = PLACEHOLDERS[token]
+    return tokens[3:]
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    try:
+        return parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail(f"the README shows a command the CLI rejects: {argv}")
+
+
+def _at(sim: Simulator, argv: list[str]) -> list[str]:
+    """`argv` with its GX address (the one positional argument) replaced by the simulator's."""
+    wanted = _parse(argv).address
+    for index, token in enumerate(argv[1:], start=1):
+        with contextlib.suppress(argparse.ArgumentTypeError):
+            if _args.address(token) == wanted:
+                return [*argv[:index], _args.format_address(sim.host, sim.port), *argv[index + 1 :]]
+    pytest.fail(f"no GX address in {argv}")
+
+
+async def _check_ledger(args: argparse.Namespace, argv: list[str]) -> None:
+    out = await _run(argv)
+    if args.json:
+        services = json.loads(out)
+        assert "system" in services
+        assert all(service["registers"] for service in services.values())
+        return
+    *rows, total = out.splitlines()[1:]
+    found = re.fullmatch(r"(\d+) registers in (\d+) service types", total)
+    assert found, total
+    assert int(found[1]) == len(rows) > 0
+    assert int(found[2]) == len({row.split()[0] for row in rows})
+
+
+async def _check_scan(args: argparse.Namespace, argv: list[str]) -> None:
+    async with Simulator(DEMO) as sim:
+        devices = len(await sim.devices())
+        out = await _run(_at(sim, argv))
+    if args.json:
+        result = json.loads(out)
+        assert result["mode"] == ("units" if args.units else args.mode)
+        units = [device["unit"] for device in result["devices"]]
+    else:
+        lines = out.splitlines()
+        assert lines[0].startswith("GX serial ")
+        assert re.match(rf"{len(lines) - 3} devices; \d+ probes", lines[-1]), lines[-1]
+        units = [int(line.split()[0]) for line in lines[2:-1]]
+    if args.units:
+        assert units
+        assert set(units) <= set(args.units)
+    else:
+        assert len(units) == devices
+
+
+async def _check_watch(args: argparse.Namespace, argv: list[str]) -> None:
+    polls = ["--count", "2"] if args.count is None else []
+    async with Simulator(DEMO) as sim:
+        devices = len(await sim.devices())
+        heading, *values = (await _run([*_at(sim, argv), *polls])).splitlines()
+    found = re.fullmatch(r"watching (\d+) registers of (\d+) devices \(Ctrl-C to stop\)", heading)
+    assert found, heading
+    assert int(found[2]) == devices
+    assert len(values) >= int(found[1]) > 0  # the first poll shows every register
+    assert all(re.fullmatch(r"\d+/\w+/\w+ .*", line) for line in values), values
+
+
+async def _check_simulate(_: argparse.Namespace, argv: list[str]) -> None:
+    async with _cli(*argv, "--port", "0") as simulator:
+        started = await _lines_until(simulator, "Ctrl-C to stop.")
+        heading = next(line for line in started if " listening on " in line)
+        assert any(line.startswith("  unit ") for line in started), started
+        reader, writer = await asyncio.open_connection(*_args.address(heading.split()[-1]))
+        writer.write(struct.pack(">HHHBBHH", 1, 0, 6, 100, 3, 800, 6))  # unit 100: the GX's serial
+        reply = await reader.readexactly(21)
+        writer.close()
+        await writer.wait_closed()
+        out = await _interrupt(simulator)
+    assert reply[:9] == struct.pack(">HHHBBB", 1, 0, 15, 100, 3, 12)
+    assert "requests: 1 (FC3: 1)" in out
+    assert "exception replies: 0 (none)" in out
+
+
+CHECKS: dict[str, Callable[[argparse.Namespace, list[str]], Awaitable[None]]] = {
+    "ledger": _check_ledger,
+    "scan": _check_scan,
+    "watch": _check_watch,
+    "simulate": _check_simulate,
+}
+
+
+def test_the_readme_shows_every_command() -> None:
+    shown = {_parse(_argv(command)).command for command in README_COMMANDS}
+    subcommands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert shown == set(subcommands.choices)
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
+async def test_a_readme_command_runs(command: str) -> None:
+    argv = _argv(command)
+    args = _parse(argv)
+    check = CHECKS.get(args.command)
+    assert check is not None, f"this test does not know how to check the README's {command}"
+    async with asyncio.timeout(TIMEOUT):
+        await check(args, argv)
