@@ -6,6 +6,11 @@
 //! adjacent registers), one request after another; polling reads every group
 //! found, one request per group per cycle.
 //!
+//! It also reports, per scenario, the requests per poll cycle of our plan for
+//! every register and for the default-enabled entities only, beside the
+//! lower bound (the fewest reads of at most 125 served words that cover the
+//! registers each cycle is due to read, by exhaustive search).
+//!
 //! `cargo run --release --example bench -- [--latency-ms 5] [--polls 10]
 //! [--scenarios single-phase-ess,three-phase,large] [--json]`
 
@@ -15,10 +20,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use victron_gx_modbus::discovery::{scan, ScanMode};
+use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::frame::{Reply, MAX_READ_QUANTITY};
-use victron_gx_modbus::ledger::{embedded, Ledger};
-use victron_gx_modbus::plan::plan_all;
+use victron_gx_modbus::ledger::{embedded, Ledger, Register};
+use victron_gx_modbus::plan::{
+    fewest_reads, plan, plan_all, served_ranges, tier_of, Cycle, PlanDevice,
+};
 use victron_gx_modbus::poll::{decode_block, BlockResult, Poller};
 use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
@@ -88,6 +95,15 @@ struct PollFigures {
     devices: usize,
 }
 
+/// Requests per cycle of one register selection, measured and its lower bound.
+#[derive(Debug, Default, Clone, Serialize)]
+struct SelectionFigures {
+    selection: &'static str,
+    registers: usize,
+    requests_per_cycle: f64,
+    lower_bound_per_cycle: f64,
+}
+
 #[derive(Debug, Serialize)]
 struct ScenarioFigures {
     scenario: String,
@@ -95,6 +111,7 @@ struct ScenarioFigures {
     baseline_scan: ScanFigures,
     ours_poll: PollFigures,
     baseline_poll: PollFigures,
+    selections: Vec<SelectionFigures>,
     decode_us_per_1000_registers: f64,
     ratios: BTreeMap<&'static str, f64>,
 }
@@ -154,7 +171,7 @@ async fn ours(
     name: &str,
     ledger: &'static Ledger,
     options: &Options,
-) -> Result<(ScanFigures, PollFigures, f64), Box<dyn std::error::Error>> {
+) -> Result<(ScanFigures, PollFigures, f64, Vec<SelectionFigures>), Box<dyn std::error::Error>> {
     let sim = start(name, Duration::from_secs_f64(options.latency_ms / 1000.0)).await?;
     let t = transport(&sim, false);
     let started = Instant::now();
@@ -165,6 +182,7 @@ async fn ours(
         wall_ms: started.elapsed().as_secs_f64() * 1000.0,
         devices: result.devices.len(),
     };
+    let selections = selection_figures(&sim, &t, ledger, &result).await?;
     // Poll the same devices the baseline polls: every device at its 83 units
     // (from a deep scan, so that the quick scan's choices do not matter).
     let mut everything = scan(&t, ledger, ScanMode::Deep, Arc::new(|_| {})).await?;
@@ -212,7 +230,63 @@ async fn ours(
         started.elapsed().as_secs_f64() * 1e6 / (rounds as f64) / decoded as f64 * 1000.0;
     t.close().await;
     sim.stop().await;
-    Ok((scan_figures, poll_figures, decode_us))
+    Ok((scan_figures, poll_figures, decode_us, selections))
+}
+
+type Include = fn(&PlanDevice<'_>, &Register) -> bool;
+
+/// Polls the quick scan's devices with every register and with the
+/// default-enabled ones: requests per cycle the simulator received (two slow
+/// periods after the first, full cycle) beside the lower bound of the same cycles.
+async fn selection_figures(
+    sim: &Simulator,
+    t: &Transport,
+    ledger: &'static Ledger,
+    result: &ScanResult,
+) -> Result<Vec<SelectionFigures>, Box<dyn std::error::Error>> {
+    const SLOW_EVERY: u64 = 6;
+    const SELECTIONS: [(&str, Include); 2] = [
+        ("every register", |_, _| true),
+        ("default-enabled entities", |_, r| r.ha.enabled_by_default),
+    ];
+    let devices = result.plan_devices(ledger);
+    let mut figures = Vec::new();
+    for (selection, include) in SELECTIONS {
+        let planned = plan(&devices, &include);
+        let bound = |cycle: Cycle| -> usize {
+            devices
+                .iter()
+                .map(|device| {
+                    let due: Vec<&Register> = device
+                        .service
+                        .registers
+                        .iter()
+                        .filter(|r| !device.unsupported.contains(&r.key))
+                        .filter(|r| include(device, r) && cycle.reads(tier_of(r)))
+                        .collect();
+                    fewest_reads(&served_ranges(device), &due)
+                })
+                .sum()
+        };
+        let mut poller = Poller::new(planned.clone(), devices.len(), SLOW_EVERY);
+        poller.poll(t).await;
+        let before = sim.stats().requests;
+        let polls = 2 * SLOW_EVERY;
+        for _ in 0..polls {
+            poller.poll(t).await;
+        }
+        let cycles = polls as f64;
+        let slow_cycles = 2.0;
+        figures.push(SelectionFigures {
+            selection,
+            registers: planned.slots.len(),
+            requests_per_cycle: (sim.stats().requests - before) as f64 / cycles,
+            lower_bound_per_cycle: (slow_cycles * bound(Cycle::Slow) as f64
+                + (cycles - slow_cycles) * bound(Cycle::Fast) as f64)
+                / cycles,
+        });
+    }
+    Ok(figures)
 }
 
 async fn baseline(
@@ -271,7 +345,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ledger = embedded()?;
     let mut all = Vec::new();
     for name in &options.scenarios {
-        let (ours_scan, ours_poll, decode_us) = ours(name, ledger, &options).await?;
+        let (ours_scan, ours_poll, decode_us, selections) = ours(name, ledger, &options).await?;
         let (baseline_scan, baseline_poll) = baseline(name, ledger, &options).await?;
         let mut ratios = BTreeMap::new();
         ratios.insert(
@@ -306,6 +380,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             baseline_scan,
             ours_poll,
             baseline_poll,
+            selections,
             decode_us_per_1000_registers: decode_us,
             ratios,
         };
@@ -343,6 +418,16 @@ fn print_human(f: &ScenarioFigures, latency_ms: f64) {
         f.baseline_poll.wall_ms_per_cycle,
         f.baseline_poll.registers
     );
+    for s in &f.selections {
+        println!(
+            "plan      {:<25} {:>5} registers: {:>5.1} requests/cycle, lower bound {:>5.1} ({:+.1}%)",
+            s.selection,
+            s.registers,
+            s.requests_per_cycle,
+            s.lower_bound_per_cycle,
+            (s.requests_per_cycle / s.lower_bound_per_cycle - 1.0) * 100.0
+        );
+    }
     println!(
         "decode    {:.2} us per 1,000 registers",
         f.decode_us_per_1000_registers

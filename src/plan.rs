@@ -6,6 +6,14 @@
 //! never a register the GX refused during the scan. Registers are split in
 //! tiers: identity (`Static`, read once), counters and settings (`Slow`, read
 //! every few polls) and live values (`Fast`, read every poll).
+//!
+//! Each kind of poll cycle gets its own fewest blocks over exactly the
+//! registers it is due to read ([`Cycle`]): an ordinary cycle reads the fast
+//! registers, a slow cycle fast and slow ones together (so a counter next
+//! to a live value costs no request of its own), the first cycle everything.
+//! Greedy blocks per served segment are optimal for a set of registers, so
+//! every cycle costs the fewest requests the GX allows. A block decodes every
+//! planned register inside its span, whatever its tier.
 
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +98,7 @@ pub struct Block {
     pub start: u16,
     /// Number of registers.
     pub quantity: u16,
-    /// How often it is read.
+    /// The slowest tier among the registers it carries.
     pub tier: Tier,
     /// The registers it carries.
     pub placements: Vec<Placement>,
@@ -105,22 +113,56 @@ pub struct Slot {
     pub register: Register,
 }
 
+/// The kinds of poll cycle, by what they are due to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cycle {
+    /// Live values only.
+    Fast,
+    /// Live values, counters and settings.
+    Slow,
+    /// Every register (the first cycle, and after a device came back).
+    Full,
+}
+
+impl Cycle {
+    /// Whether this cycle reads registers of `tier`.
+    pub fn reads(self, tier: Tier) -> bool {
+        match self {
+            Self::Fast => tier == Tier::Fast,
+            Self::Slow => tier != Tier::Static,
+            Self::Full => true,
+        }
+    }
+}
+
 /// The read requests for a set of devices.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
-    /// Every register read, in block order.
+    /// Every register read, by device then address.
     pub slots: Vec<Slot>,
-    /// The requests.
+    /// Every distinct request of the three cycles.
     pub blocks: Vec<Block>,
+    /// Indices into `blocks` of an ordinary cycle.
+    pub fast: Vec<usize>,
+    /// Indices into `blocks` of a cycle that also reads the slow tier.
+    pub slow: Vec<usize>,
+    /// Indices into `blocks` of a cycle that reads everything.
+    pub full: Vec<usize>,
 }
 
 impl Plan {
-    /// Number of requests of the given tiers.
-    pub fn requests(&self, tiers: &[Tier]) -> usize {
-        self.blocks
-            .iter()
-            .filter(|b| tiers.contains(&b.tier))
-            .count()
+    /// The blocks (indices into `blocks`) a cycle reads.
+    pub fn cycle(&self, cycle: Cycle) -> &[usize] {
+        match cycle {
+            Cycle::Fast => &self.fast,
+            Cycle::Slow => &self.slow,
+            Cycle::Full => &self.full,
+        }
+    }
+
+    /// Number of requests of a cycle.
+    pub fn requests(&self, cycle: Cycle) -> usize {
+        self.cycle(cycle).len()
     }
 }
 
@@ -165,108 +207,159 @@ fn all_defined(ranges: &[(u32, u32)], from: u32, to: u32) -> bool {
         .is_some_and(|&(start, end)| start <= from && to <= end)
 }
 
-/// Adds a register to a block (extending it) and to the plan's slots.
-fn place(result: &mut Plan, block: &mut Block, device: usize, register: &Register) {
-    let offset = register.address - block.start;
-    block.quantity = block.quantity.max(offset + register.register_type.words());
-    block.placements.push(Placement {
-        slot: result.slots.len(),
-        offset,
-    });
-    result.slots.push(Slot {
-        device,
-        register: register.clone(),
-    });
-}
-
-/// Greedy blocks of one tier over registers in address order.
-fn tier_blocks<'r>(
-    result: &mut Plan,
-    device: (usize, u8),
-    tier: Tier,
+/// Greedy read ranges `(start, quantity)` over registers in address order:
+/// a range grows while the next register fits in 125 words and every address
+/// up to it is defined. Starting each range at the first register not yet
+/// covered gives the fewest ranges.
+pub fn greedy_ranges<'r>(
     ranges: &[(u32, u32)],
     registers: impl Iterator<Item = &'r Register>,
-) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut open: Option<Block> = None;
+) -> Vec<(u16, u16)> {
+    let mut blocks: Vec<(u16, u16)> = Vec::new();
+    let mut open: Option<(u16, u16)> = None;
     for register in registers {
         let span = register.span();
-        let fits = open.as_ref().is_some_and(|block| {
-            let block_end = u32::from(block.start) + u32::from(block.quantity);
-            span.end - u32::from(block.start) <= u32::from(MAX_READ_QUANTITY)
-                && all_defined(ranges, block_end, span.start)
+        let fits = open.is_some_and(|(start, quantity)| {
+            let end = u32::from(start) + u32::from(quantity);
+            span.end - u32::from(start) <= u32::from(MAX_READ_QUANTITY)
+                && all_defined(ranges, end, span.start)
         });
         if !fits {
             blocks.extend(open.take());
-            open = Some(Block {
-                device: device.0,
-                unit: device.1,
-                start: register.address,
-                quantity: 0,
-                tier,
-                placements: Vec::new(),
-            });
+            open = Some((register.address, 0));
         }
-        if let Some(block) = open.as_mut() {
-            place(result, block, device.0, register);
+        if let Some((start, quantity)) = open.as_mut() {
+            let reach = register.address - *start + register.register_type.words();
+            *quantity = (*quantity).max(reach);
         }
     }
     blocks.extend(open);
     blocks
 }
 
-/// Plans the registers of `devices` that `include` accepts. Fast blocks come
-/// first; a slow or identity register whose words a fast block reads anyway
-/// is decoded from it instead of costing a request of its own.
-pub fn plan(devices: &[PlanDevice<'_>], include: &dyn Fn(&Service, &Register) -> bool) -> Plan {
+/// The defined address ranges of a device's service, as the planner sees them.
+pub fn served_ranges(device: &PlanDevice<'_>) -> Vec<(u32, u32)> {
+    defined_ranges(device.service, device.unsupported, device.unserved)
+}
+
+/// Plans the registers of `devices` that `include` accepts.
+pub fn plan(
+    devices: &[PlanDevice<'_>],
+    include: &dyn Fn(&PlanDevice<'_>, &Register) -> bool,
+) -> Plan {
     let mut result = Plan::default();
     for (index, device) in devices.iter().enumerate() {
-        let ranges = defined_ranges(device.service, device.unsupported, device.unserved);
-        let wanted =
-            |r: &&Register| !device.unsupported.contains(&r.key) && include(device.service, r);
-        let of_tier = |tier: Tier| {
-            let wanted = &wanted;
-            device
-                .service
-                .registers
-                .iter()
-                .filter(move |r| tier_of(r) == tier && wanted(r))
-        };
-        let mut fast = tier_blocks(
-            &mut result,
-            (index, device.unit),
-            Tier::Fast,
-            &ranges,
-            of_tier(Tier::Fast),
-        );
-        for tier in [Tier::Slow, Tier::Static] {
-            let mut rest = Vec::new();
-            for register in of_tier(tier) {
-                let span = register.span();
-                let covering = fast.iter_mut().find(|block| {
-                    let start = u32::from(block.start);
-                    start <= span.start && span.end <= start + u32::from(block.quantity)
+        let ranges = served_ranges(device);
+        let wanted: Vec<&Register> = device
+            .service
+            .registers
+            .iter()
+            .filter(|r| !device.unsupported.contains(&r.key) && include(device, r))
+            .collect();
+        let first_slot = result.slots.len();
+        result.slots.extend(wanted.iter().map(|register| Slot {
+            device: index,
+            register: (*register).clone(),
+        }));
+        let first_block = result.blocks.len();
+        for cycle in [Cycle::Fast, Cycle::Slow, Cycle::Full] {
+            let due = wanted.iter().copied().filter(|r| cycle.reads(tier_of(r)));
+            for (start, quantity) in greedy_ranges(&ranges, due) {
+                let existing = result.blocks[first_block..]
+                    .iter()
+                    .position(|b| b.start == start && b.quantity == quantity)
+                    .map(|offset| first_block + offset);
+                let block = existing.unwrap_or_else(|| {
+                    let block = span_block(
+                        &result.slots,
+                        first_slot,
+                        (index, device.unit),
+                        start,
+                        quantity,
+                    );
+                    result.blocks.push(block);
+                    result.blocks.len() - 1
                 });
-                match covering {
-                    Some(block) => place(&mut result, block, index, register),
-                    None => rest.push(register),
+                match cycle {
+                    Cycle::Fast => result.fast.push(block),
+                    Cycle::Slow => result.slow.push(block),
+                    Cycle::Full => result.full.push(block),
                 }
             }
-            let blocks = tier_blocks(
-                &mut result,
-                (index, device.unit),
-                tier,
-                &ranges,
-                rest.into_iter(),
-            );
-            result.blocks.extend(blocks);
         }
-        for block in &mut fast {
-            block.placements.sort_by_key(|p| p.offset);
-        }
-        result.blocks.append(&mut fast);
     }
     result
+}
+
+/// A block over `start..start + quantity` of one device that decodes every
+/// planned register inside it; its tier is the slowest it carries.
+fn span_block(
+    slots: &[Slot],
+    first_slot: usize,
+    device: (usize, u8),
+    start: u16,
+    quantity: u16,
+) -> Block {
+    let end = u32::from(start) + u32::from(quantity);
+    let placements: Vec<Placement> = slots
+        .iter()
+        .enumerate()
+        .skip(first_slot)
+        .filter(|(_, slot)| {
+            let span = slot.register.span();
+            u32::from(start) <= span.start && span.end <= end
+        })
+        .map(|(slot, planned)| Placement {
+            slot,
+            offset: planned.register.address - start,
+        })
+        .collect();
+    let tier = placements
+        .iter()
+        .map(|p| tier_of(&slots[p.slot].register))
+        .min()
+        .unwrap_or(Tier::Fast);
+    Block {
+        device: device.0,
+        unit: device.1,
+        start,
+        quantity,
+        tier,
+        placements,
+    }
+}
+
+/// The fewest reads of at most 125 served words that cover `registers` (of
+/// one device, any order), found by dynamic programming over every way to
+/// cut them into reads: the lower bound the planner is checked against.
+pub fn fewest_reads(served: &[(u32, u32)], registers: &[&Register]) -> usize {
+    let mut spans: Vec<(u32, u32)> = registers
+        .iter()
+        .map(|r| (r.span().start, r.span().end))
+        .collect();
+    spans.sort_unstable();
+    spans.dedup();
+    // best[i]: fewest reads covering the first i registers.
+    let mut best = vec![usize::MAX; spans.len() + 1];
+    best[0] = 0;
+    for last in 0..spans.len() {
+        let mut covered_to = spans[last].1;
+        for first in (0..=last).rev() {
+            covered_to = covered_to.max(spans[first].1);
+            let from = spans[first].0;
+            if covered_to - from > u32::from(MAX_READ_QUANTITY) {
+                break; // reaching further back only makes the read longer
+            }
+            // `served` is merged: one range holds every contiguous served stretch.
+            let one_read = served
+                .iter()
+                .any(|&(start, end)| start <= from && covered_to <= end);
+            if one_read && best[first] != usize::MAX {
+                best[last + 1] = best[last + 1].min(best[first] + 1);
+            }
+        }
+    }
+    best[spans.len()]
 }
 
 /// Plans every register of `devices`.

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::codec::{self, Value};
 use crate::frame::Reply;
-use crate::plan::{Block, Plan, Tier};
+use crate::plan::{Block, Cycle, Plan, Tier};
 use crate::transport::{Transport, TransportError};
 
 /// How a block read ended.
@@ -114,38 +114,37 @@ impl Poller {
         &self.values
     }
 
-    /// The tiers the next poll reads.
-    fn due(&self) -> Vec<Tier> {
-        let mut tiers = vec![Tier::Fast];
-        if self.slow_pending || self.cycle % self.slow_every == 0 {
-            tiers.push(Tier::Slow);
-        }
+    /// The kind of cycle the next poll is.
+    fn due(&self) -> Cycle {
         if self.static_pending {
-            tiers.push(Tier::Static);
+            Cycle::Full
+        } else if self.slow_pending || self.cycle % self.slow_every == 0 {
+            Cycle::Slow
+        } else {
+            Cycle::Fast
         }
-        tiers
     }
 
-    /// Requests of one poll cycle on average (static reads excluded).
+    /// Requests of one poll cycle on average (the first, full cycle excluded).
     pub fn requests_per_cycle(&self) -> f64 {
-        let fast = self.plan.requests(&[Tier::Fast]) as f64;
-        fast + self.plan.requests(&[Tier::Slow]) as f64 / self.slow_every as f64
+        let fast = self.plan.requests(Cycle::Fast) as f64;
+        let slow = self.plan.requests(Cycle::Slow) as f64;
+        let every = self.slow_every as f64;
+        (slow + fast * (every - 1.0)) / every
     }
 
     /// Reads every due block concurrently (the transport bounds the
     /// concurrency), decodes them and reports what changed.
     pub async fn poll(&mut self, transport: &Transport) -> PollReport {
-        let due = self.due();
         let mut reads = JoinSet::new();
-        for (index, block) in self.plan.blocks.iter().enumerate() {
-            if due.contains(&block.tier) {
-                let transport = transport.clone();
-                let (unit, start, quantity) = (block.unit, block.start, block.quantity);
-                reads.spawn(async move {
-                    let outcome = transport.read(unit, start, quantity).await;
-                    (index, BlockResult::from_reply(outcome, quantity))
-                });
-            }
+        for &index in self.plan.cycle(self.due()) {
+            let block = &self.plan.blocks[index];
+            let transport = transport.clone();
+            let (unit, start, quantity) = (block.unit, block.start, block.quantity);
+            reads.spawn(async move {
+                let outcome = transport.read(unit, start, quantity).await;
+                (index, BlockResult::from_reply(outcome, quantity))
+            });
         }
         let mut results = Vec::with_capacity(reads.len());
         while let Some(joined) = reads.join_next().await {
@@ -195,7 +194,7 @@ impl Poller {
                     let gone = connection || matches!(other, BlockResult::Exception(0x0A | 0x0B));
                     read_failed[block.device] |= gone;
                     static_failed |= block.tier == Tier::Static;
-                    slow_failed |= block.tier == Tier::Slow;
+                    slow_failed |= block.tier != Tier::Fast;
                     for placement in &block.placements {
                         fresh[placement.slot] = None;
                     }

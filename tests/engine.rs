@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanProgress, ScanResult};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::plan::{plan_all, Tier};
+use victron_gx_modbus::plan::{plan_all, Cycle};
 use victron_gx_modbus::poll::Poller;
 use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
@@ -209,7 +209,7 @@ async fn progress_is_reported() {
 async fn polls_decode_report_changes_and_recover_from_faults() {
     let sim = start("single-phase-ess").await;
     let (t, result, mut poller) = scanned_poller(&sim, 5).await;
-    let fast = poller.plan().requests(&[Tier::Fast]);
+    let fast = poller.plan().requests(Cycle::Fast);
     let first = poller.poll(&t).await;
     assert_eq!(first.failed, 0);
     assert!(

@@ -114,8 +114,8 @@ class ClientCore:
         """Describe the connection; nothing connects until the first request."""
     def scan(self, bridge: BridgeCore, mode: str, units: list[int] | None, progress: bool) -> int:
         """Scan the GX; delivers the scan result as JSON (and progress events)."""
-    def use_scan(self, bridge: BridgeCore, scan_json: str) -> int:
-        """Adopt a stored scan result; delivers None."""
+    def use_scan(self, bridge: BridgeCore, scan_json: str, only: set[str] | None = None) -> int:
+        """Adopt a stored scan result (only the named registers, if given); delivers None."""
     def plan_json(self, bridge: BridgeCore) -> int:
         """Deliver the planned registers as JSON."""
     def poll(self, bridge: BridgeCore) -> int:

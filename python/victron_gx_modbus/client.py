@@ -9,7 +9,7 @@ from ._bridge import run
 from ._core import ClientCore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
     from types import TracebackType
 
     from ._core import PollOutput
@@ -187,10 +187,16 @@ class Client:
         await self._load_plan()
         return result
 
-    async def use_scan(self, result: ScanResult) -> None:
-        """Adopt a stored scan result (no requests are sent)."""
+    async def use_scan(self, result: ScanResult, *, only: Collection[str] | None = None) -> None:
+        """Adopt a stored scan result (no requests are sent).
+
+        With `only`, just those registers (`register_id(unit, service, key)`)
+        are polled, e.g. those of enabled entities; the read plan is the
+        fewest requests that cover them.
+        """
         text = json.dumps(result)
-        await run(lambda bridge: self._core.use_scan(bridge, text))
+        wanted = None if only is None else set(only)
+        await run(lambda bridge: self._core.use_scan(bridge, text, wanted))
         await self._load_plan()
 
     async def _load_plan(self) -> None:

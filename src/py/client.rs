@@ -1,6 +1,7 @@
 //! The GX client on the Python side: scan, poll, metrics and raw reads, run
 //! on the core's tokio runtime and delivered to asyncio through a bridge.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use super::errors::{CoreError, ScanDataError};
 use crate::discovery::{scan, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION};
 use crate::frame::Reply;
 use crate::ledger::{self, Ledger};
-use crate::plan::{plan_all, Tier};
+use crate::plan::{plan, plan_all, Cycle, Tier};
 use crate::poll::Poller;
 use crate::transport::{Transport, TransportConfig, TransportError};
 
@@ -81,9 +82,27 @@ fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
-fn poller_for(ledger: &'static Ledger, result: &ScanResult, slow_every: u64) -> Poller {
+/// A poller for a scan result: every register, or only those named in
+/// `only` (`"<unit>/<service>/<key>"`, e.g. the enabled entities' registers).
+fn poller_for(
+    ledger: &'static Ledger,
+    result: &ScanResult,
+    slow_every: u64,
+    only: Option<&HashSet<String>>,
+) -> Poller {
     let devices = result.plan_devices(ledger);
-    Poller::new(plan_all(&devices), result.devices.len(), slow_every)
+    let plan = match only {
+        None => plan_all(&devices),
+        Some(only) => plan(&devices, &|device, register| {
+            only.contains(&format!(
+                "{}/{}/{}",
+                device.unit,
+                device.service.service_type(),
+                register.key
+            ))
+        }),
+    };
+    Poller::new(plan, devices.len(), slow_every)
 }
 
 impl ClientCore {
@@ -199,14 +218,23 @@ impl ClientCore {
             let result = scan(&transport, ledger, mode, reporter).await?;
             let json = serde_json::to_string(&result)?;
             let mut state = state.lock().await;
-            state.poller = Some(poller_for(ledger, &result, slow_every));
+            state.poller = Some(poller_for(ledger, &result, slow_every, None));
             state.scan = Some(result);
             Ok(json)
         })
     }
 
     /// Adopts a stored scan result (JSON) for polling.
-    fn use_scan(&self, bridge: &BridgeCore, scan_json: &str) -> PyResult<u64> {
+    ///
+    /// With `only`, just the registers named there (`"<unit>/<service>/<key>"`)
+    /// are polled; names the scan result does not have are ignored.
+    #[pyo3(signature = (bridge, scan_json, only=None))]
+    fn use_scan(
+        &self,
+        bridge: &BridgeCore,
+        scan_json: &str,
+        only: Option<HashSet<String>>,
+    ) -> PyResult<u64> {
         let result: ScanResult = serde_json::from_str(scan_json).map_err(|err| {
             ScanDataError::new_err(format!("stored scan result is unreadable: {err}"))
         })?;
@@ -219,7 +247,7 @@ impl ClientCore {
         let (ledger, state, slow_every) = (self.ledger, Arc::clone(&self.state), self.slow_every);
         self.run(bridge, move |_| async move {
             let mut state = state.lock().await;
-            state.poller = Some(poller_for(ledger, &result, slow_every));
+            state.poller = Some(poller_for(ledger, &result, slow_every, only.as_ref()));
             state.scan = Some(result);
             Ok(())
         })
@@ -227,12 +255,13 @@ impl ClientCore {
 
     /// Delivers the planned registers and request counts as JSON (after a scan).
     fn plan_json(&self, bridge: &BridgeCore) -> PyResult<u64> {
-        let state = Arc::clone(&self.state);
+        let (state, ledger) = (Arc::clone(&self.state), self.ledger);
         self.run(bridge, move |_| async move {
             let state = state.lock().await;
             let (Some(scan), Some(poller)) = (&state.scan, &state.poller) else {
                 return Err(no_scan_yet());
             };
+            let devices = scan.plan_devices(ledger);
             let plan = poller.plan();
             let view = PlanView {
                 registers: plan
@@ -240,13 +269,13 @@ impl ClientCore {
                     .iter()
                     .map(|slot| PlannedRegister {
                         device: slot.device,
-                        unit: scan.devices[slot.device].unit,
-                        service: &scan.devices[slot.device].service,
+                        unit: devices[slot.device].unit,
+                        service: devices[slot.device].service.service_type(),
                         key: &slot.register.key,
                         tier: crate::plan::tier_of(&slot.register),
                     })
                     .collect(),
-                requests: plan.blocks.len(),
+                requests: plan.requests(Cycle::Full),
                 requests_per_cycle: poller.requests_per_cycle(),
             };
             Ok(serde_json::to_string(&view)?)

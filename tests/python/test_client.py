@@ -240,3 +240,22 @@ async def test_core_log_records_reach_python_logging(caplog: pytest.LogCaptureFi
         record.name.startswith("victron_gx_modbus.") and record.levelno == logging.WARNING
         for record in caplog.records
     ), caplog.text
+
+
+async def test_only_the_named_registers_are_planned_and_read() -> None:
+    async with Simulator("three-phase") as sim:
+        async with Client(sim.host, sim.port) as scanner:
+            result = await scanner.scan()
+            everything = len(scanner.registers)
+        wanted = {"100/system/dc_battery_soc", "100/system/ac_grid_l1_power", "100/system/ac_grid_l2_power"}
+        wanted &= {f"{r['unit']}/{r['service']}/{r['key']}" for r in scanner.registers}
+        assert len(wanted) == 3, "the ledger's keys changed: pick others"
+        async with Client(sim.host, sim.port) as client:
+            await client.use_scan(result, only=[*wanted, "999/nothing/here"])
+            assert {f"{r['unit']}/{r['service']}/{r['key']}" for r in client.registers} == wanted
+            sim.reset_stats()
+            snapshot = await client.poll()
+        assert set(snapshot["values"]) == wanted
+        assert snapshot["failed"] == 0
+        assert sim.stats()["requests"] == snapshot["requests"] <= 2
+        assert everything > 500
