@@ -1,5 +1,79 @@
-"""The Victron GX Modbus integration (its config flow and platforms are the next issues)."""
+"""The Victron GX Modbus integration: a GX device over Modbus TCP, every register as an entity."""
 
-from .const import DOMAIN
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.exceptions import ConfigEntryError
+
+from victron_gx_modbus import Client, ScanDataError
+
+from .const import CONF_SCAN, CONNECT_TIMEOUT, DOMAIN, LOGGER, REQUEST_TIMEOUT
+from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
+from .devices import async_sync_devices, expected_identifiers
+
+if TYPE_CHECKING:
+    from homeassistant.core import Event, HomeAssistant
+    from homeassistant.helpers.device_registry import DeviceEntry
 
 __all__ = ["DOMAIN"]
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:
+    """Adopt the stored scan (no requests), poll once, then add the devices and entities."""
+    client = Client(
+        entry.data[CONF_HOST], entry.data[CONF_PORT], timeout=REQUEST_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
+    )
+    scan = entry.data[CONF_SCAN]
+    try:
+        await client.use_scan(scan)
+    except ScanDataError as err:
+        await client.close()
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="bad_scan",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    coordinator = VictronGxCoordinator(hass, entry, client)
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        await client.close()
+        raise
+    entry.runtime_data = RuntimeData(client=client, scan=scan, coordinator=coordinator)
+
+    async def _close_on_stop(_: Event) -> None:
+        await client.close()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
+    async_sync_devices(hass, entry, scan)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:
+    """Unload the platforms and close the connection to the GX."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.client.close()
+    return unloaded
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:  # noqa: ARG001
+    """Migrate an entry to the current version (1 is the first: nothing to do yet)."""
+    if entry.version > 1:
+        LOGGER.error("Entry %s is from a newer version (%s) of this integration", entry.title, entry.version)
+        return False
+    return True
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: VictronGxConfigEntry,
+    device: DeviceEntry,
+) -> bool:
+    """Let the user delete a device only when the stored scan no longer has it (a stale device)."""
+    return not device.identifiers & expected_identifiers(entry.data[CONF_SCAN])

@@ -1,10 +1,56 @@
 """Constants of the Victron GX Modbus integration."""
 
+import logging
 from typing import Final
 
 DOMAIN: Final = "victron_gx_modbus"
+LOGGER: Final = logging.getLogger(__package__)
+
+MANUFACTURER: Final = "Victron Energy"
+DEFAULT_PORT: Final = 502
+DEFAULT_MODEL: Final = "GX device"
+
+CONF_SCAN: Final = "scan"
+"""Entry data: the stored scan result (the core's versioned ScanResult)."""
+CONF_MODEL: Final = "model"
+"""Entry data: the GX model name, when SSDP told it."""
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+"""Entry option: seconds between polls."""
+DEFAULT_SCAN_INTERVAL: Final = 5.0
+
+# Client timeouts (seconds) of the config flow's connection test and scan, and of polling.
+REQUEST_TIMEOUT: Final = 3.0
+CONNECT_TIMEOUT: Final = 5.0
+
+GX_UNIT: Final = 100
+GX_SERVICES: Final = frozenset({"system", "settings", "hub4", "platform"})
+"""Service types of the GX itself (served at unit 100)."""
+
+READ_ONLY_PLATFORMS: Final = {
+    "sensor": "sensor",
+    "binary_sensor": "binary_sensor",
+    "number": "sensor",
+    "select": "sensor",
+    "text": "sensor",
+    "switch": "binary_sensor",
+}
+"""Ledger platform -> the platform that shows the register while writes are off.
+
+Buttons have no state to show and are left out. The translation generator
+keeps the same table for writable registers (a test checks they agree).
+"""
 
 
 def translation_key(service_type: str, register_key: str) -> str:
     """Entity translation key of a register (matches strings.json)."""
     return f"{service_type}_{register_key}"
+
+
+def device_identifier(gx_serial: str, unit: int, service_type: str) -> str:
+    """Device registry identifier of a device behind the GX."""
+    return f"{gx_serial}_{unit}_{service_type}"
+
+
+def entity_unique_id(gx_serial: str, unit: int, service_type: str, register_key: str) -> str:
+    """Unique ID of a register's entity: frozen, never change it."""
+    return f"{gx_serial}_{unit}_{service_type}_{register_key}"

@@ -2,7 +2,10 @@
 
 Every register becomes an entity translation under its platform, keyed
 ``<service type>_<register key>``; enum registers also get their states.
-The rest of strings.json (config flow texts) is hand-written and kept.
+A writable register is also shown read-only while writes are off, so it gets
+the same entry under its read-only platform (``READ_ONLY_PLATFORMS``).
+The rest of strings.json (config flow, device and exception texts) is
+hand-written and kept as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from .ledger import load_ledger
 ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION = ROOT / "custom_components" / "victron_gx_modbus"
 STATE_PLATFORMS = {"sensor", "select"}
+# The platform that shows a writable register while writes are off (buttons have no state to show).
+# The integration keeps the same table (const.READ_ONLY_PLATFORMS); a test checks they agree.
+READ_ONLY_PLATFORMS = {"number": "sensor", "select": "sensor", "text": "sensor", "switch": "binary_sensor"}
 
 
 def translation_key(service_type: str, register_key: str) -> str:
@@ -37,6 +43,8 @@ def entity_section(ledger: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
                 entry["state"] = {state: labels[code] for code, state in ha["states"].items()}
             key = translation_key(service_type, register["key"])
             section.setdefault(ha["platform"], {})[key] = entry
+            if read_only := READ_ONLY_PLATFORMS.get(ha["platform"]):
+                section.setdefault(read_only, {})[key] = entry
     return {platform: dict(sorted(items.items())) for platform, items in sorted(section.items())}
 
 

@@ -1,0 +1,78 @@
+"""One coordinator per GX: polls the core and hands snapshots to the entities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from victron_gx_modbus import Client, ScanResult, Snapshot
+    from victron_gx_modbus.client import RegisterValue
+
+
+@dataclass(frozen=True, slots=True)
+class PollData:
+    """One poll, indexed for the entities (register id -> value; sets of ids)."""
+
+    values: dict[str, RegisterValue]
+    unavailable: frozenset[str]
+    changed: frozenset[str]
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot) -> PollData:
+        """Index a snapshot of the core."""
+        return cls(snapshot["values"], frozenset(snapshot["unavailable"]), frozenset(snapshot["changed"]))
+
+
+@dataclass(slots=True)
+class RuntimeData:
+    """What a loaded entry holds."""
+
+    client: Client
+    scan: ScanResult
+    coordinator: VictronGxCoordinator
+
+
+type VictronGxConfigEntry = ConfigEntry[RuntimeData]
+
+
+class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
+    """Polls one GX; an unreachable GX fails the update, so every entity goes unavailable.
+
+    Home Assistant's coordinator logs the failure once and the recovery once.
+    """
+
+    config_entry: VictronGxConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: VictronGxConfigEntry, client: Client) -> None:
+        """Poll `client` at the entry's interval."""
+        seconds = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"Victron GX {entry.unique_id}",
+            update_interval=timedelta(seconds=seconds),
+        )
+        self.client = client
+
+    async def _async_update_data(self) -> PollData:
+        """Poll every due register; the core never raises for an unreachable GX."""
+        snapshot = await self.client.poll()
+        if snapshot["connection_lost"]:
+            address = f"{self.config_entry.data[CONF_HOST]}:{self.config_entry.data[CONF_PORT]}"
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="connection_lost",
+                translation_placeholders={"address": address},
+            )
+        return PollData.from_snapshot(snapshot)

@@ -1,0 +1,105 @@
+"""Entity descriptions, built once from the register ledger: one per register and platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntityDescription
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription, SensorStateClass
+from homeassistant.const import EntityCategory
+
+from victron_gx_modbus import HaMetadata, Register, ledger
+
+from .const import READ_ONLY_PLATFORMS, translation_key
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronSensorEntityDescription(SensorEntityDescription):
+    """A register shown as a sensor."""
+
+    service: str
+    register_key: str
+    states: dict[str, str] | None = None
+    """Raw code (as text) -> state key, for enum sensors."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """A register shown as a binary sensor."""
+
+    service: str
+    register_key: str
+
+
+type DescriptionKey = tuple[str, str]
+"""(service type, register key)."""
+
+
+def _category(ha: HaMetadata) -> EntityCategory | None:
+    # A read-only entity cannot be in the config category: settings show as diagnostic until writes come.
+    return None if ha["entity_category"] is None else EntityCategory.DIAGNOSTIC
+
+
+def _sensor(service: str, register: Register) -> VictronSensorEntityDescription:
+    ha = register["ha"]
+    states = ha["states"]
+    if states:
+        return VictronSensorEntityDescription(
+            key=translation_key(service, register["key"]),
+            translation_key=translation_key(service, register["key"]),
+            service=service,
+            register_key=register["key"],
+            device_class=SensorDeviceClass.ENUM,
+            options=list(dict.fromkeys(states.values())),
+            states=states,
+            entity_category=_category(ha),
+            entity_registry_enabled_default=ha["enabled_by_default"],
+        )
+    return VictronSensorEntityDescription(
+        key=translation_key(service, register["key"]),
+        translation_key=translation_key(service, register["key"]),
+        service=service,
+        register_key=register["key"],
+        device_class=SensorDeviceClass(ha["device_class"]) if ha["device_class"] else None,
+        state_class=SensorStateClass(ha["state_class"]) if ha["state_class"] else None,
+        native_unit_of_measurement=ha["unit"],
+        suggested_display_precision=ha["suggested_precision"],
+        entity_category=_category(ha),
+        entity_registry_enabled_default=ha["enabled_by_default"],
+    )
+
+
+def _binary_sensor(service: str, register: Register) -> VictronBinarySensorEntityDescription:
+    ha = register["ha"]
+    return VictronBinarySensorEntityDescription(
+        key=translation_key(service, register["key"]),
+        translation_key=translation_key(service, register["key"]),
+        service=service,
+        register_key=register["key"],
+        device_class=BinarySensorDeviceClass(ha["device_class"]) if ha["device_class"] else None,
+        entity_category=_category(ha),
+        entity_registry_enabled_default=ha["enabled_by_default"],
+    )
+
+
+@cache
+def sensor_descriptions() -> dict[DescriptionKey, VictronSensorEntityDescription]:
+    """Every register the sensor platform shows (sensors, and numbers, selects, texts read-only)."""
+    return {
+        (service, register["key"]): _sensor(service, register)
+        for service, data in ledger().items()
+        for register in data["registers"]
+        if READ_ONLY_PLATFORMS.get(register["ha"]["platform"]) == "sensor"
+    }
+
+
+@cache
+def binary_sensor_descriptions() -> dict[DescriptionKey, VictronBinarySensorEntityDescription]:
+    """Every register the binary sensor platform shows (binary sensors, and switches read-only)."""
+    return {
+        (service, register["key"]): _binary_sensor(service, register)
+        for service, data in ledger().items()
+        for register in data["registers"]
+        if READ_ONLY_PLATFORMS.get(register["ha"]["platform"]) == "binary_sensor"
+    }

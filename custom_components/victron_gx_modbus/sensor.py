@@ -1,0 +1,82 @@
+"""Sensors: every register the ledger shows as a sensor (writable ones read-only for now)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.sensor import SensorEntity
+
+from .const import LOGGER
+from .descriptions import VictronSensorEntityDescription, sensor_descriptions
+from .devices import gx_serial
+from .entity import VictronGxEntity
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import VictronGxConfigEntry, VictronGxCoordinator
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a sensor for every planned register that the ledger shows as one."""
+    runtime = entry.runtime_data
+    serial = gx_serial(runtime.scan)
+    descriptions = sensor_descriptions()
+    async_add_entities(
+        VictronGxSensor(runtime.coordinator, description, serial, register["unit"])
+        for register in runtime.client.registers
+        if (description := descriptions.get((register["service"], register["key"])))
+    )
+
+
+class VictronGxSensor(VictronGxEntity, SensorEntity):
+    """One register as a sensor."""
+
+    entity_description: VictronSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: VictronGxCoordinator,
+        description: VictronSensorEntityDescription,
+        gx_serial: str,
+        unit: int,
+    ) -> None:
+        """Bind the sensor to its register."""
+        super().__init__(
+            coordinator, description, gx_serial, unit, description.service, description.register_key
+        )
+        self._unknown_codes_logged = False
+
+    @property
+    def native_value(self) -> str | int | float | None:
+        """The value; an enum code the ledger does not know is unknown (logged once)."""
+        value = self.raw_value
+        if value is None:
+            return None
+        states = self.entity_description.states
+        if states is not None:
+            return self._state_of(value, states)
+        if isinstance(value, str):
+            return value or None
+        if isinstance(value, float):
+            return value + 0.0  # -0.0 shows as 0
+        return value
+
+    def _state_of(self, code: float | str, states: dict[str, str]) -> str | None:
+        state = states.get(str(code))
+        if state is None and not self._unknown_codes_logged:
+            self._unknown_codes_logged = True
+            LOGGER.warning(
+                "%s: the GX reported code %s, which the register ledger does not know; "
+                "showing it as unknown (reported once per entity)",
+                self.entity_id,
+                code,
+            )
+        return state

@@ -1,0 +1,1 @@
+"""Home Assistant tests of the victron_gx_modbus integration."""
