@@ -70,8 +70,13 @@ class VictronGxSensor(VictronGxEntity, SensorEntity):
         return value
 
     def _state_of(self, code: float | str, states: dict[str, str]) -> str | None:
+        """The state key of a code; None for a code the ledger lacks.
+
+        The GX reads a missing D-Bus value as 0, so a 0 that the table lacks
+        is "not available", not an unknown code, and is not logged.
+        """
         state = states.get(str(code))
-        if state is None and not self._unknown_codes_logged:
+        if state is None and code != 0 and not self._unknown_codes_logged:
             self._unknown_codes_logged = True
             LOGGER.warning(
                 "%s: the GX reported code %s, which the register ledger does not know; "

@@ -1,0 +1,183 @@
+"""Entities: one per served register, with the ledger's classes and units; values, enums, state writes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pytest
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.helpers import entity_registry as er
+from victron_gx_modbus import Simulator, register_id
+
+from custom_components.victron_gx_modbus.const import DOMAIN, entity_unique_id
+from custom_components.victron_gx_modbus.entity import VictronGxEntity
+
+from .conftest import SCENARIOS, coordinator_of, entry_entities, expected_entity_count, setup_entry
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant, State
+
+    from custom_components.victron_gx_modbus.coordinator import VictronGxConfigEntry
+
+THREE_PHASE_SERIAL = "c0619ab2a7d1"
+
+
+def state_of_register(hass: HomeAssistant, platform: str, unit: int, service: str, key: str) -> State:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        platform, DOMAIN, entity_unique_id(THREE_PHASE_SERIAL, unit, service, key)
+    )
+    assert entity_id is not None, f"no entity for {unit}/{service}/{key}"
+    state = hass.states.get(entity_id)
+    assert state is not None, f"{entity_id} has no state (disabled?)"
+    return state
+
+
+@pytest.mark.parametrize("simulator", SCENARIOS, indirect=True)
+async def test_every_served_register_is_an_entity(
+    hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await setup_entry(hass, simulator)
+    scan = entry.runtime_data.scan
+    entities = entry_entities(hass, entry)
+    assert len(entities) == expected_entity_count(scan)
+    planned = {register_id(r["unit"], r["service"], r["key"]) for r in entry.runtime_data.client.registers}
+    assert len(entities) <= len(planned)
+    enabled = [e for e in entities if e.disabled_by is None]
+    assert enabled
+    for entity in entities:
+        state = hass.states.get(entity.entity_id)
+        if entity.disabled_by is None:
+            assert state is not None
+            assert state.state != STATE_UNAVAILABLE, entity.entity_id
+        else:
+            assert state is None
+    assert coordinator_of(entry).data.unavailable == frozenset()
+    problems = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name != "homeassistant.loader"  # "custom integration" notice
+    ]
+    assert not problems, problems[:5]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_three_phase_values_and_units(hass: HomeAssistant, simulator: Simulator) -> None:
+    entry = await setup_entry(hass, simulator)
+    values = coordinator_of(entry).data.values
+
+    voltage = state_of_register(hass, "sensor", 225, "battery", "dc_0_voltage")
+    assert voltage.attributes[ATTR_UNIT_OF_MEASUREMENT] == "V"
+    assert voltage.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.VOLTAGE
+    assert float(voltage.state) == values["225/battery/dc_0_voltage"]
+    assert 40 < float(voltage.state) < 60
+
+    soc = state_of_register(hass, "sensor", 225, "battery", "soc")
+    assert soc.attributes[ATTR_UNIT_OF_MEASUREMENT] == "%"
+    assert soc.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.BATTERY
+    assert 0 <= float(soc.state) <= 100
+    assert float(soc.state) == values["225/battery/soc"]
+
+    for phase in (1, 2, 3):
+        power = state_of_register(hass, "sensor", 30, "grid", f"ac_l{phase}_power")
+        assert power.attributes[ATTR_UNIT_OF_MEASUREMENT] == "W"
+        assert power.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.POWER
+        assert power.attributes["state_class"] == "measurement"
+        assert float(power.state) == values[f"30/grid/ac_l{phase}_power"]
+        assert 100 < float(power.state) < 5000
+
+    state = state_of_register(hass, "sensor", 225, "battery", "state")
+    assert state.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.ENUM
+    assert state.state == "running"
+    assert "running" in state.attributes["options"]
+
+    serial = state_of_register(hass, "sensor", 100, "system", "serial")
+    assert serial.state == THREE_PHASE_SERIAL
+    assert er.async_get(hass).async_get(serial.entity_id).entity_category == "diagnostic"  # type: ignore[union-attr]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def set_value(entry: VictronGxConfigEntry, rid: str, value: float | str | None) -> None:
+    """Hand the entities a poll in which one register changed to `value`."""
+    coordinator = entry.runtime_data.coordinator
+    data = coordinator.data
+    coordinator.async_set_updated_data(
+        replace(data, values={**data.values, rid: value}, changed=frozenset({rid}))
+    )
+
+
+async def test_negative_zero_shows_as_zero(hass: HomeAssistant, simulator: Simulator) -> None:
+    entry = await setup_entry(hass, simulator)
+    set_value(entry, "225/battery/dc_0_current", -0.0)
+    await hass.async_block_till_done()
+    assert state_of_register(hass, "sensor", 225, "battery", "dc_0_current").state == "0.0"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_unknown_enum_code_is_unknown_and_logged_once(
+    hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await setup_entry(hass, simulator)
+    set_value(entry, "225/battery/state", 0)  # not in the table: how the GX shows a missing value
+    await hass.async_block_till_done()
+    assert state_of_register(hass, "sensor", 225, "battery", "state").state == "initializing_wait_start"
+    for code in (999, 998):
+        set_value(entry, "225/battery/state", code)
+        await hass.async_block_till_done()
+        assert state_of_register(hass, "sensor", 225, "battery", "state").state == STATE_UNKNOWN
+    logged = [r for r in caplog.records if "ledger does not know" in r.getMessage()]
+    assert len(logged) == 1
+    assert "999" in logged[0].getMessage()
+    set_value(entry, "225/battery/mode", 0)  # a table without 0: the GX's "not available", not logged
+    await hass.async_block_till_done()
+    assert state_of_register(hass, "sensor", 225, "battery", "mode").state == STATE_UNKNOWN
+    assert len([r for r in caplog.records if "ledger does not know" in r.getMessage()]) == 1
+    set_value(entry, "225/battery/state", 9)
+    await hass.async_block_till_done()
+    assert state_of_register(hass, "sensor", 225, "battery", "state").state == "running"
+    set_value(entry, "225/battery/state", None)
+    await hass.async_block_till_done()
+    assert state_of_register(hass, "sensor", 225, "battery", "state").state == STATE_UNKNOWN
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_state_is_written_only_when_its_register_changed(
+    hass: HomeAssistant, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = await setup_entry(hass, simulator)
+    written: list[str] = []
+    original = VictronGxEntity.async_write_ha_state
+
+    def spy(self: VictronGxEntity) -> None:
+        written.append(self._register_id)
+        original(self)
+
+    monkeypatch.setattr(VictronGxEntity, "async_write_ha_state", spy)
+    coordinator = coordinator_of(entry)
+    shown = {
+        entity.unique_id.removeprefix(f"{THREE_PHASE_SERIAL}_").replace("_", "/", 2)
+        for entity in entry_entities(hass, entry)
+        if entity.disabled_by is None
+    }
+    for _ in range(3):
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        expected = coordinator.data.changed & shown
+        assert sorted(written) == sorted(expected)
+        written.clear()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ledger: 16-bit twins and repeated rows share a name with another register of their service "
+    "(115 registers), so their entity IDs differ only by a _2 suffix; the ledger review names them apart",
+)
+def test_no_two_registers_of_a_service_share_a_name() -> None:
+    from victron_gx_modbus import ledger  # noqa: PLC0415
+
+    for service, data in ledger().items():
+        names = [register["ha"]["name"] for register in data["registers"]]
+        assert len(names) == len(set(names)), service
