@@ -11,7 +11,7 @@ from victron_gx_modbus import Client, ScanDataError
 
 from .const import CONF_SCAN, CONNECT_TIMEOUT, DOMAIN, LOGGER, REQUEST_TIMEOUT
 from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
-from .devices import async_sync_devices, expected_identifiers
+from .devices import async_sync_devices, expected_identifiers, gx_serial
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
@@ -29,8 +29,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
     )
     scan = entry.data[CONF_SCAN]
     try:
+        gx_serial(scan)
         await client.use_scan(scan)
-    except ScanDataError as err:
+    except (ScanDataError, KeyError, TypeError, ValueError) as err:
         await client.close()
         raise ConfigEntryError(
             translation_domain=DOMAIN,

@@ -11,7 +11,7 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType
 from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
 from homeassistant.loader import async_get_integration, async_get_ssdp
-from victron_gx_modbus import Simulator
+from victron_gx_modbus import GXConnectionError, GXProtocolError, Simulator
 
 from custom_components.victron_gx_modbus.const import CONF_MODEL, CONF_SCAN, DOMAIN
 
@@ -119,20 +119,28 @@ async def test_a_modbus_device_that_is_not_a_gx(hass: HomeAssistant) -> None:
     assert result["errors"] == {"base": "not_a_gx"}
 
 
+async def test_a_reply_that_does_not_fit_is_not_a_gx(hass: HomeAssistant, simulator: Simulator) -> None:
+    with patch(f"{FLOW}.Client.scan", side_effect=GXProtocolError("reply does not fit the request")):
+        result = await start_user_flow(hass, simulator.host, simulator.port)
+    assert result["errors"] == {"base": "not_a_gx"}
+
+
 async def test_an_unexpected_error_is_unknown(hass: HomeAssistant, simulator: Simulator) -> None:
     with patch(f"{FLOW}._identify", side_effect=RuntimeError("boom")):
         result = await start_user_flow(hass, simulator.host, simulator.port)
     assert result["errors"] == {"base": "unknown"}
 
 
-async def test_a_failed_scan_aborts(hass: HomeAssistant, simulator: Simulator) -> None:
+@pytest.mark.parametrize("error", [GXConnectionError("the GX went away"), RuntimeError("scan broke")])
+async def test_a_failed_scan_aborts(hass: HomeAssistant, simulator: Simulator, error: Exception) -> None:
     with patch(f"{FLOW}.Client.scan", autospec=True) as scan:
-        scan.side_effect = [{"gx": {"serial": "c0619ab2a7d1"}}, RuntimeError("scan broke")]
+        scan.side_effect = [{"gx": {"serial": "c0619ab2a7d1"}}, error]
         result = await start_user_flow(hass, simulator.host, simulator.port)
         result = await finish_scan(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "scan_failed"
-    assert result["description_placeholders"] == {"error": "scan broke"}
+    assert result["description_placeholders"] == {"error": str(error)}
+    assert not hass.config_entries.async_entries(DOMAIN)
 
 
 async def test_an_already_configured_gx_aborts(hass: HomeAssistant, simulator: Simulator) -> None:

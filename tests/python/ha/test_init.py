@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_SCAN_INTERVAL, EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -15,6 +16,8 @@ from custom_components.victron_gx_modbus.const import CONF_SCAN, DEFAULT_SCAN_IN
 from .conftest import coordinator_of, mock_entry, scan_of, setup_entry, state_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from homeassistant.core import HomeAssistant
 
 
@@ -90,9 +93,20 @@ async def test_a_gx_away_at_start_is_retried(hass: HomeAssistant) -> None:
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_an_unusable_stored_scan_is_a_setup_error(hass: HomeAssistant, simulator: Simulator) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda _: {"version": 1},
+        lambda scan: {**scan, "gx": {**scan["gx"], "serial": None}},
+        lambda scan: {**scan, "version": 99},
+    ],
+    ids=["truncated", "no-serial", "future-version"],
+)
+async def test_an_unusable_stored_scan_is_a_setup_error(
+    hass: HomeAssistant, simulator: Simulator, damage: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
     entry = mock_entry(simulator, await scan_of(simulator))
-    broken = {**entry.data, CONF_SCAN: {"version": 1}}
+    broken = {**entry.data, CONF_SCAN: damage(dict(entry.data[CONF_SCAN]))}
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(entry, data=broken)
     assert not await hass.config_entries.async_setup(entry.entry_id)
