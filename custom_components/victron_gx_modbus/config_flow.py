@@ -129,11 +129,8 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema(
             {
                 vol.Required(CONF_HOST, default=user_input.get(CONF_HOST, "")): TextSelector(),
-                vol.Required(CONF_PORT, default=user_input.get(CONF_PORT, DEFAULT_PORT)): vol.All(
-                    NumberSelector(
-                        NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-                    ),
-                    vol.Coerce(int),
+                vol.Required(CONF_PORT, default=user_input.get(CONF_PORT, DEFAULT_PORT)): NumberSelector(
+                    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
                 ),
             }
         )

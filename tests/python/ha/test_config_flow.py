@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from unittest.mock import patch
 
 import pytest
+import voluptuous_serialize
 from homeassistant.config_entries import SOURCE_SSDP, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
 from homeassistant.loader import async_get_integration, async_get_ssdp
 from victron_gx_modbus import GXConnectionError, GXProtocolError, Simulator
@@ -29,6 +31,11 @@ async def start_user_flow(hass: HomeAssistant, host: str, port: int) -> ConfigFl
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == {}
+    fields = cast(
+        "list[dict[str, Any]]",
+        voluptuous_serialize.convert(result["data_schema"], custom_serializer=cv.custom_serializer),
+    )
+    assert [field["name"] for field in fields] == [CONF_HOST, CONF_PORT]
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
     )
@@ -94,13 +101,17 @@ async def test_closed_port_cannot_connect_then_recovers(hass: HomeAssistant) -> 
 
     async with Simulator("minimal") as sim:
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_HOST: sim.host, CONF_PORT: sim.port}
+            result["flow_id"],
+            {CONF_HOST: f" {sim.host} ", CONF_PORT: float(sim.port)},  # as the form sends it
         )
         result = await finish_scan(hass, result)
         assert result["step_id"] == "summary"
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["title"] == "Victron GX c0619ab1e2f4"
+        assert result["data"][CONF_HOST] == sim.host
+        assert result["data"][CONF_PORT] == sim.port
+        assert isinstance(result["data"][CONF_PORT], int)
         await hass.async_block_till_done()
         assert await hass.config_entries.async_unload(result["result"].entry_id)
 
