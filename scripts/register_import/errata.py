@@ -14,7 +14,7 @@ from .facts import ImportReport, ServiceFacts, trim_reserved, type_holds
 if TYPE_CHECKING:
     from pathlib import Path
 
-_SETTABLE = {"address", "type", "scale", "writable", "range", "dbus_path", "unit"}
+_SETTABLE = {"address", "type", "scale", "writable", "range", "dbus_path", "unit", "enum"}
 
 
 def apply_errata(services: dict[str, ServiceFacts], path: Path, report: ImportReport) -> None:

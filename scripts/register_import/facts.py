@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .enums import parse_enum
+
 if TYPE_CHECKING:
     from .sources import RegisterList, SourceRow
 
@@ -19,7 +21,6 @@ NUMERIC_TYPES = ("uint16", "int16", "uint32", "int32", "uint64")
 TYPE_TYPOS = {"in16": "int16", "unit32": "uint32", "unit16": "uint16", "int16t": "int16"}
 _STRING_TYPE = re.compile(r"^string\[(\d+)\]$", re.IGNORECASE)
 _RANGE = re.compile(r"^(-?\s*[\d.]+)\s*to\s*(-?\s*[\d.]+)\s*[A-Za-z]*$")
-_ENUM_ITEM = re.compile(r"^\s*(\d+)\s*=\s*(.+?)\s*$")
 
 
 @dataclass
@@ -162,15 +163,6 @@ def _parse_range(row: SourceRow, reg_type: str, scale: float, report: ImportRepo
     return [low, high]
 
 
-def _parse_enum(unit: str | None) -> dict[str, str] | None:
-    if unit is None or "=" not in unit:
-        return None
-    items = [_ENUM_ITEM.match(part) for part in unit.split(";") if part.strip()]
-    if not items or any(item is None for item in items):
-        return None
-    return {item.group(1): item.group(2) for item in items if item is not None}
-
-
 def _reserved_block(address: str) -> list[int] | None:
     match = re.fullmatch(r"(\d+)\s*(?:-\s*(\d+))?", address)
     if not match:
@@ -210,7 +202,7 @@ def _register(row: SourceRow, service: str, report: ImportReport) -> RegisterFac
             f"{row.get('writable')!r}: read-only"
         )
     unit = row.get("unit")
-    enum = _parse_enum(unit)
+    enum = parse_enum(unit, report, where=f"line {row.line}")
     scale = _parse_scale(row, report)
     description = row.get("description")
     if description is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .facts import type_words
-from .metadata import base_key, draft_metadata
+from .metadata import base_key, draft_metadata, merge_state_keys
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,16 +77,18 @@ def _metadata(
     preferred: bool,
     report: ImportReport,
 ) -> dict[str, Any]:
-    """Keep existing metadata unless the register's writability changed under it."""
+    """Keep existing metadata unless the register's writability or enum-ness changed under it."""
     if entry is None:
         return draft_metadata(reg, preferred=preferred)
     kept: dict[str, Any] = entry["ha"]
-    if (kept["write"] is not None) == reg.writable:
+    at = f"{service_type} {reg.address} ({entry['key']})"
+    if (kept["write"] is not None) != reg.writable or (entry["enum"] is None) != (reg.enum is None):
+        report.flagged.append(f"{at}: writability or enum changed, platform re-drafted")
+        return {**draft_metadata(reg, preferred=preferred), "name": kept["name"]}
+    if kept["states"] is None or reg.enum is None or kept["states"].keys() == reg.enum.keys():
         return kept
-    report.flagged.append(
-        f"{service_type} {reg.address} ({entry['key']}): writability changed, platform re-drafted"
-    )
-    return {**draft_metadata(reg, preferred=preferred), "name": kept["name"]}
+    report.flagged.append(f"{at}: enum codes changed, state keys of the new codes drafted")
+    return {**kept, "states": merge_state_keys(kept["states"], reg.enum)}
 
 
 def build_service(

@@ -39,6 +39,7 @@ _BINARY_LABELS = (
     {"open", "closed"},
     {"disabled", "enabled"},
     {"ok", "alarm"},
+    {"ok", "error"},
     {"inactive", "active"},
     {"false", "true"},
     {"not running", "running"},
@@ -189,6 +190,15 @@ def state_keys(enum: dict[str, str]) -> dict[str, str]:
     return keys
 
 
+def merge_state_keys(kept: dict[str, str], enum: dict[str, str]) -> dict[str, str]:
+    """State keys for a changed enum: kept keys stay, new codes get drafted ones."""
+    keys = {code: key for code, key in kept.items() if code in enum}
+    for code, key in state_keys(enum).items():
+        if code not in keys:
+            keys[code] = f"{key}_{code}" if key in keys.values() else key
+    return {code: keys[code] for code in enum}
+
+
 def _write_spec(
     facts: RegisterFacts, platform: str, unit_info: tuple[str | None, str | None, str] | None
 ) -> dict[str, str] | None:
@@ -217,7 +227,7 @@ def draft_metadata(facts: RegisterFacts, *, preferred: bool) -> dict[str, Any]:
     device_class = _device_class(facts, unit_info)
     if facts.enum and platform == "sensor":
         device_class = "enum"
-    elif platform == "binary_sensor" and facts.enum and "alarm" in _label_set(facts.enum):
+    elif platform == "binary_sensor" and facts.enum and _label_set(facts.enum) & {"alarm", "error"}:
         device_class = "problem"
     numeric = not facts.enum and not facts.type.startswith("string")
     meta: dict[str, Any] = {

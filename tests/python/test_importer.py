@@ -145,3 +145,24 @@ def test_committed_ledger_matches_the_official_list(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "register_ledgers", ledger_dir)
     args = [str(CURRENT_LIST), "--older", str(OLDER_LIST), "--ledger-dir", str(ledger_dir), "--quiet"]
     assert import_main([*args, "--check"]) == 0
+
+
+def test_reimport_drafts_state_keys_for_new_enum_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger_dir = tmp_path / "ledgers"
+    assert (
+        import_main([str(write_list(tmp_path / "a.tsv", ROWS)), "--ledger-dir", str(ledger_dir), "--quiet"])
+        == 0
+    )
+    path = ledger_dir / "vebus.json"
+    vebus = json.loads(path.read_text(encoding="utf-8"))
+    vebus["registers"][3]["ha"]["states"]["3"] = "inverter_on"
+    path.write_text(json.dumps(vebus), encoding="utf-8")
+
+    mode = [*ROWS[4][:8], "1=Charger Only,2=Inverter Only;3=On;4=Off"]
+    changed = [*ROWS[:4], mode, *ROWS[5:]]
+    assert import_main([str(write_list(tmp_path / "b.tsv", changed)), "--ledger-dir", str(ledger_dir)]) == 0
+    assert "vebus 20 (mode): enum codes changed" in capsys.readouterr().err
+    states = json.loads(path.read_text(encoding="utf-8"))["registers"][3]["ha"]["states"]
+    assert states == {"1": "charger_only", "2": "inverter_only", "3": "inverter_on", "4": "off"}
