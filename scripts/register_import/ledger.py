@@ -45,23 +45,22 @@ def _preferred(group: list[RegisterFacts]) -> RegisterFacts:
     return min(group, key=lambda reg: (-type_words(reg.type), reg.address))
 
 
-def _assign_keys(facts: ServiceFacts, existing: dict[int, dict[str, Any]]) -> dict[int, tuple[str, bool]]:
-    """Key and preferred flag per address; existing keys are never changed."""
+def _assign_keys(facts: ServiceFacts, existing: dict[int, dict[str, Any]]) -> dict[int, str]:
+    """Key per address; existing keys are never changed."""
     groups: dict[str, list[RegisterFacts]] = defaultdict(list)
     for reg in facts.registers:
         groups[base_key(reg)].append(reg)
-    taken = {entry["key"] for address, entry in existing.items()}
-    assigned: dict[int, tuple[str, bool]] = {}
+    taken = {entry["key"] for entry in existing.values()}
+    assigned: dict[int, str] = {}
     for base, group in groups.items():
         preferred = _preferred(group)
         for reg in group:
-            is_preferred = reg is preferred
             if reg.address in existing:
-                assigned[reg.address] = (existing[reg.address]["key"], is_preferred)
+                assigned[reg.address] = existing[reg.address]["key"]
                 continue
-            key = base if is_preferred and base not in taken else f"{base}_{reg.address}"
+            key = base if reg is preferred and base not in taken else f"{base}_{reg.address}"
             taken.add(key)
-            assigned[reg.address] = (key, is_preferred)
+            assigned[reg.address] = key
     return assigned
 
 
@@ -73,18 +72,16 @@ def _metadata(
     service_type: str,
     reg: RegisterFacts,
     entry: dict[str, Any] | None,
-    *,
-    preferred: bool,
     report: ImportReport,
 ) -> dict[str, Any]:
     """Keep existing metadata unless the register's writability or enum-ness changed under it."""
     if entry is None:
-        return draft_metadata(reg, preferred=preferred)
+        return draft_metadata(reg)
     kept: dict[str, Any] = entry["ha"]
     at = f"{service_type} {reg.address} ({entry['key']})"
     if (kept["write"] is not None) != reg.writable or (entry["enum"] is None) != (reg.enum is None):
         report.flagged.append(f"{at}: writability or enum changed, platform re-drafted")
-        return {**draft_metadata(reg, preferred=preferred), "name": kept["name"]}
+        return {**draft_metadata(reg), "name": kept["name"]}
     if kept["states"] is None or reg.enum is None or kept["states"].keys() == reg.enum.keys():
         return kept
     report.flagged.append(f"{at}: enum codes changed, state keys of the new codes drafted")
@@ -108,8 +105,8 @@ def build_service(
     keys = _assign_keys(facts, {a: e for a, e in existing.items() if a in current_addresses})
     registers = []
     for reg in facts.registers:
-        key, preferred = keys[reg.address]
-        ha = _metadata(service_type, reg, existing.get(reg.address), preferred=preferred, report=report)
+        key = keys[reg.address]
+        ha = _metadata(service_type, reg, existing.get(reg.address), report)
         registers.append(
             {
                 "key": key,

@@ -11,6 +11,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from .policy import entity_category
+
 if TYPE_CHECKING:
     from .facts import RegisterFacts
 
@@ -20,18 +22,6 @@ _PHASE_IN_PATH = re.compile(r"/L([123])(?:/|$)")
 _PHASE_WORDS = re.compile(
     r"\s*(?:\(\s*L{n}\s*\)|\bon\s+L{n}\b|\bL{n}\b|\bphase\s*{n}\b|\b{n}(?:st|nd|rd)\s+phase\b)\s*",
     re.IGNORECASE,
-)
-_DIAGNOSTIC_PATHS = (
-    "/Serial",
-    "/FirmwareVersion",
-    "/HardwareVersion",
-    "/ProductId",
-    "/ProductName",
-    "/DeviceInstance",
-    "/Mgmt/",
-    "/Connected",
-    "/ErrorCode",
-    "/Devices/",
 )
 _BINARY_LABELS = (
     {"off", "on"},
@@ -166,21 +156,6 @@ def _state_class(facts: RegisterFacts, device_class: str | None, platform: str) 
     return "measurement"
 
 
-def _entity_category(facts: RegisterFacts) -> str | None:
-    path = facts.dbus_path or ""
-    if facts.writable:
-        is_setting = facts.service.endswith(".settings") or path.startswith("/Settings")
-        return "config" if is_setting else None
-    if facts.internal or any(marker in path for marker in _DIAGNOSTIC_PATHS):
-        return "diagnostic"
-    return None
-
-
-def _enabled(facts: RegisterFacts, *, preferred: bool) -> bool:
-    remarks = f"{facts.description} {facts.remarks or ''}".lower()
-    return preferred and "unsupported" not in remarks and "deprecated" not in remarks
-
-
 def state_keys(enum: dict[str, str]) -> dict[str, str]:
     """Our own state keys for enum codes, unique within the register."""
     keys: dict[str, str] = {}
@@ -220,8 +195,8 @@ def _write_spec(
     return {"kind": platform, "bound": bound}
 
 
-def draft_metadata(facts: RegisterFacts, *, preferred: bool) -> dict[str, Any]:
-    """A first draft of the ``ha`` block of a register new to the ledger."""
+def draft_metadata(facts: RegisterFacts) -> dict[str, Any]:
+    """A first draft of the ``ha`` block of a register new to the ledger (disabled until reviewed)."""
     unit_info = _UNITS.get(facts.unit or "")
     platform = platform_of(facts)
     device_class = _device_class(facts, unit_info)
@@ -230,14 +205,17 @@ def draft_metadata(facts: RegisterFacts, *, preferred: bool) -> dict[str, Any]:
     elif platform == "binary_sensor" and facts.enum and _label_set(facts.enum) & {"alarm", "error"}:
         device_class = "problem"
     numeric = not facts.enum and not facts.type.startswith("string")
+    meta_unit = unit_info[0] if unit_info and numeric else None
     meta: dict[str, Any] = {
         "name": entity_name(facts),
         "platform": platform,
         "device_class": device_class if platform in {"sensor", "number", "binary_sensor"} else None,
         "state_class": _state_class(facts, device_class, platform),
-        "unit": unit_info[0] if unit_info and numeric else None,
-        "entity_category": _entity_category(facts),
-        "enabled_by_default": _enabled(facts, preferred=preferred),
+        "unit": meta_unit,
+        "entity_category": entity_category(
+            facts.dbus_path, writable=facts.writable, internal=facts.internal, unit=meta_unit
+        ),
+        "enabled_by_default": False,
         "suggested_precision": _precision(facts) if numeric else None,
         "states": state_keys(facts.enum) if facts.enum and platform in {"sensor", "select"} else None,
         "write": _write_spec(facts, platform, unit_info),

@@ -72,6 +72,8 @@ def test_small_list_is_imported_with_a_report(tmp_path: Path, capsys: pytest.Cap
     mode = vebus["registers"][3]
     assert mode["ha"]["platform"] == "select"
     assert mode["ha"]["write"] == {"kind": "select", "bound": "enum"}
+    assert mode["ha"]["entity_category"] == "config"
+    assert mode["ha"]["enabled_by_default"] is False
     assert mode["enum"] == {"1": "Charger Only", "3": "On", "4": "Off"}
     assert vebus["registers"][2]["ha"]["platform"] == "text"
     system = json.loads((ledger_dir / "system.json").read_text(encoding="utf-8"))
