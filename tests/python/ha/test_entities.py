@@ -93,10 +93,26 @@ async def test_three_phase_values_and_units(hass: HomeAssistant, simulator: Simu
     assert state.state == "running"
     assert "running" in state.attributes["options"]
 
-    serial = state_of_register(hass, "sensor", 100, "system", "serial")
-    assert serial.state == THREE_PHASE_SERIAL
-    assert er.async_get(hass).async_get(serial.entity_id).entity_category == "diagnostic"  # type: ignore[union-attr]
+    serial = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, entity_unique_id(THREE_PHASE_SERIAL, 100, "system", "serial")
+    )
+    assert serial is not None
+    registered = er.async_get(hass).async_get(serial)
+    assert registered is not None
+    assert registered.entity_category == "diagnostic"
+    assert registered.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    await enable(hass, entry, [serial])
+    assert hass.states.get(serial).state == THREE_PHASE_SERIAL  # type: ignore[union-attr]
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def enable(hass: HomeAssistant, entry: VictronGxConfigEntry, entity_ids: list[str]) -> None:
+    """Enable entities as a user would, then reload the entry (Home Assistant does so after 30 s)."""
+    registry = er.async_get(hass)
+    for entity_id in entity_ids:
+        registry.async_update_entity(entity_id, disabled_by=None)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 def set_value(entry: VictronGxConfigEntry, rid: str, value: float | str | None) -> None:
@@ -130,6 +146,11 @@ async def test_an_unknown_enum_code_is_unknown_and_logged_once(
     logged = [r for r in caplog.records if "ledger does not know" in r.getMessage()]
     assert len(logged) == 1
     assert "999" in logged[0].getMessage()
+    mode = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, entity_unique_id(THREE_PHASE_SERIAL, 225, "battery", "mode")
+    )
+    assert mode is not None
+    await enable(hass, entry, [mode])
     set_value(entry, "225/battery/mode", 0)  # a table without 0: the GX's "not available", not logged
     await hass.async_block_till_done()
     assert state_of_register(hass, "sensor", 225, "battery", "mode").state == STATE_UNKNOWN
