@@ -12,6 +12,7 @@ from victron_gx_modbus import Client, ScanDataError
 from .const import CONF_SCAN, CONNECT_TIMEOUT, DOMAIN, LOGGER, REQUEST_TIMEOUT
 from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
 from .devices import async_sync_devices, expected_identifiers, gx_serial
+from .registers import polled_register_ids, served_registers
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
@@ -23,14 +24,18 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:
-    """Adopt the stored scan (no requests), poll once, then add the devices and entities."""
+    """Adopt the stored scan (no requests), poll once, then add the devices and entities.
+
+    Every served register gets an entity; only the enabled ones are polled.
+    """
     client = Client(
         entry.data[CONF_HOST], entry.data[CONF_PORT], timeout=REQUEST_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
     )
     scan = entry.data[CONF_SCAN]
     try:
-        gx_serial(scan)
-        await client.use_scan(scan)
+        serial = gx_serial(scan)
+        served = served_registers(scan)
+        await client.use_scan(scan, only=polled_register_ids(hass, serial, served))
     except (ScanDataError, KeyError, TypeError, ValueError) as err:
         await client.close()
         raise ConfigEntryError(
@@ -44,7 +49,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
     except BaseException:
         await client.close()
         raise
-    entry.runtime_data = RuntimeData(client=client, scan=scan, coordinator=coordinator)
+    entry.runtime_data = RuntimeData(client=client, scan=scan, coordinator=coordinator, served=served)
 
     async def _close_on_stop(_: Event) -> None:
         await client.close()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.binary_sensor import BinarySensorEntity
 
-from .descriptions import VictronBinarySensorEntityDescription, binary_sensor_descriptions
+from .descriptions import VictronBinarySensorEntityDescription
 from .devices import gx_serial
 from .entity import VictronGxEntity
 
@@ -24,14 +24,13 @@ async def async_setup_entry(
     entry: VictronGxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a binary sensor for every planned register that the ledger shows as one."""
+    """Add a binary sensor for every served register that the ledger shows as one."""
     runtime = entry.runtime_data
     serial = gx_serial(runtime.scan)
-    descriptions = binary_sensor_descriptions()
     async_add_entities(
-        VictronGxBinarySensor(runtime.coordinator, description, serial, register["unit"])
-        for register in runtime.client.registers
-        if (description := descriptions.get((register["service"], register["key"])))
+        VictronGxBinarySensor(runtime.coordinator, description, serial, register.unit)
+        for register in runtime.served
+        if isinstance(description := register.description, VictronBinarySensorEntityDescription)
     )
 
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from victron_gx_modbus import Client, ScanResult, Snapshot
     from victron_gx_modbus.client import RegisterValue
 
+    from .registers import ServedRegister
+
 
 @dataclass(frozen=True, slots=True)
 class PollData:
@@ -40,6 +42,8 @@ class RuntimeData:
     client: Client
     scan: ScanResult
     coordinator: VictronGxCoordinator
+    served: list[ServedRegister]
+    """Every register a found device serves that an entity shows (polled when enabled)."""
 
 
 type VictronGxConfigEntry = ConfigEntry[RuntimeData]

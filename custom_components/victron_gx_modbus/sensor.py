@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from homeassistant.components.sensor import SensorEntity
 
 from .const import LOGGER
-from .descriptions import VictronSensorEntityDescription, sensor_descriptions
+from .descriptions import VictronSensorEntityDescription
 from .devices import gx_serial
 from .entity import VictronGxEntity
 
@@ -25,14 +25,13 @@ async def async_setup_entry(
     entry: VictronGxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a sensor for every planned register that the ledger shows as one."""
+    """Add a sensor for every served register that the ledger shows as one."""
     runtime = entry.runtime_data
     serial = gx_serial(runtime.scan)
-    descriptions = sensor_descriptions()
     async_add_entities(
-        VictronGxSensor(runtime.coordinator, description, serial, register["unit"])
-        for register in runtime.client.registers
-        if (description := descriptions.get((register["service"], register["key"])))
+        VictronGxSensor(runtime.coordinator, description, serial, register.unit)
+        for register in runtime.served
+        if isinstance(description := register.description, VictronSensorEntityDescription)
     )
 
 

@@ -101,6 +101,12 @@ def expected_entity_count(scan: ScanResult) -> int:
     return count
 
 
+def register_of(unique_id: str) -> str:
+    """The core's register id of an entity's unique ID (`<serial>_<unit>_<service>_<key>`)."""
+    _serial, unit, service, key = unique_id.split("_", 3)
+    return f"{unit}/{service}/{key}"
+
+
 def entry_entities(hass: HomeAssistant, entry: MockConfigEntry) -> list[er.RegistryEntry]:
     """The entry's entity registry entries."""
     return er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)

@@ -15,7 +15,14 @@ from victron_gx_modbus import Simulator, register_id
 from custom_components.victron_gx_modbus.const import DOMAIN, entity_unique_id
 from custom_components.victron_gx_modbus.entity import VictronGxEntity
 
-from .conftest import SCENARIOS, coordinator_of, entry_entities, expected_entity_count, setup_entry
+from .conftest import (
+    SCENARIOS,
+    coordinator_of,
+    entry_entities,
+    expected_entity_count,
+    register_of,
+    setup_entry,
+)
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant, State
@@ -44,9 +51,9 @@ async def test_every_served_register_is_an_entity(
     entities = entry_entities(hass, entry)
     assert len(entities) == expected_entity_count(scan)
     planned = {register_id(r["unit"], r["service"], r["key"]) for r in entry.runtime_data.client.registers}
-    assert len(entities) <= len(planned)
     enabled = [e for e in entities if e.disabled_by is None]
     assert enabled
+    assert planned == {register_of(e.unique_id) for e in enabled}, "polled: exactly the enabled entities"
     for entity in entities:
         state = hass.states.get(entity.entity_id)
         if entity.disabled_by is None:

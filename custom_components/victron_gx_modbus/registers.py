@@ -1,0 +1,80 @@
+"""Which registers get an entity, and which of them are polled.
+
+Every register a found device serves gets an entity (disabled ones too, so a
+user can enable them); only the registers of enabled entities are polled.
+Home Assistant reloads the entry after a user enables or disables entities,
+and the reload plans again from the entity registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from homeassistant.helpers import entity_registry as er
+
+from victron_gx_modbus import ledger, register_id
+
+from .const import DOMAIN, entity_unique_id
+from .descriptions import binary_sensor_descriptions, sensor_descriptions
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity import EntityDescription
+
+    from victron_gx_modbus import ScanResult
+
+
+@dataclass(frozen=True, slots=True)
+class ServedRegister:
+    """A register a found device serves, with the entity that shows it."""
+
+    unit: int
+    service: str
+    key: str
+    platform: str
+    description: EntityDescription
+
+    @property
+    def register_id(self) -> str:
+        """The core's snapshot key of the register."""
+        return register_id(self.unit, self.service, self.key)
+
+
+def served_registers(scan: ScanResult) -> list[ServedRegister]:
+    """Every register of the scan's devices that an entity shows, device by device."""
+    platforms = (("sensor", sensor_descriptions()), ("binary_sensor", binary_sensor_descriptions()))
+    services = ledger()
+    served = []
+    for device in scan["devices"]:
+        service = services.get(device["service"])
+        if service is None:  # a service type this version does not know
+            continue
+        unsupported = set(device["unsupported"])
+        for register in service["registers"]:
+            if register["key"] in unsupported:
+                continue
+            for platform, descriptions in platforms:
+                description = descriptions.get((device["service"], register["key"]))
+                if description is not None:
+                    unit, key = device["unit"], register["key"]
+                    served.append(ServedRegister(unit, device["service"], key, platform, description))
+    return served
+
+
+def polled_register_ids(hass: HomeAssistant, gx_serial: str, served: list[ServedRegister]) -> set[str]:
+    """The registers of enabled entities: the registry's word where it has the entity, else its default."""
+    registry = er.async_get(hass)
+    polled = set()
+    for register in served:
+        unique_id = entity_unique_id(gx_serial, register.unit, register.service, register.key)
+        entity_id = registry.async_get_entity_id(register.platform, DOMAIN, unique_id)
+        entry = registry.async_get(entity_id) if entity_id else None
+        enabled = (
+            entry.disabled_by is None
+            if entry is not None
+            else register.description.entity_registry_enabled_default
+        )
+        if enabled:
+            polled.add(register.register_id)
+    return polled
