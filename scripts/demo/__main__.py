@@ -1,0 +1,120 @@
+"""The demo: a simulated GX and a real Home Assistant with the integration set up.
+
+`python -m demo [--scenario three-phase] [--gx-port 5020] [--latency-ms 5]`
+(run by `scripts/develop`, with `scripts/` on the path). It starts the GX
+simulator, then Home Assistant on http://127.0.0.1:8123 with its state in
+config/, creates the owner on the first start, adds the simulated GX through
+the integration's config flow when it is not set up yet, prints the URL and
+the login, and stops both cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp
+from victron_gx_modbus import Simulator
+
+from .api import DemoError, HomeAssistantApi
+from .state import CONFIG, DEFAULT_HA_PORT, HA_COMMAND, Login, prepare
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+HA_START_TIMEOUT = 120
+HA_STOP_TIMEOUT = 30
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/develop", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default="three-phase", help="simulator scenario (default three-phase)")
+    parser.add_argument("--gx-port", type=int, default=5020, help="the simulated GX's Modbus TCP port")
+    parser.add_argument("--latency-ms", type=float, default=5.0, help="simulated network latency per request")
+    parser.add_argument("--ha-port", type=int, default=DEFAULT_HA_PORT, help="Home Assistant's HTTP port")
+    parser.add_argument(
+        "--config", type=Path, default=CONFIG, help="Home Assistant's folder (default config/)"
+    )
+    return parser.parse_args()
+
+
+async def _stop(process: asyncio.subprocess.Process) -> int:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), HA_STOP_TIMEOUT)
+        except TimeoutError:
+            process.kill()
+    return await process.wait()
+
+
+async def _start(url: str, gx: Simulator, login: Login) -> None:
+    """Wait for Home Assistant, log in (creating the owner on first start), add the GX if needed."""
+    async with aiohttp.ClientSession() as session:
+        api = HomeAssistantApi(session, url)
+        try:
+            async with asyncio.timeout(HA_START_TIMEOUT):
+                await api.wait_until_up()
+        except TimeoutError as err:
+            msg = f"Home Assistant did not answer within {HA_START_TIMEOUT} s"
+            raise DemoError(msg) from err
+        await api.log_in(login.username, login.password)
+        if not await api.gx_entries():
+            entry = await api.add_gx(gx.host, gx.port)
+            print(f"Added '{entry['title']}' through the config flow", flush=True)
+
+
+async def _first(*awaitables: Awaitable[object]) -> asyncio.Future[object]:
+    """Wait for the first of `awaitables` to finish; cancel the others."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return done.pop()
+
+
+async def _run(args: argparse.Namespace) -> int:
+    login = prepare(args.config, args.scenario, args.ha_port)
+    url = f"http://127.0.0.1:{args.ha_port}"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with Simulator(args.scenario, port=args.gx_port, latency_ms=args.latency_ms) as gx:
+        print(f"GX simulator '{args.scenario}' on {gx.host}:{gx.port}", flush=True)
+        started = time.monotonic()
+        # Its own session: Ctrl-C reaches the demo only, which stops Home Assistant once.
+        hass = await asyncio.create_subprocess_exec(*HA_COMMAND, str(args.config), start_new_session=True)
+        try:
+            startup = _start(url, gx, login)
+            first = await _first(startup, stop.wait(), hass.wait())
+            if first.exception() is not None:
+                print(f"demo: {first.exception()}", file=sys.stderr)
+                return 1
+            if not stop.is_set() and hass.returncode is None:
+                print(
+                    f"\nHome Assistant is up after {time.monotonic() - started:.0f} s: {url}\n"
+                    f"From this machine no login is asked; elsewhere log in as "
+                    f"{login.username!r} with password {login.password!r}.\nCtrl-C to stop.",
+                    flush=True,
+                )
+                await _first(stop.wait(), hass.wait())
+        finally:
+            code = await _stop(hass)
+            print(f"Home Assistant stopped (exit code {code}).", flush=True)
+    return 0 if code == 0 else 1
+
+
+def main() -> int:
+    """Run the demo until Ctrl-C."""
+    return asyncio.run(_run(_arguments()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Talking to the demo's Home Assistant over its HTTP API, as its frontend does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+
+DOMAIN = "victron_gx_modbus"
+FLOW_DONE = {"create_entry", "abort"}
+FLOW_TIMEOUT = 120
+
+
+class DemoError(Exception):
+    """Home Assistant did not do what the demo needs."""
+
+
+class HomeAssistantApi:
+    """A session against one Home Assistant instance."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        """Use `session` for `base` (e.g. http://127.0.0.1:8123)."""
+        self._session = session
+        self._base = base
+        self._client_id = f"{base}/"
+        self._token: str | None = None
+
+    @property
+    def token(self) -> str:
+        """The access token (after `log_in`)."""
+        if self._token is None:
+            msg = "not logged in"
+            raise DemoError(msg)
+        return self._token
+
+    async def wait_until_up(self) -> None:
+        """Wait until the frontend is served (Home Assistant has started)."""
+        while True:
+            try:
+                async with self._session.get(f"{self._base}/manifest.json") as response:
+                    if response.status == HTTPStatus.OK:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.5)
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        async with self._session.request(
+            method, f"{self._base}{path}", headers=headers, **kwargs
+        ) as response:
+            if response.status >= HTTPStatus.BAD_REQUEST:
+                msg = f"{method} {path}: HTTP {response.status}: {await response.text()}"
+                raise DemoError(msg)
+            return await response.json()
+
+    async def log_in(self, username: str, password: str) -> None:
+        """Create the owner on first start (onboarding), then get a token."""
+        if not await self._onboarded():
+            created = await self._json(
+                "POST",
+                "/api/onboarding/users",
+                json={
+                    "client_id": self._client_id,
+                    "name": "Demo owner",
+                    "username": username,
+                    "password": password,
+                    "language": "en",
+                },
+            )
+            code = created["auth_code"]
+        else:
+            code = await self._login_flow(username, password)
+        tokens = await self._json(
+            "POST",
+            "/auth/token",
+            data={"grant_type": "authorization_code", "code": code, "client_id": self._client_id},
+        )
+        self._token = tokens["access_token"]
+
+    async def _onboarded(self) -> bool:
+        """Whether the owner exists (the onboarding API is gone once onboarding is done)."""
+        async with self._session.get(f"{self._base}/api/onboarding") as response:
+            if response.status == HTTPStatus.NOT_FOUND:
+                return True
+            steps = await response.json()
+        return any(step["step"] == "user" and step["done"] for step in steps)
+
+    async def _login_flow(self, username: str, password: str) -> str:
+        flow = await self._json(
+            "POST",
+            "/auth/login_flow",
+            json={
+                "client_id": self._client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": self._client_id,
+            },
+        )
+        done = await self._json(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            json={"client_id": self._client_id, "username": username, "password": password},
+        )
+        if done.get("type") != "create_entry":
+            msg = f"cannot log in as {username}: {done}"
+            raise DemoError(msg)
+        result: str = done["result"]
+        return result
+
+    async def gx_entries(self) -> list[dict[str, Any]]:
+        """The integration's config entries."""
+        entries: list[dict[str, Any]] = await self._json(
+            "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
+        )
+        return entries
+
+    async def add_gx(self, host: str, port: int) -> dict[str, Any]:
+        """Add the GX through the integration's config flow, as a user would."""
+        result = await self._json(
+            "POST",
+            "/api/config/config_entries/flow",
+            json={"handler": DOMAIN, "show_advanced_options": False},
+        )
+        deadline = time.monotonic() + FLOW_TIMEOUT
+        while result["type"] not in FLOW_DONE:
+            if time.monotonic() > deadline:
+                msg = f"the config flow did not finish: {result}"
+                raise DemoError(msg)
+            path = f"/api/config/config_entries/flow/{result['flow_id']}"
+            if result["type"] == "form":
+                answer = {"host": host, "port": port} if result["step_id"] == "user" else {}
+                result = await self._json("POST", path, json=answer)
+            else:  # a progress step: ask again until it has moved on
+                await asyncio.sleep(0.3)
+                result = await self._json("GET", path)
+        if result["type"] != "create_entry":
+            msg = f"the config flow ended without an entry: {result}"
+            raise DemoError(msg)
+        entry: dict[str, Any] = result["result"]
+        return entry

@@ -1,0 +1,251 @@
+"""What the integration costs inside a real Home Assistant, per scenario.
+
+`python -m demo.bench [--scenarios three-phase,large] [--seconds 60] [--json]`
+(run by `scripts/bench`). For each scenario it starts the simulator (5 ms
+latency) and a Home Assistant of its own (a fresh config folder, loopback
+only), adds the GX through the config flow at a 5 s interval, and measures
+over whole poll cycles, first with the default-enabled entities, then with
+every entity enabled:
+
+- Home Assistant's process CPU per second, and the same above an idle
+  Home Assistant (the entry disabled) measured the same way;
+- event-loop time per poll cycle: the CPU time of Home Assistant's main
+  thread (its event loop) per 5 s window, from /proc schedstat (ns), minus
+  the idle loop's; median and maximum;
+- state writes per cycle of the integration's entities (state_changed
+  events); the tests check that an entity writes only when its value or
+  availability changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+from victron_gx_modbus import Simulator
+
+from .api import HomeAssistantApi
+from .state import HA_COMMAND, prepare
+
+INTERVAL_S = 5.0
+LATENCY_MS = 5.0
+ENABLE_RELOAD_WAIT_S = 40.0  # Home Assistant reloads an entry 30 s after entities are enabled
+
+
+@dataclass
+class Figures:
+    """What one measurement found."""
+
+    scenario: str
+    selection: str
+    entities: int
+    enabled: int
+    cpu_ms_per_s: float
+    idle_cpu_ms_per_s: float
+    cpu_ms_per_s_above_idle: float
+    loop_ms_per_cycle_median: float
+    loop_ms_per_cycle_max: float
+    state_writes_per_cycle: float
+    cycles: int
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _loop_ns(pid: int) -> int:
+    """CPU time of the process's main thread (Home Assistant's event loop) in ns."""
+    fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text(encoding="utf-8").split()
+    return int(fields[0])
+
+
+class Websocket:
+    """Home Assistant's websocket API, enough for the benchmark."""
+
+    def __init__(self, connection: aiohttp.ClientWebSocketResponse) -> None:
+        """Wrap an authenticated connection."""
+        self._ws = connection
+        self._next = 1
+        self.entity_ids: set[str] = set()
+        self.writes = 0
+
+    async def command(self, message: dict[str, Any]) -> Any:  # noqa: ANN401 - JSON
+        """Send a command and return its result (events seen meanwhile are counted)."""
+        ident = self._next
+        self._next += 1
+        await self._ws.send_json({"id": ident, **message})
+        while True:
+            reply = await self._ws.receive_json()
+            if reply.get("type") == "event":
+                self._count(reply)
+                continue
+            if reply.get("id") == ident:
+                if not reply.get("success", True):
+                    msg = f"{message['type']}: {reply}"
+                    raise RuntimeError(msg)
+                return reply.get("result")
+
+    def _count(self, reply: dict[str, Any]) -> None:
+        if reply["event"]["data"].get("entity_id") in self.entity_ids:
+            self.writes += 1
+
+    async def count_events_for(self, seconds: float) -> None:
+        """Count state writes of the integration's entities for `seconds`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    self._count(await self._ws.receive_json())
+
+
+async def _websocket(session: aiohttp.ClientSession, base: str, token: str) -> Websocket:
+    connection = await session.ws_connect(f"{base}/api/websocket")
+    await connection.receive_json()
+    await connection.send_json({"type": "auth", "access_token": token})
+    if (await connection.receive_json()).get("type") != "auth_ok":
+        msg = "websocket authentication failed"
+        raise RuntimeError(msg)
+    ws = Websocket(connection)
+    await ws.command({"type": "subscribe_events", "event_type": "state_changed"})
+    return ws
+
+
+async def _measure(pid: int, ws: Websocket, cycles: int) -> tuple[float, list[float], float]:
+    """CPU ms per second, loop ms per 5 s window, state writes per cycle."""
+    process = psutil.Process(pid)
+    ws.writes = 0
+    cpu_before = sum(process.cpu_times()[:2])
+    started = time.monotonic()
+    windows = []
+    for _ in range(cycles):
+        loop_before = _loop_ns(pid)
+        await ws.count_events_for(INTERVAL_S)
+        windows.append((_loop_ns(pid) - loop_before) / 1e6)
+    elapsed = time.monotonic() - started
+    cpu_ms_per_s = (sum(process.cpu_times()[:2]) - cpu_before) * 1000 / elapsed
+    return cpu_ms_per_s, windows, ws.writes / cycles
+
+
+async def _scenario(scenario: str, cycles: int) -> list[Figures]:
+    port = _free_port()
+    folder = Path(tempfile.mkdtemp(prefix="vgm-bench-ha-"))
+    login = prepare(folder, scenario, port)
+    quiet = (folder / "configuration.yaml").read_text(encoding="utf-8").replace(": info", ": warning")
+    (folder / "configuration.yaml").write_text(quiet, encoding="utf-8")
+    base = f"http://127.0.0.1:{port}"
+    results: list[Figures] = []
+    async with Simulator(scenario, latency_ms=LATENCY_MS) as gx:
+        hass = await asyncio.create_subprocess_exec(
+            *HA_COMMAND,
+            str(folder),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            async with aiohttp.ClientSession() as session:
+                api = HomeAssistantApi(session, base)
+                async with asyncio.timeout(120):
+                    await api.wait_until_up()
+                await api.log_in(login.username, login.password)
+                ws = await _websocket(session, base, api.token)
+                await asyncio.sleep(10)  # let start-up settle
+                idle_cpu, idle_windows, _ = await _measure(hass.pid, ws, cycles)
+                idle_loop = statistics.median(idle_windows)
+                entry = await api.add_gx(gx.host, gx.port)
+                registry = await ws.command({"type": "config/entity_registry/list"})
+                ours = [e for e in registry if e.get("config_entry_id") == entry["entry_id"]]
+                for selection in ("default-enabled entities", "every entity"):
+                    if selection == "every entity":
+                        for item in ours:
+                            if item.get("disabled_by"):
+                                await ws.command(
+                                    {
+                                        "type": "config/entity_registry/update",
+                                        "entity_id": item["entity_id"],
+                                        "disabled_by": None,
+                                    }
+                                )
+                        await asyncio.sleep(ENABLE_RELOAD_WAIT_S)
+                    registry = await ws.command({"type": "config/entity_registry/list"})
+                    ours = [e for e in registry if e.get("config_entry_id") == entry["entry_id"]]
+                    ws.entity_ids = {e["entity_id"] for e in ours if not e.get("disabled_by")}
+                    await asyncio.sleep(2 * INTERVAL_S)
+                    cpu, windows, writes = await _measure(hass.pid, ws, cycles)
+                    loop = [max(w - idle_loop, 0.0) for w in windows]
+                    results.append(
+                        Figures(
+                            scenario=scenario,
+                            selection=selection,
+                            entities=len(ours),
+                            enabled=len(ws.entity_ids),
+                            cpu_ms_per_s=round(cpu, 2),
+                            idle_cpu_ms_per_s=round(idle_cpu, 2),
+                            cpu_ms_per_s_above_idle=round(cpu - idle_cpu, 2),
+                            loop_ms_per_cycle_median=round(statistics.median(loop), 2),
+                            loop_ms_per_cycle_max=round(max(loop), 2),
+                            state_writes_per_cycle=round(writes, 1),
+                            cycles=cycles,
+                        )
+                    )
+        finally:
+            if hass.returncode is None:
+                hass.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(hass.wait(), 30)
+                except TimeoutError:
+                    hass.kill()
+            shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+async def _run(args: argparse.Namespace) -> int:
+    everything: list[Figures] = []
+    for scenario in args.scenarios.split(","):
+        figures = await _scenario(scenario, max(1, round(args.seconds / INTERVAL_S)))
+        everything.extend(figures)
+        if not args.json:
+            for f in figures:
+                print(
+                    f"HA        {f.scenario:<16} {f.selection:<25} {f.enabled:>5}/{f.entities} entities: "
+                    f"CPU {f.cpu_ms_per_s:5.2f} ms/s (idle {f.idle_cpu_ms_per_s:.2f}), "
+                    f"loop {f.loop_ms_per_cycle_median:5.2f} ms/cycle median "
+                    f"(max {f.loop_ms_per_cycle_max:.2f}), "
+                    f"{f.state_writes_per_cycle:6.1f} state writes/cycle",
+                    flush=True,
+                )
+    if args.json:
+        print(json.dumps([asdict(f) for f in everything], indent=1))
+    return 0
+
+
+def main() -> int:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(prog="scripts/bench --ha", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", default="three-phase,large")
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured time per selection")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return asyncio.run(_run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The demo (`scripts/develop`) serves a real Home Assistant with the simulated GX set up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UP_WITHIN_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:
+    while True:
+        line = (await stream.readline()).decode(errors="replace")
+        if not line:
+            msg = f"the demo ended before printing {marker!r}"
+            raise AssertionError(msg)
+        seen.append(line)
+        if marker in line:
+            return
+
+
+async def states(session: aiohttp.ClientSession, base: str, folder: Path) -> list[dict[str, object]]:
+    """Every state, read as the demo's owner (logged in with the password it keeps)."""
+    login = json.loads((folder / ".demo-login.json").read_text(encoding="utf-8"))
+    client_id = f"{base}/"
+    flow_url = f"{base}/auth/login_flow"
+    handler = {"client_id": client_id, "handler": ["homeassistant", None], "redirect_uri": client_id}
+    async with session.post(flow_url, json=handler) as response:
+        flow = await response.json()
+    credentials = {"client_id": client_id, **login}
+    async with session.post(f"{flow_url}/{flow['flow_id']}", json=credentials) as response:
+        code = (await response.json())["result"]
+    token_request = {"grant_type": "authorization_code", "code": code, "client_id": client_id}
+    async with session.post(f"{base}/auth/token", data=token_request) as response:
+        token = (await response.json())["access_token"]
+    async with session.get(f"{base}/api/states", headers={"Authorization": f"Bearer {token}"}) as response:
+        found: list[dict[str, object]] = await response.json()
+        return found
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_the_demo_serves_home_assistant_with_the_gx(tmp_path: Path) -> None:
+    port = free_port()
+    demo = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "demo",
+        "--config",
+        str(tmp_path),
+        "--ha-port",
+        str(port),
+        "--gx-port",
+        str(free_port()),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},
+    )
+    assert demo.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(UP_WITHIN_S):
+            await read_until(demo.stdout, "Home Assistant is up", seen)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            # The owner's browser on this machine gets in without a password.
+            async with session.get(f"{base}/auth/providers") as response:
+                providers = await response.json()
+            assert any(p["type"] == "trusted_networks" for p in providers["providers"])
+            found = {str(s["entity_id"]): s for s in await states(session, base, tmp_path)}
+        soc = [s for e, s in found.items() if e.startswith("sensor.") and e.endswith("_state_of_charge")]
+        assert soc, sorted(found)[:20]
+        assert all(0 < float(str(s["state"])) <= 100 for s in soc)
+        grid = [s for e, s in found.items() if e.startswith("sensor.grid_") and "power_l" in e]
+        assert len(grid) >= 3, sorted(found)
+        assert all(s["state"] not in {"unavailable", "unknown"} for s in grid)
+    finally:
+        if demo.returncode is None:
+            demo.send_signal(signal.SIGINT)
+        output, _ = await asyncio.wait_for(demo.communicate(), 60)
+    assert demo.returncode == 0, "".join(seen) + output.decode(errors="replace")
+    assert "Home Assistant stopped (exit code 0)" in output.decode()
