@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from victron_gx_modbus import GXConnectionError
 
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
 
@@ -70,8 +73,17 @@ class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
         self.client = client
 
     async def _async_update_data(self) -> PollData:
-        """Poll every due register; the core never raises for an unreachable GX."""
-        snapshot = await self.client.poll()
+        """Poll every due register; the core never raises for an unreachable GX.
+
+        A poll that the entry's unload ended (the client was closed under it)
+        ends as cancelled, which the coordinator does not log as a failure.
+        """
+        try:
+            snapshot = await self.client.poll()
+        except GXConnectionError:
+            if self.client.closed:
+                raise asyncio.CancelledError from None
+            raise
         if snapshot["connection_lost"]:
             address = f"{self.config_entry.data[CONF_HOST]}:{self.config_entry.data[CONF_PORT]}"
             raise UpdateFailed(
