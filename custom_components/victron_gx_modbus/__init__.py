@@ -12,6 +12,7 @@ from victron_gx_modbus import Client, ScanDataError
 from .const import CONF_SCAN, CONNECT_TIMEOUT, DOMAIN, LOGGER, REQUEST_TIMEOUT
 from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
 from .devices import async_sync_devices, expected_identifiers, gx_serial
+from .issues import async_delete_issues, async_update_firmware_issue, async_verify_gx
 from .registers import polled_register_ids, served_registers
 
 if TYPE_CHECKING:
@@ -45,11 +46,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
         ) from err
     coordinator = VictronGxCoordinator(hass, entry, client)
     try:
+        await async_verify_gx(hass, entry, client, serial)
         await coordinator.async_config_entry_first_refresh()
     except BaseException:
         await client.close()
         raise
     entry.runtime_data = RuntimeData(client=client, scan=scan, coordinator=coordinator, served=served)
+    async_update_firmware_issue(hass, entry, scan)
 
     async def _close_on_stop(_: Event) -> None:
         await client.close()
@@ -66,6 +69,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -
     if unloaded:
         await entry.runtime_data.client.close()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
+    """Remove the entry's repair issues with it."""
+    async_delete_issues(hass, entry)
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:  # noqa: ARG001

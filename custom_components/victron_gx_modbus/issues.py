@@ -1,0 +1,126 @@
+"""Repair issues: old GX firmware (registers missing) and a different GX at the configured address."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import issue_registry as ir
+
+from victron_gx_modbus import VictronError, decode, ledger
+
+from .const import DOMAIN, GX_UNIT
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from victron_gx_modbus import Client, ScanResult
+
+    from .coordinator import VictronGxConfigEntry
+
+OLDEST_KNOWN_FIRMWARE = (3, 0)
+"""GX firmware (Venus OS) older than this predates the oldest register list the ledger knows."""
+FIRMWARE_URL = "https://www.victronenergy.com/live/venus-os:start"
+SERIAL_KEY = "serial"
+"""The system service's register holding the GX serial (unit 100)."""
+
+ISSUE_OLD_FIRMWARE = "old_firmware"
+ISSUE_WRONG_GX = "wrong_gx"
+
+_VERSION = re.compile(r"v?(\d+)\.(\d+)")
+
+
+def issue_id(kind: str, entry: VictronGxConfigEntry) -> str:
+    """The issue ID of `kind` for one entry (each GX has its own)."""
+    return f"{kind}_{entry.entry_id}"
+
+
+def parse_firmware(firmware: str | None) -> tuple[int, int] | None:
+    """(major, minor) of a firmware text such as "v3.60" or "v3.60~12"; None when unreadable."""
+    match = _VERSION.match(firmware or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def missing_registers(scan: ScanResult) -> int:
+    """How many registers the ledger knows that the scan's devices do not serve."""
+    return sum(len(found["unsupported"]) for found in scan["devices"])
+
+
+@callback
+def async_update_firmware_issue(hass: HomeAssistant, entry: VictronGxConfigEntry, scan: ScanResult) -> None:
+    """Raise the old-firmware issue when the GX is older than the ledger or lacks registers; else clear it."""
+    firmware = scan["gx"]["firmware"]
+    version = parse_firmware(firmware)
+    missing = missing_registers(scan)
+    if missing == 0 and (version is None or version >= OLDEST_KNOWN_FIRMWARE):
+        ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_OLD_FIRMWARE, entry))
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_OLD_FIRMWARE, entry),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        learn_more_url=FIRMWARE_URL,
+        translation_key=ISSUE_OLD_FIRMWARE,
+        translation_placeholders={
+            "name": entry.title,
+            "firmware": firmware or "?",
+            "missing": str(missing),
+            "oldest": "v{}.{:02d}".format(*OLDEST_KNOWN_FIRMWARE),
+        },
+    )
+
+
+async def _reported_serial(client: Client) -> str | None:
+    """The serial the GX at the address reports now (one read); None when it cannot tell."""
+    register = next(r for r in ledger()["system"]["registers"] if r["key"] == SERIAL_KEY)
+    words = int(register["type"].removeprefix("string[").removesuffix("]"))
+    try:
+        raw = await client.read_registers(GX_UNIT, register["address"], words)
+    except VictronError:
+        return None  # unreachable or refused: the first poll tells whether the GX is there
+    value = decode(register["type"], register["scale"], raw)
+    return value if isinstance(value, str) and value else None
+
+
+async def async_verify_gx(
+    hass: HomeAssistant, entry: VictronGxConfigEntry, client: Client, expected: str
+) -> None:
+    """Fail setup (and raise a repair issue) when the GX at the address is not the stored scan's GX.
+
+    One read of the GX serial; a GX that cannot tell (unreachable, refusing)
+    is left to the first poll.
+    """
+    reported = await _reported_serial(client)
+    if reported is None or reported == expected:
+        ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_WRONG_GX, entry))
+        return
+    placeholders = {
+        "name": entry.title,
+        "address": f"{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}",
+        "expected": expected,
+        "reported": reported,
+    }
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_WRONG_GX, entry),
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_WRONG_GX,
+        translation_placeholders=placeholders,
+    )
+    raise ConfigEntryError(
+        translation_domain=DOMAIN, translation_key=ISSUE_WRONG_GX, translation_placeholders=placeholders
+    )
+
+
+@callback
+def async_delete_issues(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
+    """Remove the entry's issues (the entry is being removed)."""
+    for kind in (ISSUE_OLD_FIRMWARE, ISSUE_WRONG_GX):
+        ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
