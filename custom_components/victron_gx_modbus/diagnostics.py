@@ -52,13 +52,15 @@ def _secrets(entry: VictronGxConfigEntry, scan: ScanResult) -> set[str]:
 
 
 def _scrub(data: Any, secrets: set[str]) -> Any:  # noqa: ANN401 - any JSON-like value
-    """Replace every string holding a secret or a MAC-like value."""
+    """Replace every secret and MAC-like value inside the strings of `data` (error texts stay readable)."""
     if isinstance(data, dict):
         return {key: _scrub(value, secrets) for key, value in data.items()}
     if isinstance(data, list | tuple):
         return [_scrub(value, secrets) for value in data]
-    if isinstance(data, str) and (_MAC_LIKE.search(data) or any(secret in data for secret in secrets)):
-        return REDACTED
+    if isinstance(data, str):
+        for secret in sorted(secrets, key=len, reverse=True):  # a serial may hold a shorter one
+            data = data.replace(secret, REDACTED)
+        return _MAC_LIKE.sub(REDACTED, data)
     return data
 
 

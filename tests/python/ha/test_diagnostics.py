@@ -90,6 +90,20 @@ def test_served_blocks_cover_every_served_register_in_reads_the_gx_accepts() -> 
         assert registers[0]["address"] not in covered
 
 
+def test_a_service_this_version_does_not_know_has_no_blocks() -> None:
+    found: FoundDevice = {
+        "unit": 7,
+        "service": "teleporter",
+        "product_id": None,
+        "name": None,
+        "serial": None,
+        "firmware": None,
+        "registers": 3,
+        "unsupported": [],
+    }
+    assert served_blocks(found) == []
+
+
 async def test_entry_diagnostics_content_and_raw_dump(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: Simulator
 ) -> None:
@@ -190,6 +204,20 @@ async def test_the_dump_is_bounded_in_time(
     assert blocks
     assert all("error" in block and "words" not in block for block in blocks)
     simulator.clear_faults()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_lost_gx_gives_errors_not_a_failed_download(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: Simulator
+) -> None:
+    entry = await setup_entry(hass, simulator)
+    simulator.reboot(5)
+    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert isinstance(data, dict)
+    errors = {block.get("error") for device in data["raw_registers"] for block in device["blocks"]}
+    assert errors
+    assert all(error and error.startswith("GX") for error in errors), errors
+    assert_nothing_identifying(data, identifying_values(simulator, entry.runtime_data.scan))
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
