@@ -6,6 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.const import CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.helpers import device_registry as dr
@@ -22,7 +23,6 @@ from custom_components.victron_gx_modbus.raw_dump import MAX_WORDS, served_block
 from .conftest import mock_entry, scan_of, setup_entry
 
 if TYPE_CHECKING:
-    import pytest
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -139,6 +139,24 @@ async def test_entry_diagnostics_content_and_raw_dump(
     assert_nothing_identifying(data, identifying_values(simulator, scan))
     assert data["scan"]["gx"]["serial"] == REDACTED
     assert data["entry"]["unique_id"] == REDACTED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("simulator", ["old-firmware"], indirect=True)
+async def test_the_dump_of_old_firmware_reads_only_what_the_gx_serves(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: Simulator
+) -> None:
+    entry = await setup_entry(hass, simulator)
+    assert any(found["unsupported"] for found in entry.runtime_data.scan["devices"])
+    simulator.reset_stats()
+    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert isinstance(data, dict)
+    blocks = [block for device in data["raw_registers"] for block in device["blocks"]]
+    assert all(len(block["words"]) == block["count"] for block in blocks)
+    stats = simulator.stats()
+    assert stats["requests"] == len(blocks)
+    assert stats["exceptions"] == 0, stats["exceptions_by_code"]
+    assert data["firmware"]["gx"] == "v2.60"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
