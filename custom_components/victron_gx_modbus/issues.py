@@ -93,11 +93,12 @@ async def async_verify_gx(
     """Fail setup (and raise a repair issue) when the GX at the address is not the stored scan's GX.
 
     One read of the GX serial; a GX that cannot tell (unreachable, refusing)
-    is left to the first poll.
+    is left to the first poll, and its issue stays as it was.
     """
     reported = await _reported_serial(client)
-    if reported is None or reported == expected:
+    if reported == expected:
         ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_WRONG_GX, entry))
+    if reported is None or reported == expected:
         return
     placeholders = {
         "name": entry.title,

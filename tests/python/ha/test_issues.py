@@ -148,6 +148,11 @@ async def test_a_different_gx_fails_setup_with_one_request_and_the_issue_clears(
         assert reported in text
         assert f"{other.host}:{other.port}" in text
 
+        other.reboot(5)
+        assert not await hass.config_entries.async_reload(entry.entry_id)
+        assert state_of(entry) is ConfigEntryState.SETUP_RETRY
+        assert issue(hass, "wrong_gx", entry) is not None, "a GX that cannot tell keeps the issue"
+
         hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_HOST: ours.host, CONF_PORT: ours.port}
         )
