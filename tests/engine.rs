@@ -350,3 +350,35 @@ fn stored_scan_figures_read_back_exactly() {
         serde_json::from_str(&json).expect("deserialise");
     assert_eq!(back.duration_ms.to_bits(), stats.duration_ms.to_bits());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scan_tells_how_many_phases_each_ac_device_has() {
+    for (scenario, expected) in [
+        (
+            "single-phase-ess",
+            vec![((227, "vebus"), Some(1)), ((30, "grid"), Some(1))],
+        ),
+        (
+            "three-phase",
+            vec![((227, "vebus"), Some(3)), ((30, "grid"), Some(3))],
+        ),
+    ] {
+        let sim = start(scenario).await;
+        let result = run_scan(&sim, ScanMode::Quick).await;
+        for ((unit, service), phases) in expected {
+            let device = result
+                .devices
+                .iter()
+                .find(|d| d.unit == unit && d.service == service)
+                .unwrap_or_else(|| panic!("{scenario}: no {service} at {unit}"));
+            assert_eq!(device.phases, phases, "{scenario}: {service} at {unit}");
+        }
+        let battery = result.devices.iter().find(|d| d.service == "battery");
+        assert_eq!(
+            battery.map(|d| d.phases),
+            Some(None),
+            "{scenario}: a battery has no AC phases"
+        );
+        sim.stop().await;
+    }
+}

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .coordinator import VictronGxConfigEntry, VictronGxCoordinator
+    from .registers import ServedRegister
 
 PARALLEL_UPDATES = 0
 
@@ -28,9 +29,9 @@ async def async_setup_entry(
     runtime = entry.runtime_data
     serial = gx_serial(runtime.scan)
     async_add_entities(
-        VictronGxBinarySensor(runtime.coordinator, description, serial, register.unit)
+        VictronGxBinarySensor(runtime.coordinator, register, serial)
         for register in runtime.served
-        if isinstance(description := register.description, VictronBinarySensorEntityDescription)
+        if isinstance(register.description, VictronBinarySensorEntityDescription)
     )
 
 
@@ -39,17 +40,9 @@ class VictronGxBinarySensor(VictronGxEntity, BinarySensorEntity):
 
     entity_description: VictronBinarySensorEntityDescription
 
-    def __init__(
-        self,
-        coordinator: VictronGxCoordinator,
-        description: VictronBinarySensorEntityDescription,
-        gx_serial: str,
-        unit: int,
-    ) -> None:
+    def __init__(self, coordinator: VictronGxCoordinator, register: ServedRegister, gx_serial: str) -> None:
         """Bind the binary sensor to its register."""
-        super().__init__(
-            coordinator, description, gx_serial, unit, description.service, description.register_key
-        )
+        super().__init__(coordinator, register, gx_serial)
 
     @property
     def is_on(self) -> bool | None:

@@ -8,15 +8,13 @@ from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from victron_gx_modbus import register_id
-
 from .const import DOMAIN, device_identifier, entity_unique_id
 from .coordinator import VictronGxCoordinator
 
 if TYPE_CHECKING:
-    from homeassistant.helpers.entity import EntityDescription
-
     from victron_gx_modbus.client import RegisterValue
+
+    from .registers import ServedRegister
 
 
 class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
@@ -24,23 +22,16 @@ class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
 
     _attr_has_entity_name = True
 
-    def __init__(
-        self,
-        coordinator: VictronGxCoordinator,
-        description: EntityDescription,
-        gx_serial: str,
-        unit: int,
-        service: str,
-        register_key: str,
-    ) -> None:
-        """Bind the entity to register `register_key` of `service` at `unit`."""
+    def __init__(self, coordinator: VictronGxCoordinator, register: ServedRegister, gx_serial: str) -> None:
+        """Bind the entity to a register a found device serves."""
         super().__init__(coordinator)
-        self.entity_description = description
-        self._register_id = register_id(unit, service, register_key)
-        self._attr_unique_id = entity_unique_id(gx_serial, unit, service, register_key)
+        self.entity_description = register.description
+        self._register_id = register.register_id
+        self._attr_unique_id = entity_unique_id(gx_serial, register.unit, register.service, register.key)
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, device_identifier(gx_serial, unit, service))}
+            identifiers={(DOMAIN, device_identifier(gx_serial, register.unit, register.service))}
         )
+        self._attr_entity_registry_enabled_default = register.enabled_default
         self._written_available: bool | None = None
 
     @property

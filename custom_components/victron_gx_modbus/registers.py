@@ -3,11 +3,13 @@
 Every register a found device serves gets an entity (disabled ones too, so a
 user can enable them); only the registers of enabled entities are polled.
 Home Assistant reloads the entry after a user enables or disables entities,
-and the reload plans again from the entity registry.
+and the reload plans again from the entity registry. Registers of AC phases
+a device lacks (L2 and L3 of a single-phase site) start disabled.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,14 +17,14 @@ from homeassistant.helpers import entity_registry as er
 
 from victron_gx_modbus import ledger, register_id
 
-from .const import DOMAIN, entity_unique_id
+from .const import DOMAIN, GX_SERVICES, entity_unique_id
 from .descriptions import binary_sensor_descriptions, sensor_descriptions
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity import EntityDescription
 
-    from victron_gx_modbus import ScanResult
+    from victron_gx_modbus import Register, ScanResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class ServedRegister:
     key: str
     platform: str
     description: EntityDescription
+    enabled_default: bool
+    """Whether its entity starts enabled: the ledger's default, unless its phase is missing."""
 
     @property
     def register_id(self) -> str:
@@ -41,24 +45,46 @@ class ServedRegister:
         return register_id(self.unit, self.service, self.key)
 
 
+_PHASE = re.compile(r"/L([123])/")
+
+
+def _phase(register: Register) -> int | None:
+    """The AC phase a register belongs to (from its D-Bus path), if any."""
+    match = _PHASE.search(register["dbus_path"] or "")
+    return int(match.group(1)) if match else None
+
+
+def _site_phases(scan: ScanResult) -> int | None:
+    """The site's AC phases: the most any device reports (the GX's own per-phase totals follow it)."""
+    counts = [phases for device in scan["devices"] if (phases := device.get("phases"))]
+    return max(counts, default=None)
+
+
 def served_registers(scan: ScanResult) -> list[ServedRegister]:
     """Every register of the scan's devices that an entity shows, device by device."""
     platforms = (("sensor", sensor_descriptions()), ("binary_sensor", binary_sensor_descriptions()))
     services = ledger()
+    site_phases = _site_phases(scan)
     served = []
     for device in scan["devices"]:
         service = services.get(device["service"])
         if service is None:  # a service type this version does not know
             continue
         unsupported = set(device["unsupported"])
+        phases = site_phases if device["service"] in GX_SERVICES else device.get("phases")
         for register in service["registers"]:
             if register["key"] in unsupported:
                 continue
+            phase = _phase(register)
+            has_phase = phase is None or not phases or phase <= phases
             for platform, descriptions in platforms:
                 description = descriptions.get((device["service"], register["key"]))
                 if description is not None:
+                    enabled = bool(description.entity_registry_enabled_default) and has_phase
                     unit, key = device["unit"], register["key"]
-                    served.append(ServedRegister(unit, device["service"], key, platform, description))
+                    served.append(
+                        ServedRegister(unit, device["service"], key, platform, description, enabled)
+                    )
     return served
 
 
@@ -70,11 +96,7 @@ def polled_register_ids(hass: HomeAssistant, gx_serial: str, served: list[Served
         unique_id = entity_unique_id(gx_serial, register.unit, register.service, register.key)
         entity_id = registry.async_get_entity_id(register.platform, DOMAIN, unique_id)
         entry = registry.async_get(entity_id) if entity_id else None
-        enabled = (
-            entry.disabled_by is None
-            if entry is not None
-            else register.description.entity_registry_enabled_default
-        )
+        enabled = entry.disabled_by is None if entry is not None else register.enabled_default
         if enabled:
             polled.add(register.register_id)
     return polled

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .coordinator import VictronGxConfigEntry, VictronGxCoordinator
+    from .registers import ServedRegister
 
 PARALLEL_UPDATES = 0
 
@@ -29,9 +30,9 @@ async def async_setup_entry(
     runtime = entry.runtime_data
     serial = gx_serial(runtime.scan)
     async_add_entities(
-        VictronGxSensor(runtime.coordinator, description, serial, register.unit)
+        VictronGxSensor(runtime.coordinator, register, serial)
         for register in runtime.served
-        if isinstance(description := register.description, VictronSensorEntityDescription)
+        if isinstance(register.description, VictronSensorEntityDescription)
     )
 
 
@@ -40,17 +41,9 @@ class VictronGxSensor(VictronGxEntity, SensorEntity):
 
     entity_description: VictronSensorEntityDescription
 
-    def __init__(
-        self,
-        coordinator: VictronGxCoordinator,
-        description: VictronSensorEntityDescription,
-        gx_serial: str,
-        unit: int,
-    ) -> None:
+    def __init__(self, coordinator: VictronGxCoordinator, register: ServedRegister, gx_serial: str) -> None:
         """Bind the sensor to its register."""
-        super().__init__(
-            coordinator, description, gx_serial, unit, description.service, description.register_key
-        )
+        super().__init__(coordinator, register, gx_serial)
         self._unknown_codes_logged = False
 
     @property

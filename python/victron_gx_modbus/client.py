@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Literal, Self, TypedDict
+from typing import TYPE_CHECKING, Literal, NotRequired, Self, TypedDict
 
 from ._bridge import run
 from ._core import ClientCore
@@ -38,6 +38,8 @@ class FoundDevice(TypedDict):
     firmware: str | None
     registers: int
     unsupported: list[str]
+    phases: NotRequired[int | None]
+    """AC phases (its phase count, or the phases whose voltage reads non-zero); None without AC phases."""
 
 
 class ScanStats(TypedDict):

@@ -3,8 +3,9 @@
 One file per language (``register_ledgers/i18n/<lang>.json``) maps English
 names and state texts to the language; a phrase shared by many registers
 ("Serial", "Battery voltage") is translated once. A name ending in a phase
-(" L1") is looked up without it, and numbers may stand as ``{0}``, ``{1}``:
-"MPP operation mode tracker {0}" translates every tracker.
+(" L1") or in a qualifier in parentheses (" (16-bit)", " (register 3730)") is
+looked up without it, the qualifier on its own; numbers may stand as ``{0}``,
+``{1}``: "MPP operation mode tracker {0}" translates every tracker.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 
 _PHASE = re.compile(r"^(.*) (L[123])$")
+_QUALIFIER = re.compile(r"^(.*) \(([^()]+)\)$")
 _NUMBER = re.compile(r"\d+")
 
 
@@ -40,11 +42,13 @@ class Phrasebook:
         found = self._lookup(text)
         if found is not None:
             return found
-        match = _PHASE.match(text)
-        if match is None:
-            return None
-        base = self._lookup(match.group(1))
-        return None if base is None else f"{base} {match.group(2)}"
+        if match := _QUALIFIER.match(text):
+            base, qualifier = self.translate(match.group(1)), self._lookup(match.group(2))
+            return None if base is None or qualifier is None else f"{base} ({qualifier})"
+        if match := _PHASE.match(text):
+            base = self._lookup(match.group(1))
+            return None if base is None else f"{base} {match.group(2)}"
+        return None
 
     def unused(self) -> list[str]:
         """Phrases no lookup has needed (stale entries)."""

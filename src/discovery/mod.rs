@@ -93,6 +93,10 @@ pub struct FoundDevice {
     /// Reserved blocks of the ledger the GX did not serve (older firmware).
     #[serde(default)]
     pub unserved: Vec<[u16; 2]>,
+    /// AC phases the device has (its phase count, or the phases whose voltage
+    /// reads non-zero); `None` for a device without per-phase values.
+    #[serde(default)]
+    pub phases: Option<u8>,
 }
 
 /// What a scan cost.
@@ -389,6 +393,7 @@ fn new_device(unit: u8, service: &str) -> FoundDevice {
         registers: 0,
         unsupported: Vec::new(),
         unserved: Vec::new(),
+        phases: None,
     }
 }
 

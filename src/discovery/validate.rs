@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::codec::Value;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Register, Service};
 use crate::plan::{plan_all, Block, Placement, Plan, PlanDevice};
 use crate::poll::{decode_block, BlockResult};
 use crate::transport::{Transport, TransportError};
@@ -50,6 +50,51 @@ fn integer(value: Option<&Value>) -> Option<i64> {
         Some(Value::Int(v)) if *v != 0 => Some(*v),
         _ => None,
     }
+}
+
+/// The phase (1-3) of a register's D-Bus path: `/Ac/L2/Power` -> 2.
+fn phase_of(path: &str) -> Option<u8> {
+    (1..=3).find(|phase| path.contains(&format!("/L{phase}/")))
+}
+
+/// How many AC phases a device has: its `/Ac/NumberOfPhases`, else the
+/// highest phase whose voltage reads non-zero (a phase the device lacks reads
+/// 0 at the GX); `None` for a device without per-phase voltages.
+fn phases(service: &Service, values: &BTreeMap<String, Value>) -> Option<u8> {
+    fn path(register: &Register) -> &str {
+        register.dbus_path.as_deref().unwrap_or("")
+    }
+    let declared = service
+        .registers
+        .iter()
+        .find(|r| path(r) == "/Ac/NumberOfPhases")
+        .and_then(|r| integer(values.get(&r.key)))
+        .and_then(|count| u8::try_from(count).ok());
+    if declared.is_some() {
+        return declared;
+    }
+    let voltages: Vec<(u8, Option<&Value>)> = service
+        .registers
+        .iter()
+        .filter(|r| path(r).ends_with("/V") || path(r).ends_with("/Voltage"))
+        .filter_map(|r| Some((phase_of(path(r))?, values.get(&r.key))))
+        .collect();
+    if voltages.is_empty() {
+        return None;
+    }
+    let live = |value: Option<&Value>| match value {
+        Some(Value::Float(v)) => *v != 0.0,
+        Some(Value::Int(v)) => *v != 0,
+        _ => false,
+    };
+    Some(
+        voltages
+            .into_iter()
+            .filter(|(_, value)| live(*value))
+            .map(|(phase, _)| phase)
+            .max()
+            .unwrap_or(0),
+    )
 }
 
 /// A block narrowed to some of its placements.
@@ -234,6 +279,7 @@ pub(super) async fn validate(
         unserved.sort_unstable();
         unserved.dedup();
         device.unserved = unserved;
+        device.phases = phases(service, by_key);
         if device.service == "system" {
             gx.serial = device.serial.clone();
             if let Some(Value::Int(version)) = by_key.get("gx_firmware_major_version") {
