@@ -3,6 +3,11 @@
 //! registers unavailable; a device that answers "no such service"
 //! (0x0A/0x0B) with no block answering, or a lost connection, makes all the
 //! device's registers unavailable; the transport reconnects by itself.
+//!
+//! A poll that finds the connection down tries to open it once (within the
+//! transport's backoff) before reading anything, and blocks that failed only
+//! because the connection was not up are read again in the same poll once a
+//! new connection is up: the poll on which the GX comes back reads it whole.
 
 use serde::Serialize;
 use tokio::task::JoinSet;
@@ -39,6 +44,90 @@ impl BlockResult {
             Err(err) => Self::Failed(err),
         }
     }
+
+    /// Whether the block failed only because no connection was up (it never
+    /// reached the GX, or its connection ended under it): a read worth
+    /// repeating on a new connection. Timeouts and exceptions are not.
+    pub fn lost_to_connection(&self) -> bool {
+        matches!(
+            self,
+            Self::Failed(TransportError::Connect { .. } | TransportError::ConnectionLost(_))
+        )
+    }
+
+    /// Whether the request went out on a connection (the GX may have seen it).
+    fn sent(&self) -> bool {
+        !matches!(
+            self,
+            Self::Failed(TransportError::Connect { .. } | TransportError::Closed)
+        )
+    }
+}
+
+/// Reads blocks of a plan concurrently (the transport bounds the
+/// concurrency); results in plan order.
+async fn read_blocks(
+    plan: &Plan,
+    transport: &Transport,
+    indices: &[usize],
+) -> Vec<(usize, BlockResult)> {
+    let mut reads = JoinSet::new();
+    for &index in indices {
+        let Some(block) = plan.blocks.get(index) else {
+            continue;
+        };
+        let transport = transport.clone();
+        let (unit, start, quantity) = (block.unit, block.start, block.quantity);
+        reads.spawn(async move {
+            let outcome = transport.read(unit, start, quantity).await;
+            (index, BlockResult::from_reply(outcome, quantity))
+        });
+    }
+    let mut results = Vec::with_capacity(reads.len());
+    while let Some(joined) = reads.join_next().await {
+        if let Ok(result) = joined {
+            results.push(result);
+        }
+    }
+    results.sort_by_key(|(index, _)| *index);
+    results
+}
+
+/// Reads the due blocks: first makes sure a connection is up (one attempt
+/// within the backoff; none up: nothing is sent), then reads every block,
+/// then reads again, once, the blocks lost to the connection if a new one
+/// is up by then. Returns the results and the requests sent.
+async fn read_due(
+    plan: &Plan,
+    transport: &Transport,
+    due: &[usize],
+) -> (Vec<(usize, BlockResult)>, usize) {
+    if let Err(err) = transport.connect().await {
+        let failed = due
+            .iter()
+            .map(|&index| (index, BlockResult::Failed(err.clone())))
+            .collect();
+        return (failed, 0);
+    }
+    let opened = transport.connections_opened();
+    let mut results = read_blocks(plan, transport, due).await;
+    let mut sent = results.iter().filter(|(_, r)| r.sent()).count();
+    let lost: Vec<usize> = results
+        .iter()
+        .filter(|(_, result)| result.lost_to_connection())
+        .map(|(index, _)| *index)
+        .collect();
+    if !lost.is_empty()
+        && transport.connect().await.is_ok()
+        && transport.connections_opened() != opened
+    {
+        let again = read_blocks(plan, transport, &lost).await;
+        sent += again.iter().filter(|(_, r)| r.sent()).count();
+        results.retain(|(_, result)| !result.lost_to_connection());
+        results.extend(again);
+        results.sort_by_key(|(index, _)| *index);
+    }
+    (results, sent)
 }
 
 /// Decodes the registers of one block into `values` (by slot).
@@ -61,9 +150,9 @@ pub fn decode_block(plan: &Plan, block: &Block, words: &[u16], values: &mut [Opt
 pub struct PollReport {
     /// Slots whose value (or availability) changed.
     pub changed: Vec<usize>,
-    /// Requests sent.
+    /// Requests sent (retries included; none when no connection could be opened).
     pub requests: usize,
-    /// Requests that got an exception or no reply.
+    /// Blocks that got an exception or no reply (after any retry).
     pub failed: usize,
     /// Devices (by plan index) that could not be read at all this poll.
     pub unavailable_devices: Vec<usize>,
@@ -136,28 +225,16 @@ impl Poller {
     /// Reads every due block concurrently (the transport bounds the
     /// concurrency), decodes them and reports what changed.
     pub async fn poll(&mut self, transport: &Transport) -> PollReport {
-        let mut reads = JoinSet::new();
-        for &index in self.plan.cycle(self.due()) {
-            let block = &self.plan.blocks[index];
-            let transport = transport.clone();
-            let (unit, start, quantity) = (block.unit, block.start, block.quantity);
-            reads.spawn(async move {
-                let outcome = transport.read(unit, start, quantity).await;
-                (index, BlockResult::from_reply(outcome, quantity))
-            });
-        }
-        let mut results = Vec::with_capacity(reads.len());
-        while let Some(joined) = reads.join_next().await {
-            if let Ok(result) = joined {
-                results.push(result);
-            }
-        }
-        results.sort_by_key(|(index, _)| *index);
+        let due = self.plan.cycle(self.due()).to_vec();
+        let (results, sent) = read_due(&self.plan, transport, &due).await;
         self.cycle += 1;
-        self.apply(results)
+        let mut report = self.apply(results);
+        report.requests = sent;
+        report
     }
 
-    /// Applies block results (in plan order) to the values.
+    /// Applies block results (in plan order) to the values; the report counts
+    /// one request per result.
     pub fn apply(&mut self, results: Vec<(usize, BlockResult)>) -> PollReport {
         let mut report = PollReport {
             requests: results.len(),

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -187,6 +187,8 @@ struct Inner {
     permits: Semaphore,
     next_slot: Mutex<Instant>,
     next_transaction: AtomicU16,
+    /// Connections opened so far (a new one tells a caller it reconnected).
+    opened: AtomicU64,
     counters: Arc<Mutex<Counters>>,
     jitter: Mutex<Rng>,
 }
@@ -211,6 +213,7 @@ impl Transport {
                 permits,
                 next_slot: Mutex::new(Instant::now()),
                 next_transaction: AtomicU16::new(1),
+                opened: AtomicU64::new(0),
                 counters: Arc::new(Mutex::new(Counters::default())),
                 jitter: Mutex::new(Rng::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(config.port))),
                 config,
@@ -231,6 +234,18 @@ impl Transport {
             max: sorted.last().copied().unwrap_or(0.0),
         };
         metrics
+    }
+
+    /// Makes sure a connection is up: opens one if none is and the backoff
+    /// allows an attempt now (one attempt; no request is sent).
+    pub async fn connect(&self) -> Result<(), TransportError> {
+        self.connection().await.map(|_| ())
+    }
+
+    /// How many connections have been opened so far; a caller that sees it
+    /// change knows the connection was (re)established meanwhile.
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.opened.load(Ordering::Relaxed)
     }
 
     /// Closes the connection; later requests fail with [`TransportError::Closed`].
@@ -428,6 +443,7 @@ impl Transport {
                 counters.connected_once = true;
                 counters.consecutive_timeouts = 0;
                 drop(counters);
+                self.inner.opened.fetch_add(1, Ordering::Relaxed);
                 *link = Link::Up(Arc::clone(&conn));
                 Ok(conn)
             }
