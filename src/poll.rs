@@ -257,11 +257,14 @@ impl Poller {
                 }
                 other => {
                     report.failed += 1;
+                    // No Modbus conversation at all: unreachable, lost, closed,
+                    // or something other than a Modbus server on the port.
                     let connection = matches!(
                         other,
                         BlockResult::Failed(
                             TransportError::Connect { .. }
                                 | TransportError::ConnectionLost(_)
+                                | TransportError::Protocol(_)
                                 | TransportError::Closed
                         )
                     );

@@ -5,7 +5,9 @@
 //! Bounds protect the GX: at most `max_in_flight` requests at once and at
 //! most `max_rate` requests per second. Every request has a timeout; a lost
 //! connection fails its pending requests at once and the next request
-//! reconnects, after an exponential backoff with jitter.
+//! reconnects, after an exponential backoff with jitter. A reply that is not
+//! Modbus TCP at all (another server on the port, garbage) fails the pending
+//! requests with [`TransportError::Protocol`] and the connection is replaced.
 
 use std::collections::HashMap;
 use std::collections::VecDeque;
@@ -82,6 +84,10 @@ pub enum TransportError {
     /// A reply that does not fit the request.
     #[error("malformed reply: {0}")]
     Malformed(String),
+    /// What came back is not Modbus TCP at all (another protocol on the
+    /// port, or garbage): the connection is dropped and replaced.
+    #[error("not a Modbus TCP reply: {0}")]
+    Protocol(String),
     /// The transport was closed.
     #[error("the client is closed")]
     Closed,
@@ -129,7 +135,14 @@ const LATENCY_WINDOW: usize = 2048;
 /// Consecutive timeouts after which the connection is replaced.
 const TIMEOUTS_BEFORE_RECONNECT: u32 = 2;
 
-type Pending = Arc<Mutex<HashMap<u16, oneshot::Sender<Result<Frame, TransportError>>>>>;
+/// The requests waiting on one connection, and why it ended once it has.
+#[derive(Default)]
+struct Waiters {
+    by_transaction: HashMap<u16, oneshot::Sender<Result<Frame, TransportError>>>,
+    ended: Option<TransportError>,
+}
+
+type Pending = Arc<Mutex<Waiters>>;
 
 /// One open connection. Frames are written whole by its writer task, so a
 /// request cancelled by its caller never leaves half a frame on the wire.
@@ -157,7 +170,7 @@ struct PendingEntry<'a> {
 
 impl Drop for PendingEntry<'_> {
     fn drop(&mut self) {
-        lock(self.pending).remove(&self.transaction);
+        lock(self.pending).by_transaction.remove(&self.transaction);
     }
 }
 
@@ -277,7 +290,15 @@ impl Transport {
         let conn = self.connection().await?;
         let transaction = self.inner.next_transaction.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        lock(&conn.pending).insert(transaction, tx);
+        {
+            // A connection that ended since it was handed out (the peer spoke
+            // first, or closed) fails the request at once, with its reason.
+            let mut waiters = lock(&conn.pending);
+            if let Some(ended) = &waiters.ended {
+                return Err(ended.clone());
+            }
+            waiters.by_transaction.insert(transaction, tx);
+        }
         let _entry = PendingEntry {
             pending: &conn.pending,
             transaction,
@@ -478,9 +499,25 @@ async fn open(host: &str, port: u16) -> std::io::Result<(TcpStream, SocketAddr)>
     Ok((stream, addr))
 }
 
+/// Ends a connection's waiters: each pending request fails with `error`,
+/// and so does any request that comes to it later.
 fn fail_all(pending: &Pending, error: &TransportError) {
-    for (_, waiter) in lock(pending).drain() {
+    let mut waiters = lock(pending);
+    waiters.ended.get_or_insert_with(|| error.clone());
+    for (_, waiter) in waiters.by_transaction.drain() {
         let _ = waiter.send(Err(error.clone()));
+    }
+}
+
+/// Why reading a frame failed: a header that is not Modbus TCP is a
+/// protocol error; a connection that ends mid-frame or fails is lost.
+fn read_failure(err: &std::io::Error) -> TransportError {
+    match err.kind() {
+        std::io::ErrorKind::InvalidData => TransportError::Protocol(err.to_string()),
+        std::io::ErrorKind::UnexpectedEof => {
+            TransportError::ConnectionLost("closed in the middle of a reply".to_owned())
+        }
+        _ => TransportError::ConnectionLost(format!("read failed: {err}")),
     }
 }
 
@@ -490,20 +527,20 @@ fn connection_ended(
     counters: &Mutex<Counters>,
     pending: &Pending,
     addr: &str,
-    reason: String,
+    error: TransportError,
 ) {
     if alive.swap(false, Ordering::Relaxed) {
         lock(counters).metrics.disconnects += 1;
-        log::warn!("connection to {addr} lost: {reason}");
+        log::warn!("connection to {addr} lost: {error}");
     }
-    fail_all(pending, &TransportError::ConnectionLost(reason));
+    fail_all(pending, &error);
 }
 
 /// Starts the reader and the writer of a new connection. They hold only the
 /// counters, so a dropped transport drops its connection (and them with it).
 fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: String) -> Connection {
     let (mut reader, mut writer) = stream.into_split();
-    let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
+    let pending: Pending = Arc::new(Mutex::new(Waiters::default()));
     let alive = Arc::new(AtomicBool::new(true));
     let (outbox, mut frames) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer = tokio::spawn({
@@ -516,8 +553,8 @@ fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: Str
         async move {
             while let Some(bytes) = frames.recv().await {
                 if let Err(err) = writer.write_all(&bytes).await {
-                    let reason = format!("write failed: {err}");
-                    connection_ended(&alive, &counters, &pending, &addr, reason);
+                    let error = TransportError::ConnectionLost(format!("write failed: {err}"));
+                    connection_ended(&alive, &counters, &pending, &addr, error);
                     break;
                 }
             }
@@ -526,10 +563,12 @@ fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: Str
     let reader_pending = Arc::clone(&pending);
     let reader_alive = Arc::clone(&alive);
     let reader = tokio::spawn(async move {
-        let reason = loop {
+        let error = loop {
             match read_frame(&mut reader).await {
                 Ok(Some(frame)) => {
-                    let waiter = lock(&reader_pending).remove(&frame.transaction);
+                    let waiter = lock(&reader_pending)
+                        .by_transaction
+                        .remove(&frame.transaction);
                     match waiter {
                         Some(waiter) => {
                             let _ = waiter.send(Ok(frame));
@@ -537,14 +576,14 @@ fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: Str
                         None => lock(&counters).metrics.unmatched += 1,
                     }
                 }
-                Ok(None) => break "closed by the GX".to_owned(),
+                Ok(None) => break TransportError::ConnectionLost("closed by the GX".to_owned()),
                 Err(err) => {
                     lock(&counters).metrics.malformed += 1;
-                    break format!("unreadable reply: {err}");
+                    break read_failure(&err);
                 }
             }
         };
-        connection_ended(&reader_alive, &counters, &reader_pending, &addr, reason);
+        connection_ended(&reader_alive, &counters, &reader_pending, &addr, error);
     });
     Connection {
         outbox,

@@ -313,11 +313,12 @@ async fn the_transport_survives_malformed_replies_and_recovers() {
         t.read(100, 2700, 1).await,
         Err(TransportError::Timeout(_))
     ));
-    // A frame that is not Modbus at all costs the connection, then it reconnects.
+    // A frame that is not Modbus at all is a protocol error and costs the
+    // connection, then it reconnects.
     sim.inject(ReplyFault::Malformed(Malformation::BadProtocol), 1);
     assert!(matches!(
         t.read(100, 2700, 1).await,
-        Err(TransportError::ConnectionLost(_))
+        Err(TransportError::Protocol(_))
     ));
     // A reply cut in half: the connection closes under the request.
     sim.inject(ReplyFault::DropMidReply, 1);

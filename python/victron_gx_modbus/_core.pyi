@@ -78,7 +78,7 @@ class GXTimeoutError(GXConnectionError):
     """The GX did not answer in time."""
 
 class GXProtocolError(GXConnectionError):
-    """The GX sent a reply that does not fit the request."""
+    """The GX sent a reply that does not fit the request, or what answered is not Modbus TCP."""
 
 class ScanDataError(VictronError):
     """A scan result is missing, unreadable or not from a GX."""

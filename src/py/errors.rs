@@ -50,7 +50,7 @@ create_exception!(
     _core,
     GXProtocolError,
     GXConnectionError,
-    "The GX sent a reply that does not fit the request."
+    "The GX sent a reply that does not fit the request, or what answered is not Modbus TCP."
 );
 create_exception!(
     _core,
@@ -101,7 +101,9 @@ impl From<ScenarioError> for PyErr {
 pub fn transport_error(err: &TransportError) -> PyErr {
     match err {
         TransportError::Timeout(_) => GXTimeoutError::new_err(err.to_string()),
-        TransportError::Malformed(_) => GXProtocolError::new_err(err.to_string()),
+        TransportError::Malformed(_) | TransportError::Protocol(_) => {
+            GXProtocolError::new_err(err.to_string())
+        }
         TransportError::Connect { .. }
         | TransportError::ConnectionLost(_)
         | TransportError::Closed => GXConnectionError::new_err(err.to_string()),
