@@ -112,6 +112,8 @@ class ClientCore:
         slow_every: int,
     ) -> None:
         """Describe the connection; nothing connects until the first request."""
+    def identify(self, bridge: BridgeCore) -> int:
+        """Read the GX's serial and firmware at unit 100; delivers a dict (a `GxIdentity`)."""
     def scan(self, bridge: BridgeCore, mode: str, units: list[int] | None, progress: bool) -> int:
         """Scan the GX; delivers the scan result as JSON (and progress events)."""
     def use_scan(self, bridge: BridgeCore, scan_json: str, only: set[str] | None = None) -> int:

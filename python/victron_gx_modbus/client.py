@@ -169,6 +169,18 @@ class Client:
         """Close on exit."""
         await self.close()
 
+    async def identify(self) -> GxIdentity:
+        """Read the GX's serial and firmware (unit 100) and nothing else: a connection test.
+
+        Costs two reads that no GX firmware refuses, so it leaves no error in
+        the GX's log; `absent_exception` is None (only a scan learns it).
+        Raises `GXConnectionError` (or its `GXTimeoutError`, `GXProtocolError`)
+        when no GX answers, `ScanDataError` when unit 100 answers as no GX does
+        (an exception reply, an empty serial).
+        """
+        identity: GxIdentity = await run(self._core.identify)
+        return identity
+
     async def scan(
         self,
         *,

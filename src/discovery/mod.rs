@@ -13,6 +13,7 @@
 //! lacks are known, so polling never sends a request that fails.
 
 mod candidates;
+mod identify;
 mod validate;
 
 use std::collections::HashSet;
@@ -35,6 +36,7 @@ use candidates::{
 use validate::{gx_firmware, validate};
 
 pub use candidates::GX_UNIT;
+pub use identify::identify;
 
 /// Version of the serialised scan result (stored in Home Assistant's config entry).
 pub const SCAN_RESULT_VERSION: u32 = 1;

@@ -12,7 +12,9 @@ use tokio::sync::Mutex;
 use super::bridge::{spawn, BridgeCore, EventSink, TaskGroup};
 use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
-use crate::discovery::{scan, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION};
+use crate::discovery::{
+    identify, scan, GxIdentity, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION,
+};
 use crate::frame::Reply;
 use crate::ledger::{self, Ledger};
 use crate::plan::{plan, plan_all, Cycle, Tier};
@@ -29,6 +31,24 @@ pub struct PollOutput {
     connection_lost: bool,
     requests: usize,
     failed: usize,
+}
+
+/// The GX's identity as Python sees it (a dict, the scan result's `gx`).
+#[derive(IntoPyObject)]
+struct IdentityOutput {
+    serial: Option<String>,
+    firmware: Option<String>,
+    absent_exception: Option<u8>,
+}
+
+impl From<GxIdentity> for IdentityOutput {
+    fn from(identity: GxIdentity) -> Self {
+        Self {
+            serial: identity.serial,
+            firmware: identity.firmware,
+            absent_exception: identity.absent_exception,
+        }
+    }
 }
 
 /// One scan progress step as Python sees it (a dict).
@@ -173,6 +193,16 @@ impl ClientCore {
                 poller: None,
             })),
             tasks: TaskGroup::new(),
+        })
+    }
+
+    /// Reads the GX's serial and firmware at unit 100 and nothing else (two
+    /// reads no GX refuses); delivers them as a dict. Unit 100 answering as
+    /// no GX does is `ScanDataError`; no answer a connection error.
+    fn identify(&self, bridge: &BridgeCore) -> PyResult<u64> {
+        let (transport, ledger) = (self.transport.clone(), self.ledger);
+        self.run(bridge, move |_| async move {
+            Ok(IdentityOutput::from(identify(&transport, ledger).await?))
         })
     }
 

@@ -174,7 +174,7 @@ impl From<ScanError> for CoreError {
         match err {
             ScanError::Transport(err) => Self::Transport(err),
             ScanError::Ledger(err) => Self::Ledger(err.to_string()),
-            ScanError::NotAGx(message) => Self::ScanData(message),
+            err @ ScanError::NotAGx(_) => Self::ScanData(err.to_string()),
         }
     }
 }

@@ -26,6 +26,8 @@ async def test_an_http_server_on_the_port_is_a_protocol_error() -> None:
             await client.read_registers(100, 840)
         with pytest.raises(GXProtocolError):
             await client.scan()
+        with pytest.raises(GXProtocolError):
+            await client.identify()
         assert client.metrics()["timeouts"] == 0
 
 
