@@ -22,6 +22,7 @@ import aiohttp
 from victron_gx_modbus import Simulator
 
 from .api import DemoError, HomeAssistantApi
+from .site import furnish
 from .state import CONFIG, DEFAULT_HA_PORT, HA_COMMAND, Login, prepare
 
 if TYPE_CHECKING:
@@ -54,7 +55,10 @@ async def _stop(process: asyncio.subprocess.Process) -> int:
 
 
 async def _start(url: str, gx: Simulator, login: Login) -> None:
-    """Wait for Home Assistant, log in (creating the owner on first start), add the GX if needed."""
+    """Wait for Home Assistant, log in (creating the owner on first start), add the GX if needed.
+
+    Then configure the energy dashboard and the site dashboard from the GX's entities.
+    """
     async with aiohttp.ClientSession() as session:
         api = HomeAssistantApi(session, url)
         try:
@@ -67,6 +71,7 @@ async def _start(url: str, gx: Simulator, login: Login) -> None:
         if not await api.gx_entries():
             entry = await api.add_gx(gx.host, gx.port)
             print(f"Added '{entry['title']}' through the config flow", flush=True)
+        await furnish(await api.websocket())
 
 
 async def _first(*awaitables: Awaitable[object]) -> asyncio.Future[object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from http import HTTPStatus
 from typing import Any
@@ -110,6 +111,16 @@ class HomeAssistantApi:
         result: str = done["result"]
         return result
 
+    async def websocket(self) -> Websocket:
+        """An authenticated websocket API connection (after `log_in`)."""
+        connection = await self._session.ws_connect(f"{self._base}/api/websocket")
+        await connection.receive_json()
+        await connection.send_json({"type": "auth", "access_token": self.token})
+        if (await connection.receive_json()).get("type") != "auth_ok":
+            msg = "websocket authentication failed"
+            raise DemoError(msg)
+        return Websocket(connection)
+
     async def gx_entries(self) -> list[dict[str, Any]]:
         """The integration's config entries."""
         entries: list[dict[str, Any]] = await self._json(
@@ -141,3 +152,46 @@ class HomeAssistantApi:
             raise DemoError(msg)
         entry: dict[str, Any] = result["result"]
         return entry
+
+
+class Websocket:
+    """Home Assistant's websocket API: commands, and counting state writes of chosen entities."""
+
+    def __init__(self, connection: aiohttp.ClientWebSocketResponse) -> None:
+        """Wrap an authenticated connection."""
+        self._ws = connection
+        self._next = 1
+        self.entity_ids: set[str] = set()
+        """Entities whose state writes `writes` counts."""
+        self.writes = 0
+
+    async def command(self, message: dict[str, Any]) -> Any:  # noqa: ANN401 - JSON
+        """Send a command and return its result (events seen meanwhile are counted)."""
+        ident = self._next
+        self._next += 1
+        await self._ws.send_json({"id": ident, **message})
+        while True:
+            reply = await self._ws.receive_json()
+            if reply.get("type") == "event":
+                self._count(reply)
+                continue
+            if reply.get("id") == ident:
+                if not reply.get("success", True):
+                    msg = f"{message['type']}: {reply}"
+                    raise DemoError(msg)
+                return reply.get("result")
+
+    async def subscribe_state_changes(self) -> None:
+        """Receive state_changed events (counted in `writes`)."""
+        await self.command({"type": "subscribe_events", "event_type": "state_changed"})
+
+    def _count(self, reply: dict[str, Any]) -> None:
+        if reply["event"]["data"].get("entity_id") in self.entity_ids:
+            self.writes += 1
+
+    async def count_events_for(self, seconds: float) -> None:
+        """Count state writes of `entity_ids` for `seconds`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    self._count(await self._ws.receive_json())

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -33,13 +32,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import psutil
 from victron_gx_modbus import Simulator
 
-from .api import HomeAssistantApi
+from .api import HomeAssistantApi, Websocket
 from .state import HA_COMMAND, prepare
 
 INTERVAL_S = 5.0
@@ -75,56 +73,6 @@ def _loop_ns(pid: int) -> int:
     """CPU time of the process's main thread (Home Assistant's event loop) in ns."""
     fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text(encoding="utf-8").split()
     return int(fields[0])
-
-
-class Websocket:
-    """Home Assistant's websocket API, enough for the benchmark."""
-
-    def __init__(self, connection: aiohttp.ClientWebSocketResponse) -> None:
-        """Wrap an authenticated connection."""
-        self._ws = connection
-        self._next = 1
-        self.entity_ids: set[str] = set()
-        self.writes = 0
-
-    async def command(self, message: dict[str, Any]) -> Any:  # noqa: ANN401 - JSON
-        """Send a command and return its result (events seen meanwhile are counted)."""
-        ident = self._next
-        self._next += 1
-        await self._ws.send_json({"id": ident, **message})
-        while True:
-            reply = await self._ws.receive_json()
-            if reply.get("type") == "event":
-                self._count(reply)
-                continue
-            if reply.get("id") == ident:
-                if not reply.get("success", True):
-                    msg = f"{message['type']}: {reply}"
-                    raise RuntimeError(msg)
-                return reply.get("result")
-
-    def _count(self, reply: dict[str, Any]) -> None:
-        if reply["event"]["data"].get("entity_id") in self.entity_ids:
-            self.writes += 1
-
-    async def count_events_for(self, seconds: float) -> None:
-        """Count state writes of the integration's entities for `seconds`."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                while True:
-                    self._count(await self._ws.receive_json())
-
-
-async def _websocket(session: aiohttp.ClientSession, base: str, token: str) -> Websocket:
-    connection = await session.ws_connect(f"{base}/api/websocket")
-    await connection.receive_json()
-    await connection.send_json({"type": "auth", "access_token": token})
-    if (await connection.receive_json()).get("type") != "auth_ok":
-        msg = "websocket authentication failed"
-        raise RuntimeError(msg)
-    ws = Websocket(connection)
-    await ws.command({"type": "subscribe_events", "event_type": "state_changed"})
-    return ws
 
 
 async def _measure(pid: int, ws: Websocket, cycles: int) -> tuple[float, list[float], float]:
@@ -165,7 +113,8 @@ async def _scenario(scenario: str, cycles: int) -> list[Figures]:
                 async with asyncio.timeout(120):
                     await api.wait_until_up()
                 await api.log_in(login.username, login.password)
-                ws = await _websocket(session, base, api.token)
+                ws = await api.websocket()
+                await ws.subscribe_state_changes()
                 await asyncio.sleep(10)  # let start-up settle
                 idle_cpu, idle_windows, _ = await _measure(hass.pid, ws, cycles)
                 idle_loop = statistics.median(idle_windows)
