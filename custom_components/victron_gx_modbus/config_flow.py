@@ -8,7 +8,6 @@ from urllib.parse import urlparse
 import voluptuous as vol
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.helpers import translation
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -21,69 +20,36 @@ from homeassistant.helpers.service_info.ssdp import (
     ATTR_UPNP_SERIAL,
 )
 
-from victron_gx_modbus import (
-    Client,
-    FoundDevice,
-    GXConnectionError,
-    GXProtocolError,
-    GXTimeoutError,
-    ScanProgress,
-    ScanResult,
-    VictronError,
-)
-
-from .const import (
-    CONF_MODEL,
-    CONF_SCAN,
-    CONNECT_TIMEOUT,
-    DEFAULT_MODEL,
-    DEFAULT_PORT,
-    DOMAIN,
-    GX_SERVICES,
-    GX_UNIT,
-    LOGGER,
-    REQUEST_TIMEOUT,
-)
+from .connection import async_scan, async_test_connection, scan_outcome
+from .const import CONF_MODEL, CONF_SCAN, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
+from .labels import async_device_names, device_lines
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Mapping
 
     from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
+
+    from victron_gx_modbus import ScanResult
 
 UPNP_PORTAL_ID = "X_VrmPortalId"
 
 
-class NotAGxError(Exception):
-    """The device answers Modbus TCP but is not a GX."""
+def _address_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    """Host and port of the GX, filled in from `defaults`."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): TextSelector(),
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): NumberSelector(
+                NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+            ),
+        }
+    )
 
 
-def _client(host: str, port: int) -> Client:
-    return Client(host, port, timeout=REQUEST_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
-
-
-async def _identify(host: str, port: int) -> str:
-    """The GX serial at host:port: the core scans only the GX's own services at unit 100."""
-    async with _client(host, port) as client:
-        try:
-            result = await client.scan(unit_ids=[GX_UNIT])
-        except GXProtocolError as err:
-            raise NotAGxError from err
-    serial = result["gx"]["serial"]
-    if not serial:
-        raise NotAGxError
-    return serial
-
-
-def _error_key(err: Exception) -> str:
-    """The translated error of a failed connection test."""
-    if isinstance(err, NotAGxError):
-        return "not_a_gx"
-    if isinstance(err, GXTimeoutError):
-        return "timeout"
-    if isinstance(err, GXConnectionError):
-        return "cannot_connect"
-    LOGGER.exception("Unexpected error while connecting to the GX", exc_info=err)
-    return "unknown"
+def _address(user_input: Mapping[str, Any]) -> tuple[str, int]:
+    """Host and port as the form sends them (the port as a float)."""
+    return user_input[CONF_HOST].strip(), int(user_input[CONF_PORT])
 
 
 class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -107,10 +73,9 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
 
         A GX already configured aborts; at a new address its entry is updated.
         """
-        try:
-            serial = await _identify(host, port)
-        except Exception as err:  # noqa: BLE001 - every error becomes a form error
-            return {"base": _error_key(err)}
+        serial, errors = await async_test_connection(host, port)
+        if errors:
+            return errors
         await self.async_set_unique_id(serial, raise_on_progress=False)
         self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
         self._host, self._port = host, port
@@ -120,21 +85,12 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the address of the GX and test it."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            host, port = user_input[CONF_HOST].strip(), int(user_input[CONF_PORT])
-            errors = await self._async_connect(host, port)
+            errors = await self._async_connect(*_address(user_input))
             if not errors:
                 return await self.async_step_scan()
-        else:
-            user_input = {}
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_HOST, default=user_input.get(CONF_HOST, "")): TextSelector(),
-                vol.Required(CONF_PORT, default=user_input.get(CONF_PORT, DEFAULT_PORT)): NumberSelector(
-                    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-                ),
-            }
+        return self.async_show_form(
+            step_id="user", data_schema=_address_schema(user_input or {}), errors=errors
         )
-        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
 
     async def async_step_ssdp(self, discovery_info: SsdpServiceInfo) -> ConfigFlowResult:
         """A GX announced itself: claim its serial, then ask the user to confirm."""
@@ -169,20 +125,12 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def _async_scan(self) -> ScanResult:
-        """The quick scan, its progress passed on to the flow."""
-
-        def progress(step: ScanProgress) -> None:
-            if step["total"]:
-                self.async_update_progress(min(1.0, step["done"] / step["total"]))
-
-        async with _client(self._host, self._port) as client:
-            return await client.scan(mode="quick", progress=progress)
-
     async def async_step_scan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
-        """Scan the GX in the core while the user sees the progress."""
+        """Scan the GX quickly in the core while the user sees the progress."""
         if self._scan_task is None:
-            self._scan_task = self.hass.async_create_task(self._async_scan())
+            self._scan_task = self.hass.async_create_task(
+                async_scan(self._host, self._port, "quick", self.async_update_progress)
+            )
         if not self._scan_task.done():
             return self.async_show_progress(
                 step_id="scan",
@@ -190,16 +138,8 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
                 progress_task=self._scan_task,
                 description_placeholders={"host": self._host},
             )
-        try:
-            self._scan = self._scan_task.result()
-        except Exception as err:  # noqa: BLE001 - a failed scan ends the flow, never crashes it
-            if isinstance(err, VictronError):
-                LOGGER.warning("Scanning the GX at %s:%s failed: %s", self._host, self._port, err)
-            else:
-                LOGGER.exception("Unexpected error while scanning the GX", exc_info=err)
-            self._scan_error = str(err)
-            return self.async_show_progress_done(next_step_id="scan_failed")
-        return self.async_show_progress_done(next_step_id="summary")
+        self._scan, self._scan_error = scan_outcome(self._scan_task, f"{self._host}:{self._port}")
+        return self.async_show_progress_done(next_step_id="summary" if self._scan else "scan_failed")
 
     async def async_step_scan_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
         """The scan failed: nothing is created."""
@@ -216,10 +156,7 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
             if self._model:
                 data[CONF_MODEL] = self._model
             return self.async_create_entry(title=title, data=data)
-        names = await translation.async_get_translations(
-            self.hass, self.hass.config.language, "device", {DOMAIN}
-        )
-        lines = [_summary_line(found, names) for found in scan["devices"]]
+        names = await async_device_names(self.hass)
         return self.async_show_form(
             step_id="summary",
             description_placeholders={
@@ -227,7 +164,7 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
                 "firmware": scan["gx"]["firmware"] or "?",
                 "devices": str(len(scan["devices"])),
                 "registers": str(sum(found["registers"] for found in scan["devices"])),
-                "device_list": "\n".join(lines),
+                "device_list": device_lines(scan["devices"], names),
             },
         )
 
@@ -238,12 +175,3 @@ def _title(scan: ScanResult) -> str:
         if found["service"] == "settings" and found["name"]:
             return found["name"]
     return f"Victron GX {scan['gx']['serial']}"
-
-
-def _summary_line(found: FoundDevice, names: dict[str, str]) -> str:
-    """One found device as a Markdown list item."""
-    service = found["service"]
-    kind = names.get(f"component.{DOMAIN}.device.{service}.name", service).format(unit=found["unit"])
-    name = found["name"] if found["name"] and service not in GX_SERVICES else None
-    label = f"{name} ({kind})" if name else kind
-    return f"- {label}, unit {found['unit']}: {found['registers']} registers"

@@ -21,6 +21,8 @@ DEFAULT_SCAN_INTERVAL: Final = 5.0
 # Client timeouts (seconds) of the config flow's connection test and scan, and of polling.
 REQUEST_TIMEOUT: Final = 3.0
 CONNECT_TIMEOUT: Final = 5.0
+SCAN_MAX_RATE: Final = 500.0
+"""Requests per second a scan may send the GX (a deep scan probes every unit ID)."""
 
 GX_UNIT: Final = 100
 GX_SERVICES: Final = frozenset({"system", "settings", "hub4", "platform"})

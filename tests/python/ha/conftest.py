@@ -46,7 +46,7 @@ def no_deprecated_usage(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep a test against a silent or missing GX short."""
-    for module in ("custom_components.victron_gx_modbus", "custom_components.victron_gx_modbus.config_flow"):
+    for module in ("custom_components.victron_gx_modbus", "custom_components.victron_gx_modbus.connection"):
         monkeypatch.setattr(f"{module}.REQUEST_TIMEOUT", 0.5)
         monkeypatch.setattr(f"{module}.CONNECT_TIMEOUT", 0.5)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
 
 FLOW = "custom_components.victron_gx_modbus.config_flow"
+CONNECTION = "custom_components.victron_gx_modbus.connection"
 
 
 async def start_user_flow(hass: HomeAssistant, host: str, port: int) -> ConfigFlowResult:
@@ -131,20 +132,20 @@ async def test_a_modbus_device_that_is_not_a_gx(hass: HomeAssistant) -> None:
 
 
 async def test_a_reply_that_does_not_fit_is_not_a_gx(hass: HomeAssistant, simulator: Simulator) -> None:
-    with patch(f"{FLOW}.Client.scan", side_effect=GXProtocolError("reply does not fit the request")):
+    with patch(f"{CONNECTION}.Client.scan", side_effect=GXProtocolError("reply does not fit the request")):
         result = await start_user_flow(hass, simulator.host, simulator.port)
     assert result["errors"] == {"base": "not_a_gx"}
 
 
 async def test_an_unexpected_error_is_unknown(hass: HomeAssistant, simulator: Simulator) -> None:
-    with patch(f"{FLOW}._identify", side_effect=RuntimeError("boom")):
+    with patch(f"{CONNECTION}.identify", side_effect=RuntimeError("boom")):
         result = await start_user_flow(hass, simulator.host, simulator.port)
     assert result["errors"] == {"base": "unknown"}
 
 
 @pytest.mark.parametrize("error", [GXConnectionError("the GX went away"), RuntimeError("scan broke")])
 async def test_a_failed_scan_aborts(hass: HomeAssistant, simulator: Simulator, error: Exception) -> None:
-    with patch(f"{FLOW}.Client.scan", autospec=True) as scan:
+    with patch(f"{CONNECTION}.Client.scan", autospec=True) as scan:
         scan.side_effect = [{"gx": {"serial": "c0619ab2a7d1"}}, error]
         result = await start_user_flow(hass, simulator.host, simulator.port)
         result = await finish_scan(hass, result)
