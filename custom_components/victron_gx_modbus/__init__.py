@@ -9,11 +9,11 @@ from homeassistant.exceptions import ConfigEntryError
 
 from victron_gx_modbus import Client, ScanDataError
 
-from .const import CONF_SCAN, CONNECT_TIMEOUT, DOMAIN, LOGGER, REQUEST_TIMEOUT
+from .const import CONF_SLOW_EVERY, CONNECT_TIMEOUT, DEFAULT_SLOW_EVERY, DOMAIN, LOGGER, REQUEST_TIMEOUT
 from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
 from .devices import async_sync_devices, expected_identifiers, gx_serial
 from .issues import async_delete_issues, async_update_firmware_issue, async_verify_gx
-from .registers import polled_register_ids, served_registers
+from .registers import included_scan, polled_register_ids, served_registers
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
@@ -27,13 +27,18 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:
     """Adopt the stored scan (no requests), poll once, then add the devices and entities.
 
-    Every served register gets an entity; only the enabled ones are polled.
+    Every served register of an included device gets an entity; only the
+    enabled ones are polled. Excluded devices get neither.
     """
     client = Client(
-        entry.data[CONF_HOST], entry.data[CONF_PORT], timeout=REQUEST_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
+        entry.data[CONF_HOST],
+        entry.data[CONF_PORT],
+        timeout=REQUEST_TIMEOUT,
+        connect_timeout=CONNECT_TIMEOUT,
+        slow_every=int(entry.options.get(CONF_SLOW_EVERY, DEFAULT_SLOW_EVERY)),
     )
-    scan = entry.data[CONF_SCAN]
     try:
+        scan = included_scan(entry.data, entry.options)
         serial = gx_serial(scan)
         served = served_registers(scan)
         await client.use_scan(scan, only=polled_register_ids(hass, serial, served))
@@ -89,5 +94,5 @@ async def async_remove_config_entry_device(
     entry: VictronGxConfigEntry,
     device: DeviceEntry,
 ) -> bool:
-    """Let the user delete a device only when the stored scan no longer has it (a stale device)."""
-    return not device.identifiers & expected_identifiers(entry.data[CONF_SCAN])
+    """Let the user delete a device only when the included scan no longer has it (a stale device)."""
+    return not device.identifiers & expected_identifiers(included_scan(entry.data, entry.options))

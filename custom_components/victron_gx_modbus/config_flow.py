@@ -1,4 +1,7 @@
-"""Config flow: find the GX (by address or SSDP), scan it with progress, summarise, create the entry."""
+"""Config flow: find the GX (by address or SSDP), scan it with progress, summarise, create the entry.
+
+The options flow lives in options_flow.py.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from urllib.parse import urlparse
 import voluptuous as vol
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -23,11 +27,13 @@ from homeassistant.helpers.service_info.ssdp import (
 from .connection import async_scan, async_test_connection, scan_outcome
 from .const import CONF_MODEL, CONF_SCAN, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
 from .labels import async_device_names, device_lines
+from .options_flow import VictronGxOptionsFlow
 
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Mapping
 
+    from homeassistant.config_entries import ConfigEntry
     from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
 
     from victron_gx_modbus import ScanResult
@@ -67,6 +73,12 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         self._scan_task: asyncio.Task[ScanResult] | None = None
         self._scan: ScanResult | None = None
         self._scan_error = ""
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> VictronGxOptionsFlow:  # noqa: ARG004
+        """Polling, devices and rescans of an entry."""
+        return VictronGxOptionsFlow()
 
     async def _async_connect(self, host: str, port: int) -> dict[str, str]:
         """Test the connection and claim the GX's serial; {} or the form's errors.

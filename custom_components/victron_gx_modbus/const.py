@@ -17,6 +17,18 @@ CONF_MODEL: Final = "model"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 """Entry option: seconds between polls."""
 DEFAULT_SCAN_INTERVAL: Final = 5.0
+MIN_SCAN_INTERVAL: Final = 1
+MAX_SCAN_INTERVAL: Final = 3600
+CONF_SLOW_EVERY: Final = "slow_every"
+"""Entry option: slow registers (counters, settings) are read every this many polls."""
+DEFAULT_SLOW_EVERY: Final = 6
+MIN_SLOW_EVERY: Final = 1
+MAX_SLOW_EVERY: Final = 100
+CONF_EXCLUDED_DEVICES: Final = "excluded_devices"
+"""Entry option: found devices ("<unit>/<service>") that get no entities and are never polled.
+
+Stored as the excluded ones, so a device a rescan adds is included.
+"""
 
 # Client timeouts (seconds) of the config flow's connection test and scan, and of polling.
 REQUEST_TIMEOUT: Final = 3.0

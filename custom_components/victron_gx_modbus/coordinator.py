@@ -44,6 +44,7 @@ class RuntimeData:
 
     client: Client
     scan: ScanResult
+    """The stored scan without the devices the options exclude."""
     coordinator: VictronGxCoordinator
     served: list[ServedRegister]
     """Every register a found device serves that an entity shows (polled when enabled)."""

@@ -4,27 +4,30 @@ Every register a found device serves gets an entity (disabled ones too, so a
 user can enable them); only the registers of enabled entities are polled.
 Home Assistant reloads the entry after a user enables or disables entities,
 and the reload plans again from the entity registry. Registers of AC phases
-a device lacks (L2 and L3 of a single-phase site) start disabled.
+a device lacks (L2 and L3 of a single-phase site) start disabled. Devices the
+user excluded in the options are left out before all of this.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers import entity_registry as er
 
 from victron_gx_modbus import ledger, register_id
 
-from .const import DOMAIN, GX_SERVICES, entity_unique_id
+from .const import CONF_EXCLUDED_DEVICES, CONF_SCAN, DOMAIN, GX_SERVICES, entity_unique_id
 from .descriptions import binary_sensor_descriptions, sensor_descriptions
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity import EntityDescription
 
-    from victron_gx_modbus import Register, ScanResult
+    from victron_gx_modbus import FoundDevice, Register, ScanResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,20 @@ def _site_phases(scan: ScanResult) -> int | None:
     """The site's AC phases: the most any device reports (the GX's own per-phase totals follow it)."""
     counts = [phases for device in scan["devices"] if (phases := device.get("phases"))]
     return max(counts, default=None)
+
+
+def device_key(found: FoundDevice) -> str:
+    """A found device's key in the options: `<unit>/<service>`."""
+    return f"{found['unit']}/{found['service']}"
+
+
+def included_scan(data: Mapping[str, Any], options: Mapping[str, Any]) -> ScanResult:
+    """The entry's stored scan without the devices its options exclude."""
+    scan: ScanResult = data[CONF_SCAN]
+    excluded = set(options.get(CONF_EXCLUDED_DEVICES, ()))
+    if not excluded:
+        return scan
+    return {**scan, "devices": [found for found in scan["devices"] if device_key(found) not in excluded]}
 
 
 def served_registers(scan: ScanResult) -> list[ServedRegister]:

@@ -1,0 +1,212 @@
+"""Options: how often to poll, which found devices to include, and a rescan that shows what changed.
+
+Changed options reload the entry (OptionsFlowWithReload); an applied rescan
+stores the new scan in the entry's data and reloads it too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
+
+from .connection import async_scan, scan_outcome
+from .const import (
+    CONF_EXCLUDED_DEVICES,
+    CONF_SCAN,
+    CONF_SLOW_EVERY,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_SLOW_EVERY,
+    MAX_SCAN_INTERVAL,
+    MAX_SLOW_EVERY,
+    MIN_SCAN_INTERVAL,
+    MIN_SLOW_EVERY,
+)
+from .labels import async_device_names, device_label, device_lines
+from .registers import device_key
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from victron_gx_modbus import FoundDevice, ScanResult
+    from victron_gx_modbus.client import ScanMode
+
+CONF_DEVICES = "devices"
+CONF_MODE = "mode"
+SECTION_ADVANCED = "advanced"
+SCAN_MODES = ["quick", "deep"]
+NOTHING = "—"
+"""A placeholder's text for an empty list."""
+
+
+class _SectionWithOwnErrors(section):
+    """A section whose fields' errors are reported as the section's own.
+
+    Home Assistant maps an error inside a section to untranslated text at the
+    form's base; raised at the section, the error key is translated there.
+    """
+
+    def __call__(self, value: object) -> object:
+        """Validate the section; an invalid field's message becomes the section's error."""
+        try:
+            return self.schema(value)
+        except vol.Invalid as err:
+            raise vol.Invalid(err.msg) from err
+
+
+def _bounded(minimum: int, maximum: int, error: str, unit: str | None = None) -> vol.All:
+    """A whole number from `minimum` to `maximum`; outside it, the translated `error`."""
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
+    if unit:
+        config["unit_of_measurement"] = unit
+    return vol.All(vol.Range(min=minimum, max=maximum, msg=error), NumberSelector(config))
+
+
+def _devices(scan: ScanResult) -> dict[str, FoundDevice]:
+    """The scan's devices by their key in the options."""
+    return {device_key(found): found for found in scan["devices"]}
+
+
+def _settings_schema(values: dict[str, Any], choices: list[SelectOptionDict]) -> vol.Schema:
+    """The settings form, filled in with `values` (the stored options or the user's input)."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_SCAN_INTERVAL, default=values[CONF_SCAN_INTERVAL]): _bounded(
+                MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, "interval_range", "s"
+            ),
+            vol.Required(CONF_DEVICES, default=values[CONF_DEVICES]): SelectSelector(
+                SelectSelectorConfig(options=choices, multiple=True, mode=SelectSelectorMode.LIST)
+            ),
+            vol.Required(SECTION_ADVANCED): _SectionWithOwnErrors(
+                vol.Schema(
+                    {
+                        vol.Required(
+                            CONF_SLOW_EVERY, default=values[SECTION_ADVANCED][CONF_SLOW_EVERY]
+                        ): _bounded(MIN_SLOW_EVERY, MAX_SLOW_EVERY, "slow_every_range"),
+                    }
+                ),
+                {"collapsed": True},
+            ),
+        }
+    )
+
+
+class VictronGxOptionsFlow(OptionsFlowWithReload):
+    """Menu: settings (interval, devices, slow-tier factor) or rescan (quick/deep, then apply)."""
+
+    def __init__(self) -> None:
+        """Start without a rescan."""
+        self._mode: ScanMode = "quick"
+        self._scan_task: asyncio.Task[ScanResult] | None = None
+        self._scan: ScanResult | None = None
+        self._scan_error = ""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
+        """Choose what to change."""
+        return self.async_show_menu(step_id="init", menu_options=["settings", "rescan"])
+
+    async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Poll interval, included devices and (in a section) the slow-tier factor."""
+        found = _devices(self.config_entry.data[CONF_SCAN])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            included = set(user_input[CONF_DEVICES])
+            if included:
+                return self.async_create_entry(
+                    data={
+                        CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
+                        CONF_SLOW_EVERY: int(user_input[SECTION_ADVANCED][CONF_SLOW_EVERY]),
+                        CONF_EXCLUDED_DEVICES: [key for key in found if key not in included],
+                    }
+                )
+            errors[CONF_DEVICES] = "no_devices"
+        else:
+            options = self.config_entry.options
+            excluded = set(options.get(CONF_EXCLUDED_DEVICES, ()))
+            user_input = {
+                CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
+                CONF_DEVICES: [key for key in found if key not in excluded],
+                SECTION_ADVANCED: {CONF_SLOW_EVERY: options.get(CONF_SLOW_EVERY, DEFAULT_SLOW_EVERY)},
+            }
+        names = await async_device_names(self.hass)
+        choices = [
+            SelectOptionDict(value=key, label=device_label(device, names)) for key, device in found.items()
+        ]
+        return self.async_show_form(
+            step_id="settings", data_schema=_settings_schema(user_input, choices), errors=errors
+        )
+
+    async def async_step_rescan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose a quick scan (known unit IDs) or a deep one (every unit ID)."""
+        if user_input is not None:
+            self._mode = cast("ScanMode", user_input[CONF_MODE])
+            return await self.async_step_rescan_progress()
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_MODE, default="quick"): SelectSelector(
+                    SelectSelectorConfig(
+                        options=SCAN_MODES, translation_key="scan_mode", mode=SelectSelectorMode.LIST
+                    )
+                )
+            }
+        )
+        return self.async_show_form(step_id="rescan", data_schema=schema)
+
+    async def async_step_rescan_progress(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
+        """Scan the GX in the core while the user sees the progress."""
+        host, port = self.config_entry.data[CONF_HOST], self.config_entry.data[CONF_PORT]
+        if self._scan_task is None:
+            self._scan_task = self.hass.async_create_task(
+                async_scan(host, port, self._mode, self.async_update_progress)
+            )
+        if not self._scan_task.done():
+            return self.async_show_progress(
+                step_id="rescan_progress",
+                progress_action="rescan",
+                progress_task=self._scan_task,
+                description_placeholders={"host": host},
+            )
+        self._scan, self._scan_error = scan_outcome(self._scan_task, f"{host}:{port}")
+        return self.async_show_progress_done(next_step_id="rescan_summary" if self._scan else "rescan_failed")
+
+    async def async_step_rescan_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
+        """The scan failed: the stored scan stays."""
+        return self.async_abort(reason="scan_failed", description_placeholders={"error": self._scan_error})
+
+    async def async_step_rescan_summary(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show which devices the rescan added and removed; applying stores it and reloads."""
+        scan = self._scan
+        if scan is None:  # pragma: no cover - the progress step always comes first
+            return self.async_abort(reason="scan_failed", description_placeholders={"error": "no scan"})
+        entry = self.config_entry
+        if scan["gx"]["serial"] != entry.unique_id:
+            return self.async_abort(reason="wrong_device")
+        if user_input is not None:
+            self.hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: scan})
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+            return self.async_create_entry(data=dict(entry.options))
+        old, new = _devices(entry.data[CONF_SCAN]), _devices(scan)
+        names = await async_device_names(self.hass)
+        added = [found for key, found in new.items() if key not in old]
+        removed = [found for key, found in old.items() if key not in new]
+        return self.async_show_form(
+            step_id="rescan_summary",
+            description_placeholders={
+                "devices": str(len(new)),
+                "registers": str(sum(found["registers"] for found in new.values())),
+                "added": device_lines(added, names) or NOTHING,
+                "removed": device_lines(removed, names) or NOTHING,
+            },
+        )
