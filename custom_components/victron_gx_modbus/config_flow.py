@@ -1,6 +1,7 @@
 """Config flow: find the GX (by address or SSDP), scan it with progress, summarise, create the entry.
 
-The options flow lives in options_flow.py.
+A reconfigure moves the entry to a new address of the same GX; the options
+flow lives in options_flow.py.
 """
 
 from __future__ import annotations
@@ -102,6 +103,26 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_scan()
         return self.async_show_form(
             step_id="user", data_schema=_address_schema(user_input or {}), errors=errors
+        )
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Move the entry to a new address; the GX there must be the entry's GX."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host, port = _address(user_input)
+            serial, errors = await async_test_connection(host, port)
+            if not errors:
+                await self.async_set_unique_id(serial, raise_on_progress=False)
+                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_HOST: host, CONF_PORT: port}
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_address_schema(user_input or entry.data),
+            description_placeholders={"title": entry.title},
+            errors=errors,
         )
 
     async def async_step_ssdp(self, discovery_info: SsdpServiceInfo) -> ConfigFlowResult:

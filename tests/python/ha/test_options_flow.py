@@ -387,5 +387,6 @@ def test_flow_texts_exist_in_dutch_and_german() -> None:
         "options.step.settings.sections.advanced.data.slow_every",
         "selector.scan_mode.options.deep",
     } <= english
+    assert {"config.step.reconfigure.data.host", "config.abort.wrong_device"} <= english
     assert sections("nl") == english
     assert sections("de") == english
