@@ -9,11 +9,12 @@ from victron_gx_modbus import (
     GXConnectionError,
     GXProtocolError,
     GXTimeoutError,
+    ScanDataError,
     ScanProgress,
     VictronError,
 )
 
-from .const import CONNECT_TIMEOUT, GX_UNIT, LOGGER, REQUEST_TIMEOUT, SCAN_MAX_RATE
+from .const import CONNECT_TIMEOUT, LOGGER, REQUEST_TIMEOUT, SCAN_MAX_RATE
 
 if TYPE_CHECKING:
     import asyncio
@@ -35,13 +36,13 @@ def flow_client(host: str, port: int) -> Client:
 
 
 async def identify(host: str, port: int) -> str:
-    """The GX serial at host:port: the core scans only the GX's own services at unit 100."""
+    """The GX serial at host:port: two reads at unit 100, nothing probed (no error in the GX's log)."""
     async with flow_client(host, port) as client:
         try:
-            result = await client.scan(unit_ids=[GX_UNIT])
-        except GXProtocolError as err:
+            identity = await client.identify()
+        except (GXProtocolError, ScanDataError) as err:
             raise NotAGxError from err
-    serial = result["gx"]["serial"]
+    serial = identity["serial"]
     if not serial:
         raise NotAGxError
     return serial

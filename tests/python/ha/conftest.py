@@ -152,6 +152,15 @@ async def not_a_gx_server(reader: asyncio.StreamReader, writer: asyncio.StreamWr
     writer.close()
 
 
+async def http_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Not Modbus at all: a web server answers whatever it is sent."""
+    with contextlib.suppress(ConnectionError):
+        await reader.read(256)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+    writer.close()
+
+
 @contextlib.asynccontextmanager
 async def tcp_server(
     handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]],

@@ -13,11 +13,12 @@ from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE,
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
 from homeassistant.loader import async_get_integration, async_get_ssdp
-from victron_gx_modbus import GXConnectionError, GXProtocolError, Simulator
+from victron_gx_modbus import GXConnectionError, Simulator
 
+from custom_components.victron_gx_modbus.connection import async_test_connection
 from custom_components.victron_gx_modbus.const import CONF_MODEL, CONF_SCAN, DOMAIN
 
-from .conftest import mock_entry, not_a_gx_server, scan_of, silent_server, tcp_server
+from .conftest import http_server, mock_entry, not_a_gx_server, scan_of, silent_server, tcp_server
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigFlowResult
@@ -131,10 +132,20 @@ async def test_a_modbus_device_that_is_not_a_gx(hass: HomeAssistant) -> None:
     assert result["errors"] == {"base": "not_a_gx"}
 
 
-async def test_a_reply_that_does_not_fit_is_not_a_gx(hass: HomeAssistant, simulator: Simulator) -> None:
-    with patch(f"{CONNECTION}.Client.scan", side_effect=GXProtocolError("reply does not fit the request")):
-        result = await start_user_flow(hass, simulator.host, simulator.port)
+@pytest.mark.usefixtures("socket_enabled")
+async def test_a_server_that_is_not_modbus_is_not_a_gx(hass: HomeAssistant) -> None:
+    async with tcp_server(http_server) as port:
+        result = await start_user_flow(hass, "127.0.0.1", port)
     assert result["errors"] == {"base": "not_a_gx"}
+
+
+async def test_the_connection_test_reads_the_gx_twice_without_an_error(simulator: Simulator) -> None:
+    simulator.reset_stats()
+    serial, errors = await async_test_connection(simulator.host, simulator.port)
+    assert (serial, errors) == ("c0619ab2a7d1", {})
+    stats = simulator.stats()
+    assert stats["requests"] == 2, "identity: serial and firmware, nothing probed"
+    assert stats["exceptions"] == 0, "every exception reply is an ERROR line in the GX's log"
 
 
 async def test_an_unexpected_error_is_unknown(hass: HomeAssistant, simulator: Simulator) -> None:
@@ -146,7 +157,7 @@ async def test_an_unexpected_error_is_unknown(hass: HomeAssistant, simulator: Si
 @pytest.mark.parametrize("error", [GXConnectionError("the GX went away"), RuntimeError("scan broke")])
 async def test_a_failed_scan_aborts(hass: HomeAssistant, simulator: Simulator, error: Exception) -> None:
     with patch(f"{CONNECTION}.Client.scan", autospec=True) as scan:
-        scan.side_effect = [{"gx": {"serial": "c0619ab2a7d1"}}, error]
+        scan.side_effect = error
         result = await start_user_flow(hass, simulator.host, simulator.port)
         result = await finish_scan(hass, result)
     assert result["type"] is FlowResultType.ABORT
