@@ -63,7 +63,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
         await client.close()
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
-    async_sync_devices(hass, entry, scan)
+    await async_sync_devices(hass, entry, scan)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

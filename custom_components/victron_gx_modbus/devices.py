@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from homeassistant.const import CONF_HOST
-from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
 
 from .const import (
@@ -16,6 +16,7 @@ from .const import (
     MANUFACTURER,
     device_identifier,
 )
+from .labels import async_device_names
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -47,13 +48,32 @@ def _model_id(found: FoundDevice) -> str | None:
     return None if product_id is None else f"0x{product_id:04X}"
 
 
-@callback
-def async_sync_devices(hass: HomeAssistant, entry: VictronGxConfigEntry, scan: ScanResult) -> None:
+def _model(found: FoundDevice, names: dict[str, str]) -> str:
+    """The kind of device in the user's language ("Solar charger"): the Modbus list has no product names."""
+    template = names.get(f"component.{DOMAIN}.device.{found['service']}.name", found["service"])
+    return template.format(unit="").strip()
+
+
+def _custom_names(scan: ScanResult) -> dict[tuple[int, str], str]:
+    """Each device's custom name; a name several devices share gets their unit ("SmartSolar MPPT 2")."""
+    named = [f for f in scan["devices"] if f["name"] and f["service"] not in GX_SERVICES]
+    counts = Counter(found["name"] for found in named)
+    return {
+        (found["unit"], found["service"]): (
+            f"{found['name']} {found['unit']}" if counts[found["name"]] > 1 else str(found["name"])
+        )
+        for found in named
+    }
+
+
+async def async_sync_devices(hass: HomeAssistant, entry: VictronGxConfigEntry, scan: ScanResult) -> None:
     """Create or update the devices of `scan` and remove this entry's devices it no longer has.
 
     The GX is created first; each child then gets it as parent through
     `via_device_id` (`DeviceInfo.via_device` is deprecated from HA 2026.8).
     """
+    names = await async_device_names(hass)
+    custom_names = _custom_names(scan)
     registry = dr.async_get(hass)
     serial = gx_serial(scan)
     gx = registry.async_get_or_create(
@@ -67,11 +87,12 @@ def async_sync_devices(hass: HomeAssistant, entry: VictronGxConfigEntry, scan: S
         configuration_url=f"http://{entry.data[CONF_HOST]}",
     )
     for found in scan["devices"]:
-        custom_name = None if found["service"] in GX_SERVICES else found["name"]
+        custom_name = custom_names.get((found["unit"], found["service"]))
         child = registry.async_get_or_create(
             config_entry_id=entry.entry_id,
             identifiers={(DOMAIN, device_identifier(serial, found["unit"], found["service"]))},
             manufacturer=MANUFACTURER,
+            model=_model(found, names),
             model_id=_model_id(found),
             serial_number=found["serial"],
             sw_version=found["firmware"],

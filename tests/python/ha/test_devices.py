@@ -54,6 +54,11 @@ async def test_the_gx_and_its_devices(hass: HomeAssistant, simulator: Simulator)
     assert evcharger.serial_number == "HQ2302EV7KP"
     assert evcharger.sw_version == "v1.05~3"
     assert evcharger.model_id == "0xC047"
+    assert evcharger.model == "EV charger"  # the kind of device: the Modbus list has no product names
+    assert device(hass, f"{SERIAL}_225_battery").model == "Battery"
+    # Four chargers all called "SmartSolar MPPT" get their unit, so their entity IDs differ by more than _2.
+    chargers = [device(hass, f"{SERIAL}_{unit}_solarcharger").name for unit in range(4)]
+    assert chargers == [f"SmartSolar MPPT {unit}" for unit in range(4)]
     assert {e.device_id for e in entry_entities(hass, entry)} == {d.id for d in devices} - {gx.id}
     assert await hass.config_entries.async_unload(entry.entry_id)
 
