@@ -1,0 +1,182 @@
+"""What a person sees: the demo in headless Chromium, captured and checked.
+
+`python -m demo.screenshots [--out docs/screenshots]` (run by
+`scripts/screenshots`) starts the demo in a fresh folder on free ports, opens
+the GX's device page, a device with per-phase values, the battery's more-info
+dialog, the site dashboard and the energy dashboard in Debian's Chromium
+(Playwright), saves a PNG of each and fails when a page does not show the
+Victron devices or plausible values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.async_api import Page, async_playwright
+
+from .state import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+UP_WITHIN_S = 90
+SETTLE_MS = 4000
+
+
+class ScreenshotError(Exception):
+    """A page does not show what it should."""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _expect(text: str, pattern: str, what: str) -> re.Match[str]:
+    match = re.search(pattern, text)
+    if match is None:
+        msg = f"{what}: {pattern!r} not on the page"
+        raise ScreenshotError(msg)
+    return match
+
+
+async def _page_text(page: Page) -> str:
+    """Visible text, including what Home Assistant renders inside shadow roots."""
+    text: str = await page.evaluate(
+        """() => {
+            const parts = [];
+            const walk = (node) => {
+                if (node.nodeType === Node.TEXT_NODE) parts.push(node.textContent);
+                if (node.shadowRoot) walk(node.shadowRoot);
+                for (const child of node.childNodes) walk(child);
+            };
+            walk(document.body);
+            return parts.join(" ").replace(/\\s+/g, " ");
+        }"""
+    )
+    return text
+
+
+async def _capture(page: Page, out: Path, base: str) -> list[str]:
+    """Visit every page, check it and save it; returns the files written."""
+    written = []
+
+    async def shot(name: str) -> str:
+        await page.wait_for_timeout(SETTLE_MS)
+        path = out / f"{name}.png"
+        await page.screenshot(path=str(path))
+        written.append(str(path.relative_to(ROOT)))
+        return await _page_text(page)
+
+    await page.goto(f"{base}/config/devices/dashboard")
+    text = await shot("devices")
+    for name in ("Lynx BMS", "Multi L1-L3", "Grid", "System overview", "SmartSolar MPPT 0"):
+        _expect(text, re.escape(name), "device list")
+
+    await page.get_by_text("Home ESS", exact=True).first.click()
+    text = await shot("gx-device")
+    _expect(text, r"Victron Energy", "GX device page")
+    _expect(text, r"v3\.\d\d", "GX firmware")
+
+    await page.goto(f"{base}/config/devices/dashboard")
+    await page.wait_for_timeout(SETTLE_MS)
+    await page.get_by_text("Grid", exact=True).first.click()
+    text = await shot("grid-device")
+    for phase in (1, 2, 3):
+        watts = _expect(text, rf"Power L{phase} (-?[\d,.]+) W", f"grid power L{phase}")
+        if not 0 < abs(float(watts.group(1).replace(",", ""))) < 20_000:  # noqa: PLR2004 - a house's phase
+            msg = f"grid power L{phase} is {watts.group(1)} W"
+            raise ScreenshotError(msg)
+
+    await page.goto(f"{base}/config/devices/dashboard")
+    await page.wait_for_timeout(SETTLE_MS)
+    await page.get_by_text("Lynx BMS", exact=True).first.click()
+    await page.wait_for_timeout(SETTLE_MS)
+    await page.get_by_text("State of charge", exact=True).first.click()
+    text = await shot("battery-soc-dialog")
+    soc = _expect(text, r"(\d+(?:\.\d+)?) ?%", "state of charge in the more-info dialog")
+    if not 0 < float(soc.group(1)) <= 100:  # noqa: PLR2004 - a percentage
+        msg = f"state of charge is {soc.group(1)} %"
+        raise ScreenshotError(msg)
+
+    await page.goto(f"{base}/victron-site/site")
+    text = await shot("site-dashboard")
+    for title in ("Battery", "Grid per phase", "Loads per phase", "Solar"):
+        _expect(text, re.escape(title), "site dashboard")
+
+    await page.goto(f"{base}/energy")
+    await shot("energy-dashboard")
+    return written
+
+
+async def _run(out: Path) -> int:
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="vgm-screenshots-") as folder:
+        demo = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "demo",
+            "--config",
+            folder,
+            "--ha-port",
+            str(port),
+            "--gx-port",
+            str(_free_port()),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},
+        )
+        if demo.stdout is None:  # pragma: no cover - asked for a pipe above
+            return 1
+        try:
+            async with asyncio.timeout(UP_WITHIN_S):
+                while b"Home Assistant is up" not in (line := await demo.stdout.readline()):
+                    if not line:
+                        print("screenshots: the demo ended early", file=sys.stderr)
+                        return 1
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                try:
+                    written = await _capture(page, out, f"http://127.0.0.1:{port}")
+                finally:
+                    await browser.close()
+        except ScreenshotError as err:
+            print(f"screenshots: {err}", file=sys.stderr)
+            return 1
+        finally:
+            if demo.returncode is None:
+                demo.send_signal(signal.SIGINT)
+            await demo.wait()
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def main() -> int:
+    """Capture and check the demo's pages."""
+    parser = argparse.ArgumentParser(prog="scripts/screenshots", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    out: Path = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_run(out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
