@@ -163,3 +163,125 @@ fn bad_scenarios_are_clear_errors() {
     assert!(Scenario::from_json("x", "{").is_err());
     assert!(Scenario::bundled("nope").is_err());
 }
+
+#[test]
+fn twin_registers_of_one_dbus_path_read_the_same_value() {
+    // The system's grid power: 16-bit at 820 (clamped), 32-bit at 908. A
+    // solar charger's yield power at 789 (/10), 792 (32-bit) and 3730.
+    let devices = r#"{"id": "gx", "service": "system", "instance": 0, "values": {
+            "ac_grid_l1_power": {"constant": -40000.0},
+            "ac_grid_l2_power_821": {"constant": 1234.0}}},
+        {"id": "m", "service": "solarcharger", "instance": 7, "values": {
+            "yield_power": {"constant": 4321.0}}}"#;
+    let mut gx = custom(devices, 12.0).expect("valid scenario");
+    let at = Instant::now();
+    assert_eq!(
+        number(&read(&mut gx, 100, 908, 2, at), "int32", 1.0),
+        -40000.0
+    );
+    let (low, _) = codec::value_bounds("int16".parse().expect("type"), 1.0).expect("bounds");
+    assert_eq!(number(&read(&mut gx, 100, 820, 1, at), "int16", 1.0), low);
+    // A model on the 16-bit register serves the 32-bit twin as well.
+    assert_eq!(
+        number(&read(&mut gx, 100, 910, 2, at), "int32", 1.0),
+        1234.0
+    );
+    assert_eq!(
+        number(&read(&mut gx, 100, 821, 1, at), "int16", 1.0),
+        1234.0
+    );
+    assert_eq!(number(&read(&mut gx, 7, 792, 2, at), "uint32", 1.0), 4321.0);
+    assert_eq!(
+        number(&read(&mut gx, 7, 789, 1, at), "uint16", 10.0),
+        4321.0
+    );
+    assert_eq!(
+        number(&read(&mut gx, 7, 3730, 1, at), "uint16", 1.0),
+        4321.0
+    );
+    // A write to one twin is a write to the D-Bus path: both read it back.
+    let mut ess = custom(
+        r#"{"id": "v", "service": "vebus", "instance": 276, "values": {}}"#,
+        12.0,
+    )
+    .expect("valid scenario");
+    let outcome = ess.handle(227, &[6, 0, 37, 0xFF, 0x38], at); // -200 W at 37
+    assert_eq!(outcome.exception, None);
+    assert_eq!(
+        number(&read(&mut ess, 227, 96, 2, at), "int32", 1.0),
+        -200.0
+    );
+    // Two models for one path contradict each other.
+    let both = r#"{"id": "gx", "service": "system", "instance": 0, "values": {
+        "ac_grid_l1_power": {"constant": 1.0}, "ac_grid_l1_power_820": {"constant": 2.0}}}"#;
+    assert!(custom(both, 12.0)
+        .err()
+        .unwrap_or_default()
+        .contains("same D-Bus path"));
+}
+
+#[test]
+fn every_twin_of_every_bundled_scenario_agrees() {
+    let ledger = embedded().expect("ledger");
+    for (name, _) in BUNDLED {
+        let mut gx = gx(name);
+        let at = Instant::now();
+        let devices: Vec<(u8, usize)> = gx
+            .site()
+            .devices()
+            .iter()
+            .filter(|d| d.present)
+            .filter_map(|d| Some((d.unit?, d.service)))
+            .collect();
+        for (unit, service) in devices {
+            let registers = &ledger.services[service].registers;
+            // (value, resolution) per register of each path.
+            let mut by_path: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();
+            for register in registers {
+                let (Some(path), false) = (
+                    register.dbus_path.as_deref(),
+                    matches!(register.register_type, codec::RegisterType::Str(_)),
+                ) else {
+                    continue;
+                };
+                let pdu = [
+                    3,
+                    (register.address >> 8) as u8,
+                    register.address as u8,
+                    0,
+                    register.register_type.words() as u8,
+                ];
+                let outcome = gx.handle(unit, &pdu, at);
+                if outcome.exception.is_some() {
+                    continue; // not served by this firmware
+                }
+                let words: Vec<u16> = outcome.reply[2..]
+                    .chunks(2)
+                    .map(|p| u16::from_be_bytes([p[0], p[1]]))
+                    .collect();
+                let value = match codec::decode(register.register_type, register.scale, &words) {
+                    Ok(Value::Int(v)) => v as f64,
+                    Ok(Value::Float(v)) => v,
+                    _ => continue,
+                };
+                let (low, high) = codec::value_bounds(register.register_type, register.scale)
+                    .expect("numeric bounds");
+                // Compare values that neither register had to clamp.
+                if value > low && value < high {
+                    let resolution = 1.0 / register.scale.abs().max(f64::MIN_POSITIVE);
+                    by_path.entry(path).or_default().push((value, resolution));
+                }
+            }
+            for (path, values) in by_path {
+                let of = |f: fn(&(f64, f64)) -> f64| values.iter().map(f).collect::<Vec<_>>();
+                let spread = of(|v| v.0).into_iter().fold(f64::MIN, f64::max)
+                    - of(|v| v.0).into_iter().fold(f64::MAX, f64::min);
+                let coarsest = of(|v| v.1).into_iter().fold(1.0, f64::max);
+                assert!(
+                    spread <= coarsest,
+                    "{name} unit {unit} {path}: twins read {values:?}"
+                );
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod scenario;
 mod server;
 mod site;
 mod stats;
+mod twins;
 
 pub use faults::{Malformation, ReplyFault};
 pub use gx::{exception, Gx, Outcome, WriteRecord};

@@ -10,6 +10,7 @@ use std::f64::consts::PI;
 use std::time::Instant;
 
 use super::scenario::{DeviceSpec, Scenario, ScenarioError, ValueModel, ValueRef};
+use super::twins::value_holders;
 use crate::codec::{self, RegisterType, Value};
 use crate::ledger::{list_rank, Ledger, Register, Service};
 use crate::rng::Rng;
@@ -89,6 +90,20 @@ impl Model {
         }
     }
 
+    /// Points every input at the node that holds its value.
+    fn remap(&mut self, holder: &[usize]) {
+        let map = |node: &mut usize| *node = holder[*node];
+        match self {
+            Self::Counter { power: n, .. } | Self::Soc { current: n, .. } => map(n),
+            Self::Product { of, .. } | Self::Sum { of, .. } => of.iter_mut().for_each(map),
+            Self::Ratio { num, den } => {
+                map(num);
+                map(den);
+            }
+            _ => {}
+        }
+    }
+
     fn is_integrator(&self) -> bool {
         matches!(
             self,
@@ -117,6 +132,10 @@ pub struct Site {
     devices: Vec<SimDevice>,
     models: Vec<Model>,
     values: Vec<NodeValue>,
+    /// The node holding each node's value (twins of one D-Bus path share one).
+    holder: Vec<usize>,
+    /// Nodes the scenario gave a model.
+    modelled: Vec<bool>,
     derived_order: Vec<usize>,
     start_hour: f64,
     started: Instant,
@@ -229,6 +248,7 @@ impl Site {
         }
         let mut models = vec![Model::Invalid; first_node];
         let mut values = vec![NodeValue::Invalid; first_node];
+        let mut modelled = vec![false; first_node];
         let node_of = |device: usize, key: &str| -> Option<usize> {
             let dev = &devices[device];
             ledger.services[dev.service]
@@ -293,7 +313,21 @@ impl Site {
                 })?;
                 models[node] = compiled;
                 values[node] = initial_value(&model);
+                modelled[node] = true;
             }
+        }
+        let mut holder: Vec<usize> = (0..first_node).collect();
+        for device in &devices {
+            let service = &ledger.services[device.service];
+            let span = device.first_node..device.first_node + service.registers.len();
+            let local = value_holders(service, &modelled[span.clone()])
+                .map_err(|message| invalid(scenario, format!("{}: {message}", device.id)))?;
+            for (node, index) in span.zip(local) {
+                holder[node] = device.first_node + index;
+            }
+        }
+        for model in &mut models {
+            model.remap(&holder);
         }
         let derived_order = derivation_order(&models).map_err(|node| {
             invalid(
@@ -307,6 +341,8 @@ impl Site {
             devices,
             models,
             values,
+            holder,
+            modelled,
             derived_order,
             start_hour: scenario.start_hour,
             started: now,
@@ -330,13 +366,21 @@ impl Site {
         }
     }
 
-    /// The ledger register and node of a device's register index.
+    /// The ledger register of a device's register index and the node that
+    /// holds its value (shared by every register of its D-Bus path).
     pub fn register(&self, device: usize, index: usize) -> (&'static Register, usize) {
         let dev = &self.devices[device];
         (
             &self.ledger.services[dev.service].registers[index],
-            dev.first_node + index,
+            self.holder[dev.first_node + index],
         )
+    }
+
+    /// Whether the scenario declares a device's register invalid (the
+    /// product does not publish that D-Bus path), as opposed to not modelling it.
+    pub fn declared_invalid(&self, device: usize, index: usize) -> bool {
+        let (_, node) = self.register(device, index);
+        self.modelled[node] && matches!(self.models[node], Model::Invalid)
     }
 
     /// The current value of a node.
