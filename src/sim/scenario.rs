@@ -19,13 +19,16 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("three-phase", include_str!("scenarios/three-phase.json")),
     ("large", include_str!("scenarios/large.json")),
     ("old-firmware", include_str!("scenarios/old-firmware.json")),
+    ("boat", include_str!("scenarios/boat.json")),
+    ("ess-large", include_str!("scenarios/ess-large.json")),
+    ("pv-inverters", include_str!("scenarios/pv-inverters.json")),
 ];
 
 /// Why a scenario cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioError {
     /// No bundled scenario of that name.
-    #[error("no bundled scenario {0:?} (bundled: minimal, single-phase-ess, three-phase, large, old-firmware)")]
+    #[error("no bundled scenario {0:?} (bundled: minimal, single-phase-ess, three-phase, large, old-firmware, boat, ess-large, pv-inverters)")]
     Unknown(String),
     /// The JSON does not have the scenario shape.
     #[error("scenario {name}: {message}")]
