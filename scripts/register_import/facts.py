@@ -160,7 +160,27 @@ def _parse_range(row: SourceRow, reg_type: str, scale: float, report: ImportRepo
             "dropped (the type bounds it)"
         )
         return None
-    return [low, high]
+    clamped = clamp_to_type(reg_type, scale, low, high)
+    if clamped != [low, high]:
+        report.corrected.append(
+            f"line {row.line}: range {raw!r} names one more than a {reg_type} holds: "
+            f"{clamped[0]} to {clamped[1]}"
+        )
+    return clamped
+
+
+def _plain(value: float) -> float | int:
+    rounded = round(value, 9)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def clamp_to_type(reg_type: str, scale: float, low: float, high: float) -> list[float]:
+    """A range cut to what the type holds after scale (lists often write 65536 or 2^31)."""
+    bounds = _RAW_BOUNDS.get(reg_type)
+    if bounds is None:
+        return [low, high]
+    ends = sorted((bounds[0] / scale, bounds[1] / scale))
+    return [low if low >= ends[0] else _plain(ends[0]), high if high <= ends[1] else _plain(ends[1])]
 
 
 def _reserved_block(address: str) -> list[int] | None:

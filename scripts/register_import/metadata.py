@@ -74,6 +74,7 @@ _UNITS: dict[str, tuple[str | None, str | None, str]] = {
     "m": ("m", "distance", "register_range"),
     "Degrees": ("°", None, "register_range"),
     "Decimal degrees": ("°", None, "register_range"),
+    "timestamp": (None, None, "timestamp"),
 }
 
 
@@ -186,13 +187,27 @@ def _write_spec(
     elif unit_info is None:
         bound = "register_range"
     else:
-        bound = unit_info[2]
-        path = facts.dbus_path or ""
-        if bound == "ac_current" and "/Dc" in path:
-            bound = "dc_current"
-        if bound in {"ac_power", "dc_power"} and "/Dc" in path:
-            bound = "dc_power"
+        bound = physical_bound(unit_info[2], facts.dbus_path or "", facts.unit or "")
     return {"kind": platform, "bound": bound}
+
+
+def is_dc(path: str, unit: str) -> bool:
+    """Whether a current, voltage or power is on the DC side: the unit says so or the path does."""
+    return "DC" in unit or "/Dc" in path or any(word in path for word in ("Battery", "Charge"))
+
+
+def physical_bound(bound: str, path: str, unit: str) -> str:
+    """The write bound of a unit's quantity on its side (AC or DC) and as a setpoint or a limit."""
+    if bound in {"ac_current", "dc_current"}:
+        return "dc_current" if is_dc(path, unit) else "ac_current"
+    if bound in {"ac_voltage", "dc_voltage"}:
+        return "dc_voltage" if is_dc(path, unit) else "ac_voltage"
+    if bound in {"ac_power", "dc_power"}:
+        if is_dc(path, unit) and "AC" not in unit:
+            return "dc_power"
+        leaf = path.rsplit("/", 1)[-1]
+        return "ac_power_limit" if "Max" in leaf or "Limit" in leaf else "ac_power"
+    return bound
 
 
 def draft_metadata(facts: RegisterFacts) -> dict[str, Any]:

@@ -32,8 +32,11 @@ pub enum Platform {
 pub enum WriteBound {
     /// AC current (A): the user's AC current limit.
     AcCurrent,
-    /// AC power (W): AC current x AC voltage x phases.
+    /// AC power setpoint (W, signed: import positive, export negative):
+    /// AC voltage x AC current, per phase or times the phases.
     AcPower,
+    /// AC power limit (W, never negative): as `AcPower`, from 0 up.
+    AcPowerLimit,
     /// AC voltage (V): the user's nominal AC voltage.
     AcVoltage,
     /// DC current (A): the user's DC current limit.
@@ -46,6 +49,10 @@ pub enum WriteBound {
     Percentage,
     /// A duration, bounded by the register's range.
     Duration,
+    /// A time of day (seconds, minutes or hours since midnight, by unit).
+    TimeOfDay,
+    /// A point in time (Unix seconds, not before 1970).
+    Timestamp,
     /// AC frequency around the nominal 50/60 Hz.
     Frequency,
     /// A temperature, bounded by the register's range.
