@@ -9,6 +9,7 @@
 pub mod codec;
 pub mod discovery;
 pub mod frame;
+pub mod guard;
 pub mod ledger;
 pub mod plan;
 pub mod poll;

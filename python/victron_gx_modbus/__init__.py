@@ -4,7 +4,7 @@ The work is done in Rust (``victron_gx_modbus._core``); this package gives it
 a typed Python face.
 """
 
-from ._core import __version__, decode, encode
+from ._core import Limits, __version__, decode, encode
 from .client import (
     Client,
     FoundDevice,
@@ -14,6 +14,7 @@ from .client import (
     ScanProgress,
     ScanResult,
     Snapshot,
+    WriteInfo,
     register_id,
 )
 from .errors import (
@@ -23,12 +24,15 @@ from .errors import (
     GXProtocolError,
     GXTimeoutError,
     LedgerError,
+    LimitsError,
     ScanDataError,
     SimulatorError,
     VictronError,
+    WriteNotConfirmed,
+    WriteRefused,
 )
 from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, service_type
-from .simulator import SimulatedDevice, Simulator, SimulatorStats
+from .simulator import SimulatedDevice, Simulator, SimulatorStats, WriteLogEntry
 
 __all__ = [
     "Client",
@@ -41,6 +45,8 @@ __all__ = [
     "GxIdentity",
     "HaMetadata",
     "LedgerError",
+    "Limits",
+    "LimitsError",
     "Metrics",
     "PlannedRegister",
     "Register",
@@ -54,6 +60,10 @@ __all__ = [
     "SimulatorStats",
     "Snapshot",
     "VictronError",
+    "WriteInfo",
+    "WriteLogEntry",
+    "WriteNotConfirmed",
+    "WriteRefused",
     "WriteSpec",
     "__version__",
     "decode",

@@ -133,6 +133,28 @@ def unit_list(text: str) -> list[int]:
     return units
 
 
+def number(text: str) -> float:
+    """A finite number."""
+    return _number(text, "a number")
+
+
+def positive(text: str) -> float:
+    """A positive number."""
+    value = _number(text, "a positive number")
+    if value <= 0:
+        msg = f"{text!r} is not a positive number"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def unit_id(text: str) -> int:
+    """One unit ID, 0-255."""
+    if not (text.isascii() and text.isdigit() and int(text) <= HIGHEST_UNIT_ID):
+        msg = f"{text!r} is not a unit ID 0-{HIGHEST_UNIT_ID}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def scenario(text: str) -> str:
     """A bundled scenario's name or the path of a `.json` scenario file."""
     names = Simulator.scenarios()

@@ -94,6 +94,63 @@ class PollOutput(TypedDict):
     requests: int
     failed: int
 
+class Limits:
+    """The user's electrical set-up, validated by the core; frozen.
+
+    `ac_voltage`: nominal V of one phase leg (120, 208, 230, 240 or another
+    mains voltage, 100-260); `phases`: single, split or three; `ac_current`:
+    A per phase; `dc_current`: A; `battery`: lifepo4_4s/8s/16s,
+    lead_acid_12v/24v/48v or custom (with `battery_min_voltage` and
+    `battery_max_voltage`); `power_limit`: an extra AC power limit in W, per
+    phase or (`power_per_phase=False`) total. Nonsense raises `LimitsError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        ac_voltage: float,
+        phases: str,
+        ac_current: float,
+        dc_current: float,
+        battery: str,
+        battery_min_voltage: float | None = None,
+        battery_max_voltage: float | None = None,
+        power_limit: float | None = None,
+        power_per_phase: bool = True,
+    ) -> None:
+        """Validate the options (raises `LimitsError`)."""
+    @property
+    def ac_voltage(self) -> float:
+        """Nominal AC voltage of one phase leg (V)."""
+    @property
+    def phases(self) -> str:
+        """single, split or three."""
+    @property
+    def ac_current(self) -> float:
+        """AC current per phase (A)."""
+    @property
+    def dc_current(self) -> float:
+        """DC current (A)."""
+    @property
+    def battery(self) -> str:
+        """The battery profile."""
+    @property
+    def battery_min_voltage(self) -> float | None:
+        """A custom battery's lowest voltage."""
+    @property
+    def battery_max_voltage(self) -> float | None:
+        """A custom battery's highest voltage."""
+    @property
+    def power_limit(self) -> float | None:
+        """An extra AC power limit (W)."""
+    @property
+    def power_per_phase(self) -> bool:
+        """Whether `power_limit` is per phase (else total)."""
+    def as_dict(self) -> dict[str, Any]:
+        """The options as keyword arguments of `Limits`."""
+    def derived(self) -> dict[str, float]:
+        """ac_power_phase, ac_power_total, dc_voltage_min, dc_voltage_max, dc_power."""
+
 class ClientCore:
     """A connection to one GX.
 
@@ -110,6 +167,7 @@ class ClientCore:
         max_in_flight: int,
         max_rate: float,
         slow_every: int,
+        limits: Limits | None = None,
     ) -> None:
         """Describe the connection; nothing connects until the first request."""
     def identify(self, bridge: BridgeCore) -> int:
@@ -126,6 +184,15 @@ class ClientCore:
         """Read registers; delivers the words or a DeviceException."""
     def metrics_json(self) -> str:
         """Request counters and latency as JSON."""
+    @property
+    def writes_enabled(self) -> bool:
+        """Whether the client has limits."""
+    def write_range(self, unit: int, service: str, key: str) -> tuple[float, float, float]:
+        """(min, max, step) under the limits; raises `WriteRefused`."""
+    def write_range_json(self, unit: int, service: str, key: str) -> str:
+        """The write range with allowed codes and reason, as JSON."""
+    def write(self, bridge: BridgeCore, unit: int, service: str, key: str, value: float | str) -> int:
+        """Write within the limits; delivers the value read back."""
     @property
     def closed(self) -> bool:
         """Whether `close` was called."""

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
 import json
 import signal
 import sys
-from typing import TYPE_CHECKING
 
 from . import _args
-from ._core import VictronError
-from .client import Client, ScanProgress, ScanResult
+from ._core import Limits, VictronError
+from .client import Client, ScanProgress, ScanResult, register_id
+from .errors import LimitsError
 from .ledger import Register, ledger
-from .simulator import Simulator, SimulatorStats
-
-if TYPE_CHECKING:
-    import argparse
+from .simulator import Simulator, SimulatorStats, WriteLogEntry
 
 
 def _register_row(service: str, register: Register) -> str:
@@ -44,6 +42,15 @@ def _print_ledger(*, as_json: bool) -> int:
     return 0
 
 
+def _format_write(write: WriteLogEntry) -> str:
+    shown = write["text"] if write["text"] is not None else write["value"]
+    words = " ".join(f"{word:04X}" for word in write["words"])
+    return (
+        f"  unit {write['unit']:>3} {write['device']}/{write['key']} @{write['address']}: "
+        f"words [{words}] -> {shown!r}"
+    )
+
+
 def _format_stats(stats: SimulatorStats) -> str:
     codes = ", ".join(f"0x{int(code):02X}: {count}" for code, count in stats["exceptions_by_code"].items())
     functions = ", ".join(f"FC{code}: {count}" for code, count in stats["by_function"].items())
@@ -57,6 +64,9 @@ def _format_stats(stats: SimulatorStats) -> str:
         f"  unit {unit:>3}: {counts['requests']} requests, {counts['exceptions']} exceptions"
         for unit, counts in stats["by_unit"].items()
     ]
+    if stats["writes"]:
+        lines.append(f"write log (last {len(stats['writes'])}):")
+        lines += [_format_write(write) for write in stats["writes"]]
     return "\n".join(lines)
 
 
@@ -162,6 +172,65 @@ async def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limits(args: argparse.Namespace) -> Limits:
+    """The limits the write command's flags give (validated by the core)."""
+    return Limits(
+        ac_voltage=args.ac_voltage,
+        phases=args.phases,
+        ac_current=args.ac_current,
+        dc_current=args.dc_current,
+        battery=args.battery,
+        battery_min_voltage=args.battery_min_voltage,
+        battery_max_voltage=args.battery_max_voltage,
+        power_limit=args.power_limit,
+        power_per_phase=not args.power_total,
+    )
+
+
+def _ledger_register(service: str, key: str) -> Register | None:
+    registers = ledger()[service]["registers"] if service in ledger() else []
+    return next((register for register in registers if register["key"] == key), None)
+
+
+async def _write(args: argparse.Namespace) -> int:
+    host, port = args.address
+    async with Client(host, port, limits=args.limits) as client:
+        minimum, maximum, step = client.write_range(args.unit, args.service, args.key)
+        read_back = await client.write(args.unit, args.service, args.key, args.value)
+    register = _ledger_register(args.service, args.key)
+    unit = (register["ha"]["unit"] if register else None) or ""
+    name = register_id(args.unit, args.service, args.key)
+    print(f"{name} = {read_back} {unit}".rstrip() + f"  (allowed {minimum:g} to {maximum:g}, step {step:g})")
+    return 0
+
+
+def _add_limit_flags(command: argparse.ArgumentParser) -> None:
+    limits = command.add_argument_group("electrical limits (every write is checked against them)")
+    limits.add_argument(
+        "--ac-voltage", type=_args.positive, required=True, help="V per phase leg: 120, 208, 230, 240, ..."
+    )
+    limits.add_argument("--phases", choices=["single", "split", "three"], required=True)
+    limits.add_argument("--ac-current", type=_args.positive, required=True, help="A per phase")
+    limits.add_argument("--dc-current", type=_args.positive, required=True, help="A on the battery side")
+    limits.add_argument(
+        "--battery",
+        choices=[
+            "lifepo4_4s",
+            "lifepo4_8s",
+            "lifepo4_16s",
+            "lead_acid_12v",
+            "lead_acid_24v",
+            "lead_acid_48v",
+            "custom",
+        ],
+        required=True,
+    )
+    limits.add_argument("--battery-min-voltage", type=_args.positive, help="V, with --battery custom")
+    limits.add_argument("--battery-max-voltage", type=_args.positive, help="V, with --battery custom")
+    limits.add_argument("--power-limit", type=_args.positive, help="extra AC power limit, W per phase")
+    limits.add_argument("--power-total", action="store_true", help="--power-limit is for all phases together")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser; a bad value is a one-line usage error (exit 2)."""
     root = _args.ArgumentParser(prog="victron_gx_modbus", description=__doc__)
@@ -197,13 +266,38 @@ def parser() -> argparse.ArgumentParser:
     watch_cmd.add_argument("address", type=_args.address, help=address_help)
     watch_cmd.add_argument("--interval", type=_args.seconds, default=2.0, help="seconds between polls")
     watch_cmd.add_argument("--count", type=_args.count, help="stop after this many polls")
+    write_cmd = commands.add_parser("write", help="write one register within electrical limits, read it back")
+    write_cmd.add_argument("address", type=_args.address, help=address_help)
+    write_cmd.add_argument("unit", type=_args.unit_id, help="unit ID, e.g. 227")
+    write_cmd.add_argument("service", help="service type, e.g. vebus")
+    write_cmd.add_argument("key", help="register key, e.g. hub4_l1_ac_power_setpoint")
+    write_cmd.add_argument("value", help="a number, or text for a text register")
+    _add_limit_flags(write_cmd)
     return root
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """Parsed arguments; the write command's limits are built here, so that nonsense is a usage error."""
+    root = parser()
+    args = root.parse_args(argv)
+    if args.command == "write":
+        try:
+            args.limits = _limits(args)
+        except LimitsError as err:
+            root.error(f"argument --{err.option.replace('_', '-')}: {err}")
+        register = _ledger_register(args.service, args.key)
+        if register is not None and not register["type"].startswith("string"):
+            try:
+                args.value = _args.number(args.value)
+            except argparse.ArgumentTypeError as err:
+                root.error(f"argument value: {err}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; returns the process exit code."""
-    args = parser().parse_args(argv)
-    commands = {"simulate": _simulate, "scan": _scan, "watch": _watch}
+    args = _parse(argv)
+    commands = {"simulate": _simulate, "scan": _scan, "watch": _watch, "write": _write}
     try:
         if args.command == "ledger":
             return _print_ledger(as_json=args.json)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection
     from types import TracebackType
 
-    from ._core import PollOutput
+    from ._core import Limits, PollOutput
 
 type ScanMode = Literal["quick", "deep", "units"]
 type Tier = Literal["static", "slow", "fast"]
@@ -122,6 +122,20 @@ class Metrics(TypedDict):
     latency_ms: Latency
 
 
+class WriteInfo(TypedDict):
+    """What a writable register accepts under the limits (all computed by the core)."""
+
+    min: float
+    max: float
+    step: float
+    allowed: list[int] | None
+    """The only codes a select, switch or button register takes."""
+    text: bool
+    """A text register: `max` is its most characters."""
+    reason: str
+    """How the bound was derived, e.g. "AC power per phase: 230 V x 25 A"."""
+
+
 def register_id(unit: int, service: str, key: str) -> str:
     """The snapshot key of a register."""
     return f"{unit}/{service}/{key}"
@@ -145,14 +159,18 @@ class Client:
         max_in_flight: int = 8,
         max_rate: float = 500.0,
         slow_every: int = 6,
+        limits: Limits | None = None,
     ) -> None:
         """Describe the connection; nothing connects until the first request.
 
         `max_in_flight` and `max_rate` (requests per second, 0 = unlimited)
         bound the load on the GX; slow registers (counters, settings) are read
-        every `slow_every` polls.
+        every `slow_every` polls. `limits` (the user's electrical set-up)
+        enables writes within them; without it every write is refused.
         """
-        self._core = ClientCore(host, port, timeout, connect_timeout, max_in_flight, max_rate, slow_every)
+        self._core = ClientCore(
+            host, port, timeout, connect_timeout, max_in_flight, max_rate, slow_every, limits
+        )
         self._registers: list[PlannedRegister] = []
         self._keys: list[str] = []
 
@@ -245,6 +263,37 @@ class Client:
         """Read raw registers (diagnostics); `DeviceException` on an exception reply."""
         words: list[int] = await run(lambda bridge: self._core.read_registers(bridge, unit, address, count))
         return words
+
+    @property
+    def writes_enabled(self) -> bool:
+        """Whether the client has limits, so that writes within them are allowed."""
+        return self._core.writes_enabled
+
+    def write_range(self, unit: int, service: str, key: str) -> tuple[float, float, float]:
+        """(min, max, step) of a writable register under the limits, as the core derives it.
+
+        Raises `WriteRefused` when writes are off, the register is read-only or
+        unknown, or the limits leave it no value. For text: (0, most characters, 1).
+        """
+        return self._core.write_range(unit, service, key)
+
+    def write_info(self, unit: int, service: str, key: str) -> WriteInfo:
+        """`write_range` with the allowed codes and how the bound was derived."""
+        info: WriteInfo = json.loads(self._core.write_range_json(unit, service, key))
+        return info
+
+    async def write(self, unit: int, service: str, key: str, value: float | str) -> RegisterValue:
+        """Write a value within the limits and return what the GX reads back.
+
+        A value outside the register's range raises `WriteRefused` and nothing
+        is sent; an exception reply raises `DeviceException`; a different
+        value read back raises `WriteNotConfirmed`. While a write to the same
+        register is on the wire, only the newest waiting value is sent next
+        (a dragged slider), and the values it replaced return its outcome.
+        """
+        core = self._core
+        value_read: RegisterValue = await run(lambda bridge: core.write(bridge, unit, service, key, value))
+        return value_read
 
     def metrics(self) -> Metrics:
         """Request counters and latency percentiles."""

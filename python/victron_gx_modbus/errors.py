@@ -28,6 +28,65 @@ class DeviceException(VictronError):  # noqa: N818 - the Modbus term
         self.code = code
 
 
+class WriteRefused(VictronError):  # noqa: N818 - the name the API promises
+    """A write the core refused: nothing was sent to the GX.
+
+    `register` is `"<unit>/<service>/<key>"`, `value` the value asked for
+    (None when only the range was asked), `min`, `max` and `step` the
+    register's range under the limits (None when writes are off or the
+    register has no range), `allowed` the only codes a code register takes,
+    and `reason` why (e.g. "outside -5750..=5750 (AC power per phase: 230 V x 25 A)").
+    """
+
+    def __init__(
+        self,
+        message: str,
+        register: str,
+        address: int,
+        value: float | str | None,
+        minimum: float | None,
+        maximum: float | None,
+        step: float | None,
+        allowed: list[int] | None,
+        reason: str,
+    ) -> None:
+        """Keep the register, the value and its bounds."""
+        super().__init__(message)
+        self.register = register
+        self.address = address
+        self.value = value
+        self.min = minimum
+        self.max = maximum
+        self.step = step
+        self.allowed = allowed
+        self.reason = reason
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """(min, max) of the register under the limits."""
+        return (self.min, self.max)
+
+
+class WriteNotConfirmed(VictronError):  # noqa: N818 - pairs with WriteRefused
+    """The GX accepted a write but reads back another value."""
+
+    def __init__(self, message: str, register: str, written: str, read_back: str) -> None:
+        """Keep what was written and what came back."""
+        super().__init__(message)
+        self.register = register
+        self.written = written
+        self.read_back = read_back
+
+
+class LimitsError(VictronError, ValueError):
+    """An electrical limit that cannot describe a real installation; `option` names it."""
+
+    def __init__(self, message: str, option: str) -> None:
+        """Keep the option's name."""
+        super().__init__(message)
+        self.option = option
+
+
 __all__ = [
     "CodecError",
     "DeviceException",
@@ -35,7 +94,10 @@ __all__ = [
     "GXProtocolError",
     "GXTimeoutError",
     "LedgerError",
+    "LimitsError",
     "ScanDataError",
     "SimulatorError",
     "VictronError",
+    "WriteNotConfirmed",
+    "WriteRefused",
 ]

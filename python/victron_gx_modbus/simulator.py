@@ -139,8 +139,15 @@ class Simulator:
         stats: SimulatorStats = json.loads(self.core.stats_json())
         return stats
 
+    def writes(self) -> list[WriteLogEntry]:
+        """The writes the simulated GX accepted, oldest first (the most recent 1000).
+
+        Each names the register and carries the raw words that arrived.
+        """
+        return self.stats()["writes"]
+
     def reset_stats(self) -> None:
-        """Clear the statistics."""
+        """Clear the statistics (and the write log)."""
         self.core.reset_stats()
 
     def stall(self, count: int = 1) -> None:

@@ -12,10 +12,12 @@ use tokio::sync::Mutex;
 use super::bridge::{spawn, BridgeCore, EventSink, TaskGroup};
 use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
+use super::writes::{write_value, PyLimits};
 use crate::discovery::{
     identify, scan, GxIdentity, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION,
 };
 use crate::frame::Reply;
+use crate::guard::Writer;
 use crate::ledger::{self, Ledger};
 use crate::plan::{plan, plan_all, Cycle, Tier};
 use crate::poll::Poller;
@@ -91,6 +93,7 @@ pub struct ClientCore {
     slow_every: u64,
     state: Arc<Mutex<State>>,
     tasks: TaskGroup,
+    writer: Writer,
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
@@ -153,7 +156,10 @@ fn no_scan_yet() -> CoreError {
 impl ClientCore {
     /// A client for `host:port`; nothing connects until the first request.
     #[new]
-    #[pyo3(signature = (host, port, timeout, connect_timeout, max_in_flight, max_rate, slow_every))]
+    ///
+    /// With `limits`, writes are enabled within them; without, every write is refused.
+    #[pyo3(signature = (host, port, timeout, connect_timeout, max_in_flight, max_rate, slow_every, limits=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         host: String,
         port: i64,
@@ -162,6 +168,7 @@ impl ClientCore {
         max_in_flight: usize,
         max_rate: f64,
         slow_every: u64,
+        limits: Option<PyRef<'_, PyLimits>>,
     ) -> PyResult<Self> {
         if host.trim().is_empty() {
             return Err(pyo3::exceptions::PyValueError::new_err(
@@ -184,9 +191,17 @@ impl ClientCore {
         config.connect_timeout = seconds("connect_timeout", connect_timeout)?;
         config.max_in_flight = max_in_flight;
         config.max_rate = max_rate;
+        let transport = Transport::new(config);
+        let ledger = ledger::embedded()?;
+        let writer = Writer::new(
+            transport.clone(),
+            ledger,
+            limits.map(|limits| limits.inner.clone()),
+        );
         Ok(Self {
-            transport: Transport::new(config),
-            ledger: ledger::embedded()?,
+            transport,
+            ledger,
+            writer,
             slow_every: slow_every.max(1),
             state: Arc::new(Mutex::new(State {
                 scan: None,
@@ -361,6 +376,69 @@ impl ClientCore {
                 }
             }
         })
+    }
+
+    /// Whether the client was given limits (writes enabled).
+    #[getter]
+    fn writes_enabled(&self) -> bool {
+        self.writer.limits().is_some()
+    }
+
+    /// A register's (min, max, step) under the limits; `WriteRefused` when
+    /// writes are off or the register cannot be written. For text: (0, most
+    /// characters, 1).
+    fn write_range(
+        &self,
+        py: Python<'_>,
+        unit: u8,
+        service: &str,
+        key: &str,
+    ) -> PyResult<(f64, f64, f64)> {
+        self.writer
+            .range(unit, service, key)
+            .map(|range| (range.min, range.max, range.step))
+            .map_err(|err| super::writes::guard_error(py, err))
+    }
+
+    /// A register's write range as JSON: min, max, step, allowed codes, text, reason.
+    fn write_range_json(
+        &self,
+        py: Python<'_>,
+        unit: u8,
+        service: &str,
+        key: &str,
+    ) -> PyResult<String> {
+        let range = self
+            .writer
+            .range(unit, service, key)
+            .map_err(|err| super::writes::guard_error(py, err))?;
+        serde_json::to_string(&range)
+            .map_err(|err| super::errors::LedgerError::new_err(err.to_string()))
+    }
+
+    /// Writes a value within the limits, reads it back and delivers the value
+    /// read back; `WriteRefused` (nothing sent), `DeviceException`,
+    /// `WriteNotConfirmed` or a connection error otherwise.
+    fn write(
+        &self,
+        py: Python<'_>,
+        bridge: &BridgeCore,
+        unit: u8,
+        service: &str,
+        key: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<u64> {
+        let value = write_value(value)?;
+        let runtime = super::runtime::handle()?;
+        // Queued now, on the caller's thread: the order of calls is the order of values.
+        let pending = self
+            .writer
+            .submit(&runtime, unit, service, key, &value)
+            .map_err(|err| super::writes::guard_error(py, err))?;
+        self.run(
+            bridge,
+            move |_| async move { Ok(PyValue(Some(pending.await?))) },
+        )
     }
 
     /// Request counters and latency percentiles as JSON.

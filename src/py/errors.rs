@@ -134,6 +134,8 @@ pub enum CoreError {
     Simulator(String),
     /// The core's runtime has shut down (the interpreter is exiting).
     ShutDown,
+    /// A write refused by the guard, failed at the GX or not confirmed.
+    Guard(crate::guard::GuardError),
 }
 
 impl CoreError {
@@ -152,6 +154,7 @@ impl CoreError {
             Self::ShutDown => {
                 VictronError::new_err("the core has shut down (the interpreter is exiting)")
             }
+            Self::Guard(err) => super::writes::guard_error(py, err),
         }
     }
 }
@@ -166,6 +169,12 @@ impl From<CoreError> for PyErr {
 impl From<TransportError> for CoreError {
     fn from(err: TransportError) -> Self {
         Self::Transport(err)
+    }
+}
+
+impl From<crate::guard::GuardError> for CoreError {
+    fn from(err: crate::guard::GuardError) -> Self {
+        Self::Guard(err)
     }
 }
 

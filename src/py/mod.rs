@@ -13,6 +13,7 @@ mod errors;
 mod logs;
 mod runtime;
 mod simulator;
+mod writes;
 
 use pyo3::prelude::*;
 
@@ -33,5 +34,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<bridge::BridgeCore>()?;
     module.add_class::<simulator::SimulatorCore>()?;
     module.add_class::<client::ClientCore>()?;
+    module.add_class::<writes::PyLimits>()?;
     Ok(())
 }

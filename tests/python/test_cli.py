@@ -32,6 +32,8 @@ PLACEHOLDERS = {"NAME": "three-phase", "P": "0", "X": "5", "Y": "1"}
 DEMO = "single-phase-ess"  # the scenario of `scripts/develop`, which the README's examples talk to
 UNBUFFERED = {**os.environ, "PYTHONUNBUFFERED": "1"}
 TIMEOUT = 60.0
+LIMITS = ["--phases", "single", "--ac-current", "25", "--dc-current", "100", "--battery", "lifepo4_16s"]
+WRITE = ["write", "x", "227", "vebus", "mode", "3", "--ac-voltage", "230", *LIMITS]
 
 # Home Assistant's test plugin blocks sockets; these tests talk to 127.0.0.1 and ::1 only.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -116,6 +118,12 @@ def test_a_scenario_file_is_accepted(tmp_path: Path) -> None:
         (["simulate", "--host", "fe80::1%eth0"], "'fe80::1%eth0'"),
         (["simulate", "--scenario", "nope"], "'nope'"),
         (["simulate", "--scenario", "missing.json"], "'missing.json'"),
+        (["write", "x", "227", "vebus", "mode", "3"], "--ac-voltage"),
+        ([*WRITE, "--ac-current", "0"], "'0'"),
+        ([*WRITE, "--ac-voltage", "5"], "ac-voltage"),
+        ([*WRITE, "--battery", "custom"], "battery"),
+        (["write", "x", "256", "vebus", "mode", "3", *LIMITS], "'256'"),
+        (["write", "x", "227", "vebus", "mode", "three", "--ac-voltage", "230", *LIMITS], "'three'"),
         (["frobnicate"], "'frobnicate'"),
         ([], "command"),
     ],
@@ -293,6 +301,29 @@ async def _check_watch(args: argparse.Namespace, argv: list[str]) -> None:
     assert all(re.fullmatch(r"\d+/\w+/\w+ .*", line) for line in values), values
 
 
+async def test_a_refused_write_exits_1_and_sends_nothing() -> None:
+    async with asyncio.timeout(TIMEOUT), Simulator(DEMO) as sim:
+        address = _args.format_address(sim.host, sim.port)
+        argv = ["write", address, "227", "vebus", "hub4_l1_ac_power_setpoint", "-35000", "--ac-voltage"]
+        async with _cli(*argv, "230", *LIMITS) as process:
+            out, err = await process.communicate()
+        assert sim.stats()["requests"] == 0
+    assert process.returncode == 1
+    assert out == b""
+    assert "-5750" in err.decode()
+
+
+async def test_simulate_prints_its_write_log_on_exit() -> None:
+    async with asyncio.timeout(TIMEOUT), _cli("simulate", "--port", "0") as simulator:
+        started = await _lines_until(simulator, "Ctrl-C to stop.")
+        address = next(line for line in started if " listening on " in line).split()[-1]
+        argv = ["write", address, "227", "vebus", "hub4_l1_ac_power_setpoint", "-1200", "--ac-voltage", "230"]
+        await _run([*argv, *LIMITS])
+        out = await _interrupt(simulator)
+    assert "write log (last 1):" in out
+    assert "multi/hub4_l1_ac_power_setpoint @96: words [FFFF FB50] -> -1200.0" in out
+
+
 async def _check_simulate(_: argparse.Namespace, argv: list[str]) -> None:
     async with _cli(*argv, "--port", "0") as simulator:
         started = await _lines_until(simulator, "Ctrl-C to stop.")
@@ -309,11 +340,23 @@ async def _check_simulate(_: argparse.Namespace, argv: list[str]) -> None:
     assert "exception replies: 0 (none)" in out
 
 
+async def _check_write(args: argparse.Namespace, argv: list[str]) -> None:
+    async with Simulator(DEMO) as sim:
+        out = await _run(_at(sim, argv))
+        log = sim.writes()
+    name = f"{args.unit}/{args.service}/{args.key}"
+    assert out.startswith(f"{name} = "), out
+    assert "(allowed " in out
+    written = [(entry["unit"], entry["key"], entry["value"]) for entry in log]
+    assert written == [(args.unit, args.key, float(args.value))]
+
+
 CHECKS: dict[str, Callable[[argparse.Namespace, list[str]], Awaitable[None]]] = {
     "ledger": _check_ledger,
     "scan": _check_scan,
     "watch": _check_watch,
     "simulate": _check_simulate,
+    "write": _check_write,
 }
 
 
