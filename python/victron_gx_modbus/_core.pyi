@@ -60,8 +60,10 @@ class SimulatorCore:
         """Cut the next `count` replies in half and close the connection."""
     def malform_next_replies(self, kind: str, count: int) -> None:
         """Malform the next `count` replies."""
+    def drop_every(self, n: int) -> None:
+        """Cut every n-th reply and close its connection from now on (0: stop)."""
     def clear_faults(self) -> None:
-        """Drop pending faults."""
+        """Drop pending faults (and the recurring drop)."""
     def reboot(self, seconds: float) -> None:
         """Close every connection and refuse new ones for `seconds`."""
     def set_present(self, bridge: BridgeCore, device: str, present: bool) -> int:

@@ -9,6 +9,7 @@ import itertools
 import json
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from . import _args
 from ._core import Limits, VictronError
@@ -16,6 +17,14 @@ from .client import Client, ScanProgress, ScanResult, register_id
 from .errors import LimitsError
 from .ledger import Register, ledger
 from .simulator import Simulator, SimulatorStats, WriteLogEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .client import Snapshot
+
+EXIT_CODES = """exit codes: 0 done; 1 the GX or the core reported an error (the message says which);
+2 a usage error (a bad argument); 130 interrupted (Ctrl-C)"""
 
 
 def _register_row(service: str, register: Register) -> str:
@@ -94,7 +103,8 @@ async def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_progress(step: ScanProgress) -> None:
+def _draw_progress(step: ScanProgress) -> None:
+    """A progress bar redrawn in place (for a terminal)."""
     width = 30
     filled = width * step["done"] // max(step["total"], 1)
     bar = "#" * filled + "-" * (width - filled)
@@ -103,6 +113,23 @@ def _show_progress(step: ScanProgress) -> None:
     if step["phase"] == "done":
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+def _progress() -> Callable[[ScanProgress], None]:
+    """Scan progress on stderr: a bar on a terminal, one plain line per phase when piped."""
+    if sys.stderr.isatty():
+        return _draw_progress
+    phases: list[str] = []
+
+    def plain(step: ScanProgress) -> None:
+        if not phases or phases[-1] != step["phase"]:
+            phases.append(step["phase"])
+            print(
+                f"scan: {step['phase']} ({step['done']}/{step['total']}, found {step['found']})",
+                file=sys.stderr,
+            )
+
+    return plain
 
 
 def _scan_table(result: ScanResult) -> str:
@@ -131,7 +158,7 @@ async def _scan(args: argparse.Namespace) -> int:
         result = await client.scan(
             mode=args.mode,
             unit_ids=args.units,
-            progress=None if args.json else _show_progress,
+            progress=None if args.json else _progress(),
         )
     if args.json:
         json.dump(result, sys.stdout, indent=1)
@@ -154,22 +181,34 @@ async def _watch(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with Client(host, port) as client:
-        result = await client.scan(progress=_show_progress)
+        result = await client.scan(progress=None if args.json else _progress())
         count = len(client.registers)
-        print(f"watching {count} registers of {len(result['devices'])} devices (Ctrl-C to stop)")
+        status = sys.stderr if args.json else sys.stdout
+        print(f"watching {count} registers of {len(result['devices'])} devices (Ctrl-C to stop)", file=status)
         lost = False
         for polls in itertools.count(1):
             snapshot = await client.poll()
             if snapshot["connection_lost"] != lost:
                 lost = snapshot["connection_lost"]
-                print("GX unreachable; retrying" if lost else "GX reachable again")
-            for key in snapshot["changed"]:
-                value = snapshot["values"][key]
-                shown = "unavailable" if key in snapshot["unavailable"] else value
-                print(f"{key:<60} {shown}")
+                print("GX unreachable; retrying" if lost else "GX reachable again", file=status)
+            if args.json:
+                _print_json_line(polls, snapshot)
+            else:
+                for key in snapshot["changed"]:
+                    value = snapshot["values"][key]
+                    shown = "unavailable" if key in snapshot["unavailable"] else value
+                    print(f"{key:<60} {shown}")
             if polls == args.count or await _stopped_within(stop, args.interval):
                 break
     return 0
+
+
+def _print_json_line(poll: int, snapshot: Snapshot) -> None:
+    """One poll as a JSON line: what changed (null: unavailable), and whether the GX was reachable."""
+    unavailable = set(snapshot["unavailable"])
+    changed = {key: None if key in unavailable else snapshot["values"][key] for key in snapshot["changed"]}
+    line = {"poll": poll, "connection_lost": snapshot["connection_lost"], "changed": changed}
+    print(json.dumps(line), flush=True)
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -233,7 +272,12 @@ def _add_limit_flags(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line's parser; a bad value is a one-line usage error (exit 2)."""
-    root = _args.ArgumentParser(prog="victron_gx_modbus", description=__doc__)
+    root = _args.ArgumentParser(
+        prog="victron_gx_modbus",
+        description=__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = root.add_subparsers(dest="command", required=True)
     address_help = "HOST, HOST:PORT, [IPv6]:PORT or an IPv6 address (default port 502)"
     ledger_cmd = commands.add_parser("ledger", help="print the compiled register ledger")
@@ -266,6 +310,9 @@ def parser() -> argparse.ArgumentParser:
     watch_cmd.add_argument("address", type=_args.address, help=address_help)
     watch_cmd.add_argument("--interval", type=_args.seconds, default=2.0, help="seconds between polls")
     watch_cmd.add_argument("--count", type=_args.count, help="stop after this many polls")
+    watch_cmd.add_argument(
+        "--json", action="store_true", help="one JSON line per poll: what changed (null: unavailable)"
+    )
     write_cmd = commands.add_parser("write", help="write one register within electrical limits, read it back")
     write_cmd.add_argument("address", type=_args.address, help=address_help)
     write_cmd.add_argument("unit", type=_args.unit_id, help="unit ID, e.g. 227")

@@ -162,6 +162,10 @@ class Simulator:
         """Send the next `count` replies malformed."""
         self.core.malform_next_replies(kind, count)
 
+    def drop_every(self, n: int) -> None:
+        """From now on cut every `n`-th reply and close its connection (a flaky GX; 0: stop)."""
+        self.core.drop_every(n)
+
     def clear_faults(self) -> None:
         """Drop pending faults."""
         self.core.clear_faults()

@@ -124,6 +124,11 @@ impl SimulatorCore {
         Ok(())
     }
 
+    /// From now on every `n`-th reply is cut and its connection closed (0: stop).
+    fn drop_every(&self, n: u32) {
+        self.inner.drop_every(n);
+    }
+
     /// Drops pending faults.
     fn clear_faults(&self) {
         self.inner.clear_faults();

@@ -65,6 +65,9 @@ pub enum ReplyFault {
 pub struct Faults {
     stall_requests: u32,
     replies: VecDeque<ReplyFault>,
+    /// Cut every n-th reply and close its connection, until cleared (a flaky GX).
+    drop_every: Option<u32>,
+    replies_since_drop: u32,
 }
 
 impl Faults {
@@ -88,9 +91,25 @@ impl Faults {
         true
     }
 
-    /// The fault for the next reply, if any.
+    /// From now on cut every `n`-th reply and close its connection (0: stop).
+    pub fn drop_every(&mut self, n: u32) {
+        self.drop_every = (n > 0).then_some(n);
+        self.replies_since_drop = 0;
+    }
+
+    /// The fault for the next reply, if any: a queued one first, then the
+    /// recurring drop.
     pub fn take_reply_fault(&mut self) -> Option<ReplyFault> {
-        self.replies.pop_front()
+        if let Some(fault) = self.replies.pop_front() {
+            return Some(fault);
+        }
+        let every = self.drop_every?;
+        self.replies_since_drop += 1;
+        if self.replies_since_drop < every {
+            return None;
+        }
+        self.replies_since_drop = 0;
+        Some(ReplyFault::DropMidReply)
     }
 
     /// Drops every pending fault.

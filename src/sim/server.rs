@@ -234,6 +234,11 @@ impl Simulator {
         lock(&self.shared.faults).stall(count);
     }
 
+    /// From now on every `n`-th reply is cut and its connection closed (0: stop).
+    pub fn drop_every(&self, n: u32) {
+        lock(&self.shared.faults).drop_every(n);
+    }
+
     /// Drops every pending fault.
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();

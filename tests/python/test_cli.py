@@ -291,6 +291,9 @@ async def _check_scan(args: argparse.Namespace, argv: list[str]) -> None:
 
 async def _check_watch(args: argparse.Namespace, argv: list[str]) -> None:
     polls = ["--count", "2"] if args.count is None else []
+    if args.json:
+        await _check_watch_json([*argv, *polls])
+        return
     async with Simulator(DEMO) as sim:
         devices = len(await sim.devices())
         heading, *values = (await _run([*_at(sim, argv), *polls])).splitlines()
@@ -299,6 +302,28 @@ async def _check_watch(args: argparse.Namespace, argv: list[str]) -> None:
     assert int(found[2]) == devices
     assert len(values) >= int(found[1]) > 0  # the first poll shows every register
     assert all(re.fullmatch(r"\d+/\w+/\w+ .*", line) for line in values), values
+
+
+async def _check_watch_json(argv: list[str]) -> None:
+    """The output of watch --json: one JSON object per poll; the first shows every register."""
+    async with Simulator(DEMO) as sim:
+        lines = (await _run(_at(sim, argv))).splitlines()
+    polls = [json.loads(line) for line in lines]
+    assert [p["poll"] for p in polls] == list(range(1, len(polls) + 1))
+    assert len(polls) >= 2
+    assert not any(p["connection_lost"] for p in polls)
+    assert len(polls[0]["changed"]) > 100
+    assert all(re.fullmatch(r"\d+/\w+/\w+", key) for key in polls[0]["changed"])
+
+
+async def test_piped_scan_progress_is_plain_lines() -> None:
+    async with Simulator(DEMO) as sim, _cli("scan", f"{sim.host}:{sim.port}") as process:
+        _, err = await process.communicate()
+    assert process.returncode == 0
+    text = err.decode()
+    assert "\r" not in text, "no progress bar redrawn into a pipe"
+    phases = [line for line in text.splitlines() if line.startswith("scan: ")]
+    assert [line.split()[1] for line in phases] == ["probing", "validating", "done"], phases
 
 
 async def test_a_refused_write_exits_1_and_sends_nothing() -> None:
