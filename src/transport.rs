@@ -132,6 +132,8 @@ pub struct Latency {
 }
 
 const LATENCY_WINDOW: usize = 2048;
+/// Times a read is sent when the connection keeps dropping under it.
+pub const READ_ATTEMPTS: u32 = 5;
 /// Consecutive timeouts after which the connection is replaced.
 const TIMEOUTS_BEFORE_RECONNECT: u32 = 2;
 
@@ -351,12 +353,23 @@ impl Transport {
     }
 
     /// Reads `quantity` holding registers.
+    ///
+    /// A read lost because the connection dropped under it is sent again on
+    /// a new connection, up to [`READ_ATTEMPTS`] times in all (a read can be
+    /// repeated safely), so a GX that resets connections now and then costs
+    /// retries, not a failed scan.
     pub async fn read(&self, unit: u8, start: u16, quantity: u16) -> Result<Reply, TransportError> {
-        self.request(
-            unit,
-            frame::read_request(frame::function::READ_HOLDING, start, quantity),
-        )
-        .await
+        let pdu = || frame::read_request(frame::function::READ_HOLDING, start, quantity);
+        let mut attempt = 1;
+        loop {
+            match self.request(unit, pdu()).await {
+                Err(TransportError::ConnectionLost(reason)) if attempt < READ_ATTEMPTS => {
+                    log::debug!("read of unit {unit} at {start} lost ({reason}); sending it again");
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     /// Spaces requests to at most `max_rate` per second.

@@ -296,7 +296,7 @@ async fn one_unanswered_block_makes_only_its_registers_unavailable() {
 async fn the_transport_survives_malformed_replies_and_recovers() {
     use victron_gx_modbus::frame::Reply;
     use victron_gx_modbus::sim::{Malformation, ReplyFault};
-    use victron_gx_modbus::transport::TransportError;
+    use victron_gx_modbus::transport::{TransportError, READ_ATTEMPTS};
 
     let sim = start("minimal").await;
     let t = transport(&sim);
@@ -320,8 +320,11 @@ async fn the_transport_survives_malformed_replies_and_recovers() {
         t.read(100, 2700, 1).await,
         Err(TransportError::Protocol(_))
     ));
-    // A reply cut in half: the connection closes under the request.
+    // A reply cut in half: the connection closes under the request, which is
+    // sent again on a new connection; a GX that cuts every try wins.
     sim.inject(ReplyFault::DropMidReply, 1);
+    assert!(matches!(t.read(100, 2700, 1).await, Ok(Reply::Words(_))));
+    sim.inject(ReplyFault::DropMidReply, READ_ATTEMPTS);
     assert!(matches!(
         t.read(100, 2700, 1).await,
         Err(TransportError::ConnectionLost(_))
