@@ -97,20 +97,22 @@ async fn quick_scan_finds_devices_on_habitual_units() {
         let sim = start(name).await;
         let result = run_scan(&sim, ScanMode::Quick).await;
         assert_eq!(found(&result), expected(&sim).await, "{name}");
+        // The target of issue 11: at most 400 failed requests (the quick
+        // scan now follows the evidence until everything is accounted for).
         assert!(
-            result.stats.failed_requests < 200,
+            result.stats.failed_requests <= 400,
             "{name}: {:?}",
             result.stats
         );
         sim.stop().await;
     }
     // The large site puts some devices on unusual instances: the quick scan
-    // finds the habitual ones and never reports one that is not there.
+    // finds them too (tests/scan_complete.rs checks every scenario).
     let sim = start("large").await;
     let result = run_scan(&sim, ScanMode::Quick).await;
     let all = expected(&sim).await;
     let quick = found(&result);
-    assert!(quick.is_subset(&all));
+    assert_eq!(quick, all);
     for habitual in [
         (227, "vebus"),
         (225, "battery"),

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::codec::Value;
 use crate::ledger::{Ledger, Service};
+use crate::unit_ids::{table_instance, unit_for_instance};
 
 use super::ScanMode;
 
@@ -30,10 +31,30 @@ pub(super) const VE_FAMILY: &[&str] = &[
     "dcsource",
     "dcsystem",
 ];
-/// Highest unit that cluster-following extends to.
-pub(super) const CLUSTER_LIMIT: u8 = 99;
-/// How far past a hit cluster-following looks.
-pub(super) const CLUSTER_STEP: u8 = 2;
+/// How far past a hit cluster-following looks, both ways.
+pub(super) const CLUSTER_STEP: u16 = 3;
+/// The USB VE.Direct port every GX model has (ttyUSB0).
+pub(super) const USB_PORT: u8 = 239;
+/// The other USB ports (Raspberry Pi, Octo GX), most likely first.
+pub(super) const USB_PORTS: &[u8] = &[238, 237, 236, 235, 233, 232, 231, 234];
+/// First units of the table's VE.Can blocks (instances 262-272 and 280-287).
+pub(super) const TABLE_BLOCKS: &[u8] = &[204, 215];
+/// Types the GX and Modbus-TCP or VE.Can meters put on units 20-63, swept
+/// there until found (then followed as a cluster) or the failure budget is spent.
+pub(super) const SWEEP_TYPES: &[&str] = &[
+    "tank",
+    "temperature",
+    "pvinverter",
+    "grid",
+    "genset",
+    "acload",
+    "evcharger",
+    "dcload",
+    "inverter",
+    "dcdc",
+];
+/// Units the meter sweep covers.
+pub(super) const SWEEP_UNITS: std::ops::RangeInclusive<u8> = 20..=63;
 
 /// A candidate (unit, service type) pair with its likelihood.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,7 +111,10 @@ pub(super) fn quick_candidates(evidence: &Evidence, vedirect_ports: &[u8]) -> Ve
     let mut out = Vec::new();
     push(&mut out, 95, [CAN_BMS], &["battery"]);
     push(&mut out, 90, vedirect_ports.iter().copied(), VE_FAMILY);
-    push(&mut out, 80, 0..=3, VE_FAMILY);
+    push(&mut out, 85, [USB_PORT], VE_FAMILY);
+    push(&mut out, 80, TABLE_BLOCKS.iter().copied(), VE_FAMILY);
+    push(&mut out, 80, [0], VE_FAMILY);
+    push(&mut out, 80, 1..=3, &["solarcharger", "battery"]);
     push(&mut out, 70, 20..=23, &["tank", "pvinverter"]);
     push(&mut out, 70, 24..=27, &["temperature"]);
     push(&mut out, 70, [30, 31, 40], &["grid"]);
@@ -99,7 +123,7 @@ pub(super) fn quick_candidates(evidence: &Evidence, vedirect_ports: &[u8]) -> Ve
     push(
         &mut out,
         50,
-        [0, 1],
+        [0],
         &[
             "gps",
             "pulsemeter",
@@ -174,6 +198,78 @@ pub(super) fn order(mut out: Vec<Candidate>, ledger: &Ledger) -> Vec<Candidate> 
     out
 }
 
+/// Blocks of device instances that the table maps onto units 204-247: the
+/// CCGX and Venus GX ports, two VE.Can blocks, the Cerbo and MultiPlus-II GX
+/// ports, and the USB ports.
+const INSTANCE_BLOCKS: &[std::ops::RangeInclusive<u16>] =
+    &[256..=261, 262..=272, 273..=279, 280..=287, 288..=296];
+
+/// The instance range a cluster at this instance stays in.
+fn block_of(instance: u16) -> std::ops::RangeInclusive<u16> {
+    INSTANCE_BLOCKS
+        .iter()
+        .find(|block| block.contains(&instance))
+        .cloned()
+        .unwrap_or(0..=203)
+}
+
+/// Units next to a device's instance (up to [`CLUSTER_STEP`] either way,
+/// within its block of the table): a GX gives devices of one kind
+/// consecutive instances, and the table maps instances 256-296 onto units
+/// 204-247 out of order.
+pub(super) fn neighbours(unit: u8) -> Vec<u8> {
+    let instance = if unit >= 204 {
+        table_instance(unit)
+    } else {
+        Some(u16::from(unit))
+    };
+    let Some(instance) = instance else {
+        return Vec::new();
+    };
+    let block = block_of(instance);
+    let mut out = Vec::new();
+    for step in 1..=CLUSTER_STEP {
+        for next in [instance.checked_sub(step), instance.checked_add(step)] {
+            let Some(next) = next.filter(|&n| n != u16::from(GX_UNIT) && block.contains(&n)) else {
+                continue;
+            };
+            out.extend(unit_for_instance(next).filter(|&u| u != GX_UNIT));
+        }
+    }
+    out
+}
+
+/// Where to keep looking for the devices a system value says exist, most
+/// likely first.
+pub(super) fn search_units(service: &str, vedirect_ports: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    match service {
+        "pvinverter" => {
+            out.extend(SWEEP_UNITS);
+            out.extend(0..20);
+        }
+        "vebus" => {
+            out.extend(VEBUS_PORTS);
+            out.push(USB_PORT);
+            out.extend(USB_PORTS);
+            out.extend(0..=3);
+        }
+        "acload" => out.extend(SWEEP_UNITS),
+        _ => {
+            out.extend(vedirect_ports);
+            out.push(USB_PORT);
+            out.extend(204..=222);
+            out.extend(0..=15);
+            out.extend(USB_PORTS);
+            out.extend(VEDIRECT_PORTS);
+            out.extend(SWEEP_UNITS);
+        }
+    }
+    let mut seen = HashSet::new();
+    out.retain(|u| seen.insert(*u));
+    out
+}
+
 /// The VE.Direct ports of the GX model whose VE.Bus port answered.
 pub(super) fn vedirect_ports_for(vebus_units: &[u8]) -> Vec<u8> {
     let mut ports = Vec::new();
@@ -183,6 +279,8 @@ pub(super) fn vedirect_ports_for(vebus_units: &[u8]) -> Vec<u8> {
             228 => &[229, 230][..],
             242 => &[243, 245, 244][..],
             246 => &[245, 247][..],
+            // A Raspberry Pi or an Octo GX: VE.Bus and VE.Direct over USB.
+            231..=239 => USB_PORTS,
             _ => &[][..],
         });
     }
@@ -208,6 +306,29 @@ mod tests {
         assert!(list.windows(2).all(|w| w[0].score >= w[1].score));
         assert_eq!(list[0].service, "battery");
         assert!(list.len() < 200, "{} quick probes", list.len());
+    }
+
+    #[test]
+    fn clusters_follow_instances_both_ways() {
+        assert_eq!(neighbours(21), vec![20, 22, 19, 23, 18, 24]);
+        // 204 is instance 262: 263 (205) and 264 (206) above, nothing below.
+        assert_eq!(neighbours(204), vec![205, 206, 207]);
+        // 239 is instance 288 (ttyUSB0): 289 (238) above, a VE.Can block below.
+        assert_eq!(neighbours(239), vec![238, 237, 236]);
+        // 216 is instance 281: 280 (215) below, 282-284 (217-219) above.
+        assert_eq!(neighbours(216), vec![215, 217, 218, 219]);
+        assert!(!neighbours(1).contains(&100));
+        assert!(!neighbours(98).contains(&100));
+    }
+
+    #[test]
+    fn searches_start_where_such_devices_usually_are() {
+        let pv = search_units("solarcharger", &[226, 224, 223]);
+        assert_eq!(&pv[..4], &[226, 224, 223, USB_PORT]);
+        assert!(pv.contains(&215) && pv.contains(&234));
+        let unique: HashSet<_> = pv.iter().collect();
+        assert_eq!(unique.len(), pv.len());
+        assert_eq!(search_units("pvinverter", &[])[0], 20);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! lacks are known, so polling never sends a request that fails.
 
 mod candidates;
+mod evidence;
+mod follow;
 mod identify;
 mod validate;
 
@@ -31,8 +33,9 @@ use crate::sync::lock;
 use crate::transport::{Transport, TransportError};
 use candidates::{
     candidates, nonzero, push, quick_candidates, vedirect_ports_for, Candidate, Evidence,
-    CLUSTER_LIMIT, CLUSTER_STEP, GX_SERVICES, VEBUS_PORTS,
+    GX_SERVICES, USB_PORT, VEBUS_PORTS,
 };
+use follow::{Follow, Seen};
 use validate::{gx_firmware, validate};
 
 pub use candidates::GX_UNIT;
@@ -304,7 +307,8 @@ pub async fn scan(
     let mut first = Vec::new();
     push(&mut first, 255, [GX_UNIT], GX_SERVICES);
     if mode == ScanMode::Quick {
-        push(&mut first, 100, VEBUS_PORTS.iter().copied(), &["vebus"]);
+        let ports = VEBUS_PORTS.iter().copied().chain([USB_PORT]);
+        push(&mut first, 100, ports, &["vebus"]);
     }
     first.retain(known);
     scanner.run_wave(first).await?;
@@ -314,54 +318,71 @@ pub async fn scan(
         .partition(|d| d.unit == GX_UNIT && GX_SERVICES.contains(&d.service.as_str()));
     gx_devices.sort_by_key(|d| GX_SERVICES.iter().position(|s| *s == d.service));
     scanner.settled = gx_devices.len();
-    let system_values =
-        validate(transport, &tally, ledger, &mut gx_devices, &mut gx, ceiling).await?;
+    let gx_values = validate(transport, &tally, ledger, &mut gx_devices, &mut gx, ceiling).await?;
+    let system_values = gx_devices
+        .iter()
+        .zip(&gx_values)
+        .find(|(d, _)| d.service == "system")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let evidence = Evidence {
         pv_inverter: nonzero(&system_values, "ac_pv_on_"),
         genset: nonzero(&system_values, "ac_genset_"),
         dc_pv: nonzero(&system_values, "dc_pv_"),
     };
     let vebus_units: Vec<u8> = others.iter().map(|d| d.unit).collect();
+    let ports = vedirect_ports_for(&vebus_units);
     scanner.found.append(&mut others);
     let mut wave: Vec<Candidate> = match &mode {
-        ScanMode::Quick => quick_candidates(&evidence, &vedirect_ports_for(&vebus_units)),
+        ScanMode::Quick => quick_candidates(&evidence, &ports),
         other => candidates(other, ledger),
     };
-    wave.retain(known);
-    while !wave.is_empty() {
-        let before = scanner.found.len();
-        scanner.run_wave(wave).await?;
-        wave = Vec::new();
-        if mode == ScanMode::Quick {
-            // Devices of a kind cluster on consecutive instances: follow them.
-            let hits: Vec<(u8, String)> = scanner.found[before..]
-                .iter()
-                .map(|d| (d.unit, d.service.clone()))
-                .collect();
-            for (unit, service) in hits {
-                for step in 1..=CLUSTER_STEP {
-                    let next = unit.saturating_add(step);
-                    if next <= CLUSTER_LIMIT {
-                        wave.push(Candidate {
-                            score: 0,
-                            unit: next,
-                            service: service.clone(),
-                        });
-                    }
-                }
-            }
+    let mut follow = Follow::new(ports);
+    // Every device found is validated after the wave that found it, so that
+    // its values can account for the system's (or not).
+    let mut values: Vec<evidence::Values> = Vec::new();
+    loop {
+        wave.retain(known);
+        if wave.is_empty() {
+            break;
         }
+        scanner.run_wave(wave).await?;
+        let validated = values.len();
+        progress(ScanProgress {
+            phase: "validating",
+            done: validated,
+            total: scanner.found.len(),
+            found: scanner.settled + scanner.found.len(),
+        });
+        values.extend(
+            validate(
+                transport,
+                &tally,
+                ledger,
+                &mut scanner.found[validated..],
+                &mut gx,
+                ceiling,
+            )
+            .await?,
+        );
+        wave = if mode == ScanMode::Quick {
+            follow.next_wave(
+                ledger,
+                &Seen {
+                    found: &scanner.found,
+                    values: &values,
+                    system: &system_values,
+                    probed: &scanner.probed,
+                    failed: tally.failed.load(Ordering::Relaxed),
+                },
+            )
+        } else {
+            Vec::new()
+        };
     }
     gx.absent_exception = scanner.absent_code;
     let mut others = std::mem::take(&mut scanner.found);
     others.sort_by(|a, b| (a.unit, &a.service).cmp(&(b.unit, &b.service)));
-    progress(ScanProgress {
-        phase: "validating",
-        done: 0,
-        total: others.len(),
-        found: gx_devices.len() + others.len(),
-    });
-    validate(transport, &tally, ledger, &mut others, &mut gx, ceiling).await?;
     let mut devices = gx_devices;
     devices.extend(others);
     progress(ScanProgress {

@@ -182,7 +182,7 @@ struct Refusals {
 
 /// Reads every block of every device once, all concurrently (bounded by the
 /// transport). Refused registers become `unsupported`; identity registers
-/// fill in the devices. Returns the values by key of the first device.
+/// fill in the devices. Returns each device's values by key, in order.
 pub(super) async fn validate(
     transport: &Transport,
     tally: &Arc<Tally>,
@@ -190,7 +190,7 @@ pub(super) async fn validate(
     devices: &mut [FoundDevice],
     gx: &mut GxIdentity,
     ceiling: Option<Rank>,
-) -> Result<BTreeMap<String, Value>, ScanError> {
+) -> Result<Vec<BTreeMap<String, Value>>, ScanError> {
     let upfront: Vec<Vec<String>> = devices
         .iter()
         .map(|d| {
@@ -253,6 +253,7 @@ pub(super) async fn validate(
             by_device[planned.device].insert(planned.register.key.clone(), value);
         }
     }
+    let mut out = vec![BTreeMap::new(); devices.len()];
     for (plan_index, &device_index) in known.iter().enumerate() {
         let service = plan_input[plan_index].service;
         let by_key = &by_device[plan_index];
@@ -294,7 +295,10 @@ pub(super) async fn validate(
             }
         }
     }
-    Ok(by_device.into_iter().next().unwrap_or_default())
+    for (plan_index, values) in by_device.into_iter().enumerate() {
+        out[known[plan_index]] = values;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
