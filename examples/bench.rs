@@ -11,8 +11,12 @@
 //! lower bound (the fewest reads of at most 125 served words that cover the
 //! registers each cycle is due to read, by exhaustive search).
 //!
+//! First, per bundled scenario, the discovery rows: devices found / present,
+//! requests, failed requests and wall time of the quick scan (and of the
+//! deep scan with `--deep`: about 15 s per scenario at 5 ms).
+//!
 //! `cargo run --release --example bench -- [--latency-ms 5] [--polls 10]
-//! [--scenarios single-phase-ess,three-phase,large] [--json]`
+//! [--scenarios single-phase-ess,three-phase,large] [--scan-only] [--deep] [--json]`
 
 use std::collections::BTreeMap;
 use std::env;
@@ -36,7 +40,23 @@ struct Options {
     polls: usize,
     scenarios: Vec<String>,
     json: bool,
+    /// Only the discovery rows.
+    scan_only: bool,
+    /// Discovery rows for the deep scan too.
+    deep: bool,
 }
+
+/// Every bundled scenario (the discovery rows cover them all).
+const BUNDLED: &[&str] = &[
+    "minimal",
+    "single-phase-ess",
+    "three-phase",
+    "large",
+    "old-firmware",
+    "boat",
+    "ess-large",
+    "pv-inverters",
+];
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
@@ -48,11 +68,15 @@ fn options() -> Result<Options, String> {
             "large".into(),
         ],
         json: false,
+        scan_only: false,
+        deep: false,
     };
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => options.json = true,
+            "--scan-only" => options.scan_only = true,
+            "--deep" => options.deep = true,
             "--latency-ms" => {
                 options.latency_ms = args
                     .next()
@@ -339,10 +363,125 @@ fn ratio(baseline: f64, ours: f64) -> f64 {
     }
 }
 
+/// One discovery row: a scan mode on a scenario.
+#[derive(Debug, Serialize)]
+struct DiscoveryRow {
+    scenario: String,
+    mode: &'static str,
+    found: usize,
+    present: usize,
+    missed: Vec<String>,
+    requests: u64,
+    failed_requests: u64,
+    wall_ms: f64,
+}
+
+/// (unit, service) of every device a client reaches on a running scenario.
+async fn present(sim: &Simulator) -> Result<Vec<(u8, String)>, Box<dyn std::error::Error>> {
+    let gx = ["system", "settings", "hub4", "platform"];
+    let mut out: Vec<(u8, String)> = sim
+        .devices()
+        .await?
+        .into_iter()
+        .filter(|d| d.service != "platform" || d.present)
+        .filter_map(|d| {
+            let unit = if gx.contains(&d.service.as_str()) {
+                Some(100)
+            } else {
+                d.unit
+            };
+            Some((unit?, d.service))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+async fn discovery_row(
+    name: &str,
+    mode: ScanMode,
+    ledger: &'static Ledger,
+    options: &Options,
+) -> Result<DiscoveryRow, Box<dyn std::error::Error>> {
+    let sim = start(name, Duration::from_secs_f64(options.latency_ms / 1000.0)).await?;
+    let t = transport(&sim, false);
+    let label = if mode == ScanMode::Quick {
+        "quick"
+    } else {
+        "deep"
+    };
+    let started = Instant::now();
+    let result = scan(&t, ledger, mode, Arc::new(|_| {})).await?;
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let all = present(&sim).await?;
+    let found: Vec<(u8, String)> = result
+        .devices
+        .iter()
+        .map(|d| (d.unit, d.service.clone()))
+        .collect();
+    t.close().await;
+    sim.stop().await;
+    Ok(DiscoveryRow {
+        scenario: name.to_owned(),
+        mode: label,
+        found: all.iter().filter(|d| found.contains(d)).count(),
+        present: all.len(),
+        missed: all
+            .iter()
+            .filter(|d| !found.contains(d))
+            .map(|(unit, service)| format!("{service}@{unit}"))
+            .collect(),
+        requests: result.stats.requests,
+        failed_requests: result.stats.failed_requests,
+        wall_ms,
+    })
+}
+
+fn print_discovery(rows: &[DiscoveryRow], latency_ms: f64) {
+    println!("== discovery ({latency_ms} ms per request)");
+    println!(
+        "{:<17} {:<6} {:>13} {:>9} {:>7} {:>9}",
+        "scenario", "scan", "found/present", "requests", "failed", "wall ms"
+    );
+    for r in rows {
+        println!(
+            "{:<17} {:<6} {:>13} {:>9} {:>7} {:>9.0}{}",
+            r.scenario,
+            r.mode,
+            format!("{}/{}", r.found, r.present),
+            r.requests,
+            r.failed_requests,
+            r.wall_ms,
+            if r.missed.is_empty() {
+                String::new()
+            } else {
+                format!("  missed {}", r.missed.join(" "))
+            }
+        );
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = options()?;
     let ledger = embedded()?;
+    let mut rows = Vec::new();
+    for name in BUNDLED {
+        rows.push(discovery_row(name, ScanMode::Quick, ledger, &options).await?);
+        if options.deep {
+            rows.push(discovery_row(name, ScanMode::Deep, ledger, &options).await?);
+        }
+    }
+    if options.json && options.scan_only {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if !options.json {
+        print_discovery(&rows, options.latency_ms);
+    }
+    if options.scan_only {
+        return Ok(());
+    }
     let mut all = Vec::new();
     for name in &options.scenarios {
         let (ours_scan, ours_poll, decode_us, selections) = ours(name, ledger, &options).await?;
