@@ -50,7 +50,9 @@ def _resources() -> Resources:
 
 
 def _inject(sim: Simulator, poll: int) -> str | None:
-    for every, fault in FAULTS.items():
+    for every, fault in sorted(
+        FAULTS.items(), reverse=True
+    ):  # the rarest first: 7,000 is also a multiple of 1,000
         if poll % every == 0:
             if fault == "cut":
                 sim.drop_next_replies(1)
