@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -322,8 +323,11 @@ async def test_piped_scan_progress_is_plain_lines() -> None:
     assert process.returncode == 0
     text = err.decode()
     assert "\r" not in text, "no progress bar redrawn into a pipe"
-    phases = [line for line in text.splitlines() if line.startswith("scan: ")]
-    assert [line.split()[1] for line in phases] == ["probing", "validating", "done"], phases
+    phases = [line.split()[1] for line in text.splitlines() if line.startswith("scan: ")]
+    assert phases[0] == "probing", phases
+    assert phases[-1] == "done", phases
+    assert set(phases) == {"probing", "validating", "done"}, phases
+    assert all(a != b for a, b in itertools.pairwise(phases)), "one line per phase change, not per step"
 
 
 async def test_a_refused_write_exits_1_and_sends_nothing() -> None:
