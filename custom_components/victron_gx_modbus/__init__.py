@@ -7,13 +7,19 @@ from typing import TYPE_CHECKING
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.exceptions import ConfigEntryError
 
-from victron_gx_modbus import Client, ScanDataError
+from victron_gx_modbus import Client, LimitsError, ScanDataError
 
 from .const import CONF_SLOW_EVERY, CONNECT_TIMEOUT, DEFAULT_SLOW_EVERY, DOMAIN, LOGGER, REQUEST_TIMEOUT
 from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
 from .devices import async_sync_devices, expected_identifiers, gx_serial
-from .issues import async_delete_issues, async_update_firmware_issue, async_verify_gx
-from .registers import included_scan, polled_register_ids, served_registers
+from .issues import (
+    async_delete_issues,
+    async_update_firmware_issue,
+    async_update_zero_setpoints_issue,
+    async_verify_gx,
+)
+from .registers import async_move_entities, included_scan, polled_register_ids, served_registers
+from .writes import entry_limits, writes_on
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
@@ -21,26 +27,47 @@ if TYPE_CHECKING:
 
 __all__ = ["DOMAIN"]
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TEXT,
+]
+"""Controls (button, number, select, switch, text) get entities only with writes on."""
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:
     """Adopt the stored scan (no requests), poll once, then add the devices and entities.
 
     Every served register of an included device gets an entity; only the
-    enabled ones are polled. Excluded devices get neither.
+    enabled ones are polled. Excluded devices get neither. With writes on,
+    writable registers are controls within the limits; registry entries move
+    to the platform that shows each register now.
     """
+    try:
+        limits = entry_limits(entry.options)
+    except LimitsError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="bad_limits",
+            translation_placeholders={"option": err.option, "error": str(err)},
+        ) from err
     client = Client(
         entry.data[CONF_HOST],
         entry.data[CONF_PORT],
         timeout=REQUEST_TIMEOUT,
         connect_timeout=CONNECT_TIMEOUT,
         slow_every=int(entry.options.get(CONF_SLOW_EVERY, DEFAULT_SLOW_EVERY)),
+        limits=limits,
     )
     try:
         scan = included_scan(entry.data, entry.options)
         serial = gx_serial(scan)
-        served = served_registers(scan)
+        served = served_registers(scan, writes=writes_on(entry.options))
+        async_move_entities(hass, entry, serial, served)
         await client.use_scan(scan, only=polled_register_ids(hass, serial, served))
     except (ScanDataError, KeyError, TypeError, ValueError) as err:
         await client.close()
@@ -58,6 +85,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
         raise
     entry.runtime_data = RuntimeData(client=client, scan=scan, coordinator=coordinator, served=served)
     async_update_firmware_issue(hass, entry, scan)
+    async_update_zero_setpoints_issue(hass, entry, client, served)
 
     async def _close_on_stop(_: Event) -> None:
         await client.close()

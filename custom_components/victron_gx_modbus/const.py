@@ -68,3 +68,9 @@ def device_identifier(gx_serial: str, unit: int, service_type: str) -> str:
 def entity_unique_id(gx_serial: str, unit: int, service_type: str, register_key: str) -> str:
     """Unique ID of a register's entity: frozen, never change it."""
     return f"{gx_serial}_{unit}_{service_type}_{register_key}"
+
+
+CONF_WRITES: Final = "writes"
+"""Entry option: whether writable registers are controls (number, select, …) within the limits."""
+CONF_LIMITS: Final = "limits"
+"""Entry option: the user's electrical limits, as keyword arguments of the core's `Limits`."""

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntityDescription
+from homeassistant.components.button import ButtonEntityDescription
+from homeassistant.components.number import NumberDeviceClass, NumberEntityDescription
+from homeassistant.components.select import SelectEntityDescription
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription, SensorStateClass
+from homeassistant.components.switch import SwitchEntityDescription
+from homeassistant.components.text import TextEntityDescription
 from homeassistant.const import EntityCategory
 
 from victron_gx_modbus import HaMetadata, Register, ledger
+
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity import EntityDescription
 
 from .const import READ_ONLY_PLATFORMS, translation_key
 
@@ -27,6 +36,48 @@ class VictronSensorEntityDescription(SensorEntityDescription):
 @dataclass(frozen=True, kw_only=True)
 class VictronBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A register shown as a binary sensor."""
+
+    service: str
+    register_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronNumberEntityDescription(NumberEntityDescription):
+    """A writable register shown as a number (its bounds come from the core)."""
+
+    service: str
+    register_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronSelectEntityDescription(SelectEntityDescription):
+    """A writable code register shown as a select."""
+
+    service: str
+    register_key: str
+    states: dict[str, str]
+    """Raw code (as text) -> option key."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronSwitchEntityDescription(SwitchEntityDescription):
+    """A writable on/off register shown as a switch."""
+
+    service: str
+    register_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronButtonEntityDescription(ButtonEntityDescription):
+    """A writable action register shown as a button."""
+
+    service: str
+    register_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronTextEntityDescription(TextEntityDescription):
+    """A writable text register shown as a text entity."""
 
     service: str
     register_key: str
@@ -102,4 +153,49 @@ def binary_sensor_descriptions() -> dict[DescriptionKey, VictronBinarySensorEnti
         for service, data in ledger().items()
         for register in data["registers"]
         if READ_ONLY_PLATFORMS.get(register["ha"]["platform"]) == "binary_sensor"
+    }
+
+
+def _writable(service: str, register: Register) -> EntityDescription:
+    """The control of a writable register, by its ledger platform; category config."""
+    ha = register["ha"]
+    common: dict[str, object] = {
+        "key": translation_key(service, register["key"]),
+        "translation_key": translation_key(service, register["key"]),
+        "service": service,
+        "register_key": register["key"],
+        "entity_category": EntityCategory.CONFIG,
+        "entity_registry_enabled_default": ha["enabled_by_default"],
+    }
+    platform = ha["platform"]
+    if platform == "select":
+        return VictronSelectEntityDescription(**common, states=ha["states"] or {})  # type: ignore[arg-type]
+    if platform == "switch":
+        return VictronSwitchEntityDescription(**common)  # type: ignore[arg-type]
+    if platform == "button":
+        return VictronButtonEntityDescription(**common)  # type: ignore[arg-type]
+    if platform == "text":
+        return VictronTextEntityDescription(**common)  # type: ignore[arg-type]
+    device_class = ha["device_class"]
+    return VictronNumberEntityDescription(
+        **common,  # type: ignore[arg-type]
+        device_class=NumberDeviceClass(device_class) if device_class else None,
+        native_unit_of_measurement=ha["unit"],
+    )
+
+
+WRITABLE_PLATFORMS = ("number", "select", "switch", "button", "text")
+"""Ledger platforms of writable registers (with writes on, each is its own entity platform)."""
+
+
+@cache
+def writable_descriptions() -> dict[DescriptionKey, EntityDescription]:
+    """Every writable register's control (number, select, switch, button, text)."""
+    return {
+        (service, register["key"]): _writable(service, register)
+        for service, data in ledger().items()
+        for register in data["registers"]
+        if register["writable"]
+        and register["ha"]["write"] is not None
+        and register["ha"]["platform"] in WRITABLE_PLATFORMS
     }

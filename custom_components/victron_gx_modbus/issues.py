@@ -1,4 +1,4 @@
-"""Repair issues: old GX firmware (registers missing) and a different GX at the configured address."""
+"""Repair issues: old firmware, a different GX at the address, limits that fix setpoints at zero."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from homeassistant.helpers import issue_registry as ir
 from victron_gx_modbus import VictronError, decode, ledger
 
 from .const import DOMAIN, GX_UNIT
+from .registers import phase_of
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from victron_gx_modbus import Client, ScanResult
 
     from .coordinator import VictronGxConfigEntry
+    from .registers import ServedRegister
 
 OLDEST_KNOWN_FIRMWARE = (3, 0)
 """GX firmware (Venus OS) older than this predates the oldest register list the ledger knows."""
@@ -29,6 +31,7 @@ SERIAL_KEY = "serial"
 
 ISSUE_OLD_FIRMWARE = "old_firmware"
 ISSUE_WRONG_GX = "wrong_gx"
+ISSUE_ZERO_SETPOINTS = "zero_setpoints"
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
 
@@ -123,5 +126,58 @@ async def async_verify_gx(
 @callback
 def async_delete_issues(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
     """Remove the entry's issues (the entry is being removed)."""
-    for kind in (ISSUE_OLD_FIRMWARE, ISSUE_WRONG_GX):
+    for kind in (ISSUE_OLD_FIRMWARE, ISSUE_WRONG_GX, ISSUE_ZERO_SETPOINTS):
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
+
+
+def _zero_kinds(client: Client, served: list[ServedRegister]) -> dict[str, int]:
+    """Why each kind of setpoint is fixed at 0 -> how many, for kinds whose every number is.
+
+    A kind is a write bound on one AC phase (or of no phase); only numbers of
+    phases their device has count, so a single-phase site's L2 and L3 do not.
+    """
+    kinds: dict[tuple[str, int | None], list[str]] = {}
+    for register in served:
+        if register.platform != "number" or not register.has_phase:
+            continue
+        facts = next(r for r in ledger()[register.service]["registers"] if r["key"] == register.key)
+        try:
+            info = client.write_info(register.unit, register.service, register.key)
+        except VictronError:
+            continue
+        write = facts["ha"]["write"]
+        kind = (write["bound"] if write else "", phase_of(facts))
+        kinds.setdefault(kind, []).append(info["reason"] if info["min"] == info["max"] == 0 else "")
+    zero_kinds: dict[str, int] = {}
+    for reasons in kinds.values():
+        if all(reasons):
+            for reason in reasons:
+                zero_kinds[reason] = zero_kinds.get(reason, 0) + 1
+    return zero_kinds
+
+
+@callback
+def async_update_zero_setpoints_issue(
+    hass: HomeAssistant, entry: VictronGxConfigEntry, client: Client, served: list[ServedRegister]
+) -> None:
+    """Raise an issue when the limits fix every setpoint of some kind at 0 (writes on); else clear it.
+
+    Typically the limits name fewer phases than the site's devices report,
+    so every setpoint of the missing phases only accepts 0.
+    """
+    zero = _zero_kinds(client, served) if client.writes_enabled else {}
+    if not zero:
+        ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_ZERO_SETPOINTS, entry))
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_ZERO_SETPOINTS, entry),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_ZERO_SETPOINTS,
+        translation_placeholders={
+            "name": entry.title,
+            "setpoints": "\n".join(f"- {reason}: {count}" for reason, count in sorted(zero.items())),
+        },
+    )

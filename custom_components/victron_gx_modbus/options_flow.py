@@ -1,4 +1,4 @@
-"""Options: how often to poll, which found devices to include, and a rescan that shows what changed.
+"""Options: polling, included devices, writes and their limits, and a rescan that shows what changed.
 
 Changed options reload the entry (OptionsFlowWithReload); an applied rescan
 stores the new scan in the entry's data and reloads it too.
@@ -25,8 +25,10 @@ from homeassistant.helpers.selector import (
 from .connection import async_scan, scan_outcome
 from .const import (
     CONF_EXCLUDED_DEVICES,
+    CONF_LIMITS,
     CONF_SCAN,
     CONF_SLOW_EVERY,
+    CONF_WRITES,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_SLOW_EVERY,
     MAX_SCAN_INTERVAL,
@@ -35,6 +37,7 @@ from .const import (
     MIN_SLOW_EVERY,
 )
 from .labels import async_device_names, device_label, device_lines
+from .limits_form import form_values, limits_errors, limits_schema
 from .registers import device_key
 
 if TYPE_CHECKING:
@@ -115,7 +118,7 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
         """Choose what to change."""
-        return self.async_show_menu(step_id="init", menu_options=["settings", "rescan"])
+        return self.async_show_menu(step_id="init", menu_options=["settings", "writes", "rescan"])
 
     async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Poll interval, included devices and (in a section) the slow-tier factor."""
@@ -126,6 +129,7 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
             if included:
                 return self.async_create_entry(
                     data={
+                        **self.config_entry.options,
                         CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
                         CONF_SLOW_EVERY: int(user_input[SECTION_ADVANCED][CONF_SLOW_EVERY]),
                         CONF_EXCLUDED_DEVICES: [key for key in found if key not in included],
@@ -147,6 +151,22 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(
             step_id="settings", data_schema=_settings_schema(user_input, choices), errors=errors
         )
+
+    async def async_step_writes(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Writes on or off, and the electrical limits every write is held to (the core validates them)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            limits, errors = limits_errors(user_input)
+            if limits is not None:
+                return self.async_create_entry(
+                    data={
+                        **self.config_entry.options,
+                        CONF_WRITES: bool(user_input[CONF_WRITES]),
+                        CONF_LIMITS: limits,
+                    }
+                )
+        values = user_input if user_input is not None else form_values(dict(self.config_entry.options))
+        return self.async_show_form(step_id="writes", data_schema=limits_schema(values), errors=errors)
 
     async def async_step_rescan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose a quick scan (known unit IDs) or a deep one (every unit ID)."""

@@ -19,15 +19,18 @@ from homeassistant.helpers import entity_registry as er
 from victron_gx_modbus import ledger, register_id
 
 from .const import CONF_EXCLUDED_DEVICES, CONF_SCAN, DOMAIN, GX_SERVICES, entity_unique_id
-from .descriptions import binary_sensor_descriptions, sensor_descriptions
+from .descriptions import binary_sensor_descriptions, sensor_descriptions, writable_descriptions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity import EntityDescription
 
     from victron_gx_modbus import FoundDevice, Register, ScanResult
+
+    from .descriptions import DescriptionKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class ServedRegister:
     description: EntityDescription
     enabled_default: bool
     """Whether its entity starts enabled: the ledger's default, unless its phase is missing."""
+    has_phase: bool = True
+    """Whether the device has the register's AC phase (True for registers of no phase)."""
 
     @property
     def register_id(self) -> str:
@@ -51,7 +56,7 @@ class ServedRegister:
 _PHASE = re.compile(r"/L([123])/")
 
 
-def _phase(register: Register) -> int | None:
+def phase_of(register: Register) -> int | None:
     """The AC phase a register belongs to (from its D-Bus path), if any."""
     match = _PHASE.search(register["dbus_path"] or "")
     return int(match.group(1)) if match else None
@@ -77,9 +82,21 @@ def included_scan(data: Mapping[str, Any], options: Mapping[str, Any]) -> ScanRe
     return {**scan, "devices": [found for found in scan["devices"] if device_key(found) not in excluded]}
 
 
-def served_registers(scan: ScanResult) -> list[ServedRegister]:
-    """Every register of the scan's devices that an entity shows, device by device."""
-    platforms = (("sensor", sensor_descriptions()), ("binary_sensor", binary_sensor_descriptions()))
+def _descriptions(
+    *, writes: bool
+) -> tuple[tuple[str | None, Mapping[DescriptionKey, EntityDescription]], ...]:
+    """(platform, descriptions) in order of preference; None: the ledger's platform (a control)."""
+    read_only = (("sensor", sensor_descriptions()), ("binary_sensor", binary_sensor_descriptions()))
+    return ((None, writable_descriptions()), *read_only) if writes else read_only
+
+
+def served_registers(scan: ScanResult, *, writes: bool = False) -> list[ServedRegister]:
+    """Every register of the scan's devices that an entity shows, device by device.
+
+    With `writes`, a writable register is a control on its ledger platform;
+    without, it is the read-only sensor or binary sensor (buttons: nothing).
+    """
+    platforms = _descriptions(writes=writes)
     services = ledger()
     site_phases = _site_phases(scan)
     served = []
@@ -92,16 +109,20 @@ def served_registers(scan: ScanResult) -> list[ServedRegister]:
         for register in service["registers"]:
             if register["key"] in unsupported:
                 continue
-            phase = _phase(register)
+            phase = phase_of(register)
             has_phase = phase is None or not phases or phase <= phases
             for platform, descriptions in platforms:
                 description = descriptions.get((device["service"], register["key"]))
                 if description is not None:
                     enabled = bool(description.entity_registry_enabled_default) and has_phase
                     unit, key = device["unit"], register["key"]
+                    shown_on = platform or register["ha"]["platform"]
                     served.append(
-                        ServedRegister(unit, device["service"], key, platform, description, enabled)
+                        ServedRegister(
+                            unit, device["service"], key, shown_on, description, enabled, has_phase
+                        )
                     )
+                    break
     return served
 
 
@@ -117,3 +138,52 @@ def polled_register_ids(hass: HomeAssistant, gx_serial: str, served: list[Served
         if enabled:
             polled.add(register.register_id)
     return polled
+
+
+def async_move_entities(
+    hass: HomeAssistant, entry: ConfigEntry[Any], gx_serial: str, served: list[ServedRegister]
+) -> None:
+    """Move each register's registry entry to the platform that shows it now (writes on or off).
+
+    The unique_id stays; the old platform's entry is removed, and its object
+    ID, name and disabled or hidden state carry over to the new platform's
+    entry, so no entity is left orphaned. A register no platform shows any
+    more (a button with writes off) loses its entry.
+    """
+    registry = er.async_get(hass)
+    platform_of = {
+        entity_unique_id(gx_serial, register.unit, register.service, register.key): register.platform
+        for register in served
+    }
+    for old in er.async_entries_for_config_entry(registry, entry.entry_id):
+        platform = platform_of.get(old.unique_id)
+        if platform == old.domain or old.platform != DOMAIN:
+            continue
+        if platform is None and not _is_register_entity(old.unique_id, gx_serial):
+            continue
+        registry.async_remove(old.entity_id)
+        if platform is None or registry.async_get_entity_id(platform, DOMAIN, old.unique_id):
+            continue
+        new = registry.async_get_or_create(
+            platform,
+            DOMAIN,
+            old.unique_id,
+            config_entry=entry,
+            device_id=old.device_id,
+            suggested_object_id=old.entity_id.split(".", 1)[1],
+            disabled_by=old.disabled_by,
+            hidden_by=old.hidden_by,
+        )
+        if old.name is not None:
+            registry.async_update_entity(new.entity_id, name=old.name)
+
+
+def _is_register_entity(unique_id: str, gx_serial: str) -> bool:
+    """Whether a unique_id is one of a writable register of this GX (only those change platform)."""
+    parts = unique_id.removeprefix(f"{gx_serial}_").split("_", 2)
+    if len(parts) != 3 or not parts[0].isdigit():  # noqa: PLR2004 - unit, service, key
+        return False
+    service = ledger().get(parts[1])
+    return service is not None and any(
+        register["key"] == parts[2] and register["writable"] for register in service["registers"]
+    )

@@ -53,7 +53,7 @@ async def open_options(hass: HomeAssistant, entry: MockConfigEntry, choice: str)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "init"
-    assert result["menu_options"] == ["settings", "rescan"]
+    assert result["menu_options"] == ["settings", "writes", "rescan"]
     return await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": choice})
 
 

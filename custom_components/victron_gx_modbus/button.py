@@ -1,0 +1,37 @@
+"""Buttons: writable action registers (reset, restore, heartbeat) with writes on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.button import ButtonEntity
+
+from .control import VictronGxControl, add_controls
+from .descriptions import VictronButtonEntityDescription
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import VictronGxConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a button for every served writable button register."""
+    add_controls(entry, async_add_entities, VictronButtonEntityDescription, VictronGxButton)
+
+
+class VictronGxButton(VictronGxControl, ButtonEntity):
+    """An action register: pressing writes its highest allowed code (the action; 0 is "idle")."""
+
+    entity_description: VictronButtonEntityDescription
+
+    async def async_press(self) -> None:
+        """Write the action code."""
+        await self.async_write(max(self.info["allowed"] or [1]))

@@ -1,0 +1,97 @@
+"""Base of the controls (number, select, switch, button, text): a writable register with writes on.
+
+Bounds and allowed codes come from the core (`Client.write_info`); a write
+goes through `Client.write`, and the entity shows the value read back until a
+poll reads the register again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.core import callback
+
+from victron_gx_modbus import VictronError, WriteRefused
+
+from .devices import gx_serial
+from .entity import VictronGxEntity
+from .writes import raise_write_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from homeassistant.helpers.entity import EntityDescription
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from victron_gx_modbus.client import RegisterValue, WriteInfo
+
+    from .coordinator import VictronGxConfigEntry, VictronGxCoordinator
+    from .registers import ServedRegister
+
+
+NO_RANGE: WriteInfo = {"min": 0.0, "max": 0.0, "step": 1.0, "allowed": [], "text": False, "reason": ""}
+
+
+class VictronGxControl(VictronGxEntity):
+    """A writable register; unavailable when the core gives it no range."""
+
+    def __init__(self, coordinator: VictronGxCoordinator, register: ServedRegister, serial: str) -> None:
+        """Ask the core what the register accepts under the entry's limits."""
+        super().__init__(coordinator, register, serial)
+        self._unit, self._service, self._key = register.unit, register.service, register.key
+        try:
+            self._info: WriteInfo | None = coordinator.client.write_info(
+                register.unit, register.service, register.key
+            )
+        except WriteRefused:
+            self._info = None
+        self._read_back: RegisterValue = None
+        self._has_read_back = False
+
+    @property
+    def info(self) -> WriteInfo:
+        """What the register accepts; nothing at all when the core gives it no range."""
+        return self._info or NO_RANGE
+
+    @property
+    def available(self) -> bool:
+        """Unavailable also when the core gives the register no range."""
+        return self._info is not None and super().available
+
+    @property
+    def current(self) -> RegisterValue:
+        """The value read back after the last write, else the polled one."""
+        return self._read_back if self._has_read_back else self.raw_value
+
+    async def async_write(self, value: float | str) -> None:
+        """Write through the core and show what the GX reads back; failures become translated errors."""
+        try:
+            read_back = await self.coordinator.client.write(self._unit, self._service, self._key, value)
+        except VictronError as err:
+            raise_write_error(err, self.entity_id, value)
+        self._read_back, self._has_read_back = read_back, True
+        self.async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """A poll that read the register again (or lost it) replaces the read-back value."""
+        data = self.coordinator.data
+        if self._register_id in data.changed or self._register_id in data.unavailable:
+            self._has_read_back = False
+        super()._handle_coordinator_update()
+
+
+def add_controls[T: VictronGxControl](
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    description_type: type[EntityDescription],
+    entity_type: Callable[[VictronGxCoordinator, ServedRegister, str], T],
+) -> None:
+    """Add the entry's controls of one platform: its served registers with that description type."""
+    runtime = entry.runtime_data
+    serial = gx_serial(runtime.scan)
+    async_add_entities(
+        entity_type(runtime.coordinator, register, serial)
+        for register in runtime.served
+        if isinstance(register.description, description_type)
+    )

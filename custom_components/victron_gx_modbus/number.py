@@ -1,0 +1,58 @@
+"""Numbers: writable setpoints and limits (writes on), bounded by the core."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.number import NumberEntity
+
+from .control import VictronGxControl, add_controls
+from .descriptions import VictronNumberEntityDescription
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import VictronGxConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a number for every served writable number register."""
+    add_controls(entry, async_add_entities, VictronNumberEntityDescription, VictronGxNumber)
+
+
+class VictronGxNumber(VictronGxControl, NumberEntity):
+    """A writable register as a number; min, max and step from the core."""
+
+    entity_description: VictronNumberEntityDescription
+
+    @property
+    def native_min_value(self) -> float:
+        """The lowest value the limits allow."""
+        return self.info["min"]
+
+    @property
+    def native_max_value(self) -> float:
+        """The highest value the limits allow."""
+        return self.info["max"]
+
+    @property
+    def native_step(self) -> float:
+        """The register's step (one raw unit)."""
+        return self.info["step"]
+
+    @property
+    def native_value(self) -> float | None:
+        """The register's value."""
+        value = self.current
+        return None if value is None or isinstance(value, str) else value + 0
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the value (refused outside the core's range)."""
+        await self.async_write(value)

@@ -1,0 +1,59 @@
+"""Selects: writable code registers (modes, on/off choices) with writes on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.select import SelectEntity
+
+from .control import VictronGxControl, add_controls
+from .descriptions import VictronSelectEntityDescription
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import VictronGxConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a select for every served writable select register."""
+    add_controls(entry, async_add_entities, VictronSelectEntityDescription, VictronGxSelect)
+
+
+class VictronGxSelect(VictronGxControl, SelectEntity):
+    """A code register as a select: the options are the codes the core allows."""
+
+    entity_description: VictronSelectEntityDescription
+
+    @property
+    def _codes(self) -> dict[str, int]:
+        """Option -> the first allowed code that shows as it."""
+        states = self.entity_description.states
+        codes: dict[str, int] = {}
+        for code in self.info["allowed"] or ():
+            state = states.get(str(code))
+            if state is not None:
+                codes.setdefault(state, code)
+        return codes
+
+    @property
+    def options(self) -> list[str]:
+        """The options the core allows."""
+        return list(self._codes) if self._info is not None else []
+
+    @property
+    def current_option(self) -> str | None:
+        """The option of the current code (None for a code the ledger lacks)."""
+        value = self.current
+        return None if value is None else self.entity_description.states.get(str(value))
+
+    async def async_select_option(self, option: str) -> None:
+        """Write the option's code."""
+        await self.async_write(self._codes[option])

@@ -1,0 +1,47 @@
+"""Switches: writable on/off registers (relays, functions) with writes on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.switch import SwitchEntity
+
+from .control import VictronGxControl, add_controls
+from .descriptions import VictronSwitchEntityDescription
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import VictronGxConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a switch for every served writable switch register."""
+    add_controls(entry, async_add_entities, VictronSwitchEntityDescription, VictronGxSwitch)
+
+
+class VictronGxSwitch(VictronGxControl, SwitchEntity):
+    """An on/off register: on is its highest allowed code (1), off its lowest (0)."""
+
+    entity_description: VictronSwitchEntityDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the register holds its on code."""
+        value = self.current
+        return None if value is None else value == max(self.info["allowed"] or [1])
+
+    async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002, ANN401 - HA's signature
+        """Write the on code."""
+        await self.async_write(max(self.info["allowed"] or [1]))
+
+    async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002, ANN401 - HA's signature
+        """Write the off code."""
+        await self.async_write(min(self.info["allowed"] or [0]))

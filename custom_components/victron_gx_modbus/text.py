@@ -1,0 +1,48 @@
+"""Texts: writable names (custom name, system name) with writes on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.text import TextEntity
+
+from .control import VictronGxControl, add_controls
+from .descriptions import VictronTextEntityDescription
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import VictronGxConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a text entity for every served writable text register."""
+    add_controls(entry, async_add_entities, VictronTextEntityDescription, VictronGxText)
+
+
+class VictronGxText(VictronGxControl, TextEntity):
+    """A text register; its most characters come from the core."""
+
+    entity_description: VictronTextEntityDescription
+
+    @property
+    def native_max(self) -> int:
+        """The most characters the register holds."""
+        return int(self.info["max"])
+
+    @property
+    def native_value(self) -> str | None:
+        """The text."""
+        value = self.current
+        return value if isinstance(value, str) else None
+
+    async def async_set_value(self, value: str) -> None:
+        """Write the text."""
+        await self.async_write(value)
