@@ -14,7 +14,7 @@ from victron_gx_modbus import DeviceException, GXConnectionError, Limits, WriteN
 from custom_components.victron_gx_modbus.const import CONF_LIMITS, CONF_WRITES, DOMAIN
 from custom_components.victron_gx_modbus.writes import raise_write_error
 
-from .conftest import mock_entry, scan_of
+from .conftest import mock_entry, refresh_until, scan_of
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -211,3 +211,17 @@ def test_failed_writes_are_translated(error: Exception, key: str) -> None:
     with pytest.raises(HomeAssistantError) as caught:
         raise_write_error(error, "number.x", 1)  # type: ignore[arg-type]
     assert caught.value.translation_key == key
+
+
+async def test_the_read_back_value_stays_until_a_poll_reads_the_register_again(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    entry = await setup_with_writes(hass, simulator)
+    entity_id = entity_id_of(hass, GRID_SETPOINT)
+    await set_value(hass, GRID_SETPOINT, -1234)
+    coordinator = entry.runtime_data.coordinator
+    register = "100/settings/settings_cgwacs_ac_power_set_point"
+    await refresh_until(coordinator, lambda: coordinator.data.values.get(register) == -1234)
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert float(state.state) == -1234
