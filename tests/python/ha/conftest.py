@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 
     from custom_components.victron_gx_modbus.coordinator import VictronGxCoordinator
 
-SCENARIOS = ("minimal", "single-phase-ess", "three-phase", "large", "old-firmware")
+SCENARIOS = (
+    "minimal",
+    "single-phase-ess",
+    "three-phase",
+    "large",
+    "old-firmware",
+    "boat",
+    "ess-large",
+    "pv-inverters",
+)
 
 
 @pytest.fixture(autouse=True)
