@@ -362,6 +362,28 @@ pub fn fewest_reads(served: &[(u32, u32)], registers: &[&Register]) -> usize {
     best[spans.len()]
 }
 
+/// The fewest reads a cycle of `cycle` kind needs for the registers of
+/// `devices` that `include` accepts: [`fewest_reads`] summed over the devices.
+pub fn cycle_lower_bound(
+    devices: &[PlanDevice<'_>],
+    include: &dyn Fn(&PlanDevice<'_>, &Register) -> bool,
+    cycle: Cycle,
+) -> usize {
+    devices
+        .iter()
+        .map(|device| {
+            let due: Vec<&Register> = device
+                .service
+                .registers
+                .iter()
+                .filter(|r| !device.unsupported.contains(&r.key))
+                .filter(|r| include(device, r) && cycle.reads(tier_of(r)))
+                .collect();
+            fewest_reads(&served_ranges(device), &due)
+        })
+        .sum()
+}
+
 /// Plans every register of `devices`.
 pub fn plan_all(devices: &[PlanDevice<'_>]) -> Plan {
     plan(devices, &|_, _| true)

@@ -1,6 +1,8 @@
 //! Discovery, planning and polling against the simulator over loopback TCP.
 
-use std::collections::BTreeSet;
+mod common;
+
+use common::{expected, found, start};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,14 +10,8 @@ use victron_gx_modbus::discovery::{scan, ScanMode, ScanProgress, ScanResult};
 use victron_gx_modbus::ledger::embedded;
 use victron_gx_modbus::plan::{plan_all, Cycle};
 use victron_gx_modbus::poll::Poller;
-use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+use victron_gx_modbus::sim::Simulator;
 use victron_gx_modbus::transport::{Transport, TransportConfig};
-
-async fn start(name: &str) -> Simulator {
-    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
-    config.service_time = Duration::ZERO;
-    Simulator::start(config).await.expect("simulator")
-}
 
 fn transport(sim: &Simulator) -> Transport {
     let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
@@ -23,34 +19,6 @@ fn transport(sim: &Simulator) -> Transport {
     config.request_timeout = Duration::from_millis(500);
     config.backoff_min = Duration::from_millis(50);
     Transport::new(config)
-}
-
-/// (unit, service) of every device of a running scenario, as a client reaches them.
-async fn expected(sim: &Simulator) -> BTreeSet<(u8, String)> {
-    sim.devices()
-        .await
-        .expect("devices")
-        .into_iter()
-        .filter(|d| d.service != "platform" || d.present)
-        .map(|d| {
-            let gx_service =
-                ["system", "settings", "hub4", "platform"].contains(&d.service.as_str());
-            let unit = if gx_service {
-                100
-            } else {
-                d.unit.expect("unit")
-            };
-            (unit, d.service)
-        })
-        .collect()
-}
-
-fn found(result: &ScanResult) -> BTreeSet<(u8, String)> {
-    result
-        .devices
-        .iter()
-        .map(|d| (d.unit, d.service.clone()))
-        .collect()
 }
 
 /// A transport to the simulator, a quick scan and a poller over every device.

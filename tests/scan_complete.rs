@@ -2,13 +2,15 @@
 //! every device the deep scan finds, on every bundled scenario, with a
 //! bounded number of failed requests at the GX.
 
-use std::collections::BTreeSet;
+mod common;
+
+use common::{expected, found, start};
 use std::sync::Arc;
 use std::time::Duration;
 
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+use victron_gx_modbus::sim::Simulator;
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 
 /// Every bundled scenario.
@@ -25,41 +27,6 @@ const SCENARIOS: &[&str] = &[
 
 /// The most failed requests (errors in the GX's log) a quick scan may cause.
 const MAX_FAILED: u64 = 400;
-
-async fn start(name: &str) -> Simulator {
-    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
-    config.service_time = Duration::ZERO;
-    Simulator::start(config).await.expect("simulator")
-}
-
-/// What a deep scan finds: every device of the running scenario, as a
-/// client reaches it (the GX's own services at unit 100).
-async fn expected(sim: &Simulator) -> BTreeSet<(u8, String)> {
-    sim.devices()
-        .await
-        .expect("devices")
-        .into_iter()
-        .filter(|d| d.service != "platform" || d.present)
-        .map(|d| {
-            let gx_service =
-                ["system", "settings", "hub4", "platform"].contains(&d.service.as_str());
-            let unit = if gx_service {
-                100
-            } else {
-                d.unit.expect("unit")
-            };
-            (unit, d.service)
-        })
-        .collect()
-}
-
-fn found(result: &ScanResult) -> BTreeSet<(u8, String)> {
-    result
-        .devices
-        .iter()
-        .map(|d| (d.unit, d.service.clone()))
-        .collect()
-}
 
 async fn quick(sim: &Simulator) -> ScanResult {
     let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());

@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests that scan the simulator.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use victron_gx_modbus::discovery::ScanResult;
+use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+
+/// A bundled scenario's simulator with no service time (tests run fast).
+pub async fn start(name: &str) -> Simulator {
+    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
+    config.service_time = Duration::ZERO;
+    Simulator::start(config).await.expect("simulator")
+}
+
+/// (unit, service) of every device of a running scenario, as a client
+/// reaches them (the GX's own services at unit 100): what a deep scan finds.
+pub async fn expected(sim: &Simulator) -> BTreeSet<(u8, String)> {
+    sim.devices()
+        .await
+        .expect("devices")
+        .into_iter()
+        .filter(|d| d.service != "platform" || d.present)
+        .map(|d| {
+            let gx_service =
+                ["system", "settings", "hub4", "platform"].contains(&d.service.as_str());
+            let unit = if gx_service {
+                100
+            } else {
+                d.unit.expect("unit")
+            };
+            (unit, d.service)
+        })
+        .collect()
+}
+
+/// (unit, service) of every device of a scan result.
+pub fn found(result: &ScanResult) -> BTreeSet<(u8, String)> {
+    result
+        .devices
+        .iter()
+        .map(|d| (d.unit, d.service.clone()))
+        .collect()
+}
