@@ -35,7 +35,7 @@ use victron_gx_modbus::frame::{Reply, MAX_READ_QUANTITY};
 use victron_gx_modbus::ledger::{embedded, Ledger, Register};
 use victron_gx_modbus::plan::{cycle_lower_bound, plan, plan_all, Cycle, Plan, PlanDevice};
 use victron_gx_modbus::poll::{decode_block, BlockResult, Poller};
-use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 use victron_gx_modbus::unit_ids::UNIT_ID_TABLE;
 
@@ -49,18 +49,6 @@ struct Options {
     /// Discovery rows for the deep scan too.
     deep: bool,
 }
-
-/// Every bundled scenario (the discovery rows cover them all).
-const BUNDLED: &[&str] = &[
-    "minimal",
-    "single-phase-ess",
-    "three-phase",
-    "large",
-    "old-firmware",
-    "boat",
-    "ess-large",
-    "pv-inverters",
-];
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
@@ -554,7 +542,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = options()?;
     let ledger = embedded()?;
     let mut rows = Vec::new();
-    for name in BUNDLED {
+    for (name, _) in BUNDLED {
         rows.push(discovery_row(name, ScanMode::Quick, ledger, &options).await?);
         if options.deep {
             rows.push(discovery_row(name, ScanMode::Deep, ledger, &options).await?);

@@ -10,20 +10,8 @@ use std::time::Duration;
 
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::sim::Simulator;
+use victron_gx_modbus::sim::{Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
-
-/// Every bundled scenario.
-const SCENARIOS: &[&str] = &[
-    "minimal",
-    "single-phase-ess",
-    "three-phase",
-    "large",
-    "old-firmware",
-    "boat",
-    "ess-large",
-    "pv-inverters",
-];
 
 /// The most failed requests (errors in the GX's log) a quick scan may cause.
 const MAX_FAILED: u64 = 400;
@@ -44,7 +32,7 @@ async fn quick(sim: &Simulator) -> ScanResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_scan_finds_what_the_deep_scan_finds_on_every_scenario() {
     let mut problems = Vec::new();
-    for name in SCENARIOS {
+    for (name, _) in BUNDLED {
         let sim = start(name).await;
         let result = quick(&sim).await;
         let all = expected(&sim).await;

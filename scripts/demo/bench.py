@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -38,7 +37,7 @@ import psutil
 from victron_gx_modbus import Simulator
 
 from .api import HomeAssistantApi, Websocket
-from .state import HA_COMMAND, prepare
+from .state import HA_COMMAND, free_port, prepare
 
 INTERVAL_S = 5.0
 LATENCY_MS = 5.0
@@ -60,13 +59,6 @@ class Figures:
     loop_ms_per_cycle_max: float
     state_writes_per_cycle: float
     cycles: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _loop_ns(pid: int) -> int:
@@ -92,7 +84,7 @@ async def _measure(pid: int, ws: Websocket, cycles: int) -> tuple[float, list[fl
 
 
 async def _scenario(scenario: str, cycles: int) -> list[Figures]:
-    port = _free_port()
+    port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="vgm-bench-ha-"))
     login = prepare(folder, scenario, port)
     quiet = (folder / "configuration.yaml").read_text(encoding="utf-8").replace(": info", ": warning")

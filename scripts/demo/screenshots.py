@@ -15,14 +15,13 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
 from playwright.async_api import Page, async_playwright
 
-from .state import ROOT
+from .state import ROOT, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,13 +38,6 @@ SETTLE_MS = 4000
 
 class ScreenshotError(Exception):
     """A page does not show what it should."""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _expect(text: str, pattern: str, what: str) -> re.Match[str]:
@@ -126,7 +118,7 @@ async def _capture(page: Page, out: Path, base: str) -> list[str]:
 
 
 async def _run(out: Path) -> int:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="vgm-screenshots-") as folder:
         demo = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -137,7 +129,7 @@ async def _run(out: Path) -> int:
             "--ha-port",
             str(port),
             "--gx-port",
-            str(_free_port()),
+            str(free_port()),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,14 @@ class Login:
 
     username: str
     password: str
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _write_json(path: Path, data: object) -> None:

@@ -6,22 +6,15 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
+from demo.state import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 UP_WITHIN_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:

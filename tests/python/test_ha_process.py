@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 from demo.api import HomeAssistantApi
-from demo.state import HA_COMMAND, prepare
+from demo.state import HA_COMMAND, free_port, prepare
 from victron_gx_modbus import Simulator
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 STOP_WITHIN_S = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.mark.usefixtures("socket_enabled")
