@@ -45,6 +45,7 @@ from .state import HA_COMMAND, free_port, prepare
 INTERVAL_S = 5.0
 LATENCY_MS = 5.0
 ENABLE_RELOAD_WAIT_S = 40.0  # Home Assistant reloads an entry 30 s after entities are enabled
+SETTLE_S = 30.0  # after a set-up, before measuring: the registries are saved about 10 s later
 
 
 @dataclass
@@ -139,7 +140,7 @@ async def _scenario(scenario: str, cycles: int) -> list[Figures]:
                     registry = await ws.command({"type": "config/entity_registry/list"})
                     ours = [e for e in registry if e.get("config_entry_id") == entry["entry_id"]]
                     ws.entity_ids = {e["entity_id"] for e in ours if not e.get("disabled_by")}
-                    await asyncio.sleep(2 * INTERVAL_S)
+                    await asyncio.sleep(SETTLE_S)  # past the registries' delayed saves after a set-up
                     cpu, windows, writes = await _measure(hass.pid, ws, cycles)
                     loop = [max(w - idle_loop, 0.0) for w in windows]
                     results.append(
