@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.button import ButtonEntity
 
-from .control import VictronGxControl, add_controls
+from .control import VictronGxControl
 from .descriptions import VictronButtonEntityDescription
+from .entity import add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -24,7 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a button for every served writable button register."""
-    add_controls(entry, async_add_entities, VictronButtonEntityDescription, VictronGxButton)
+    add_register_entities(entry, async_add_entities, VictronButtonEntityDescription, VictronGxButton)
 
 
 class VictronGxButton(VictronGxControl, ButtonEntity):

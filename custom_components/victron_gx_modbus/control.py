@@ -13,19 +13,13 @@ from homeassistant.core import callback
 
 from victron_gx_modbus import VictronError, WriteRefused
 
-from .devices import gx_serial
 from .entity import VictronGxEntity
 from .writes import raise_write_error
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from homeassistant.helpers.entity import EntityDescription
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
     from victron_gx_modbus.client import RegisterValue, WriteInfo
 
-    from .coordinator import VictronGxConfigEntry, VictronGxCoordinator
+    from .coordinator import VictronGxCoordinator
     from .registers import ServedRegister
 
 
@@ -79,19 +73,3 @@ class VictronGxControl(VictronGxEntity):
         if self._register_id in data.changed or self._register_id in data.unavailable:
             self._has_read_back = False
         super()._handle_coordinator_update()
-
-
-def add_controls[T: VictronGxControl](
-    entry: VictronGxConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    description_type: type[EntityDescription],
-    entity_type: Callable[[VictronGxCoordinator, ServedRegister, str], T],
-) -> None:
-    """Add the entry's controls of one platform: its served registers with that description type."""
-    runtime = entry.runtime_data
-    serial = gx_serial(runtime.scan)
-    async_add_entities(
-        entity_type(runtime.coordinator, register, serial)
-        for register in runtime.served
-        if isinstance(register.description, description_type)
-    )

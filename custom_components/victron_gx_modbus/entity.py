@@ -10,10 +10,17 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, device_identifier, entity_unique_id
 from .coordinator import VictronGxCoordinator
+from .devices import gx_serial
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from homeassistant.helpers.entity import EntityDescription
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
     from victron_gx_modbus.client import RegisterValue
 
+    from .coordinator import VictronGxConfigEntry
     from .registers import ServedRegister
 
 
@@ -56,3 +63,19 @@ class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
         if available != self._written_available or self._register_id in self.coordinator.data.changed:
             self._written_available = available
             self.async_write_ha_state()
+
+
+def add_register_entities[T: VictronGxEntity](
+    entry: VictronGxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    description_type: type[EntityDescription],
+    entity_type: Callable[[VictronGxCoordinator, ServedRegister, str], T],
+) -> None:
+    """Add one platform's entities: the entry's served registers with that description type."""
+    runtime = entry.runtime_data
+    serial = gx_serial(runtime.scan)
+    async_add_entities(
+        entity_type(runtime.coordinator, register, serial)
+        for register in runtime.served
+        if isinstance(register.description, description_type)
+    )

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.number import NumberEntity
 
-from .control import VictronGxControl, add_controls
+from .control import VictronGxControl
 from .descriptions import VictronNumberEntityDescription
+from .entity import add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -24,7 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a number for every served writable number register."""
-    add_controls(entry, async_add_entities, VictronNumberEntityDescription, VictronGxNumber)
+    add_register_entities(entry, async_add_entities, VictronNumberEntityDescription, VictronGxNumber)
 
 
 class VictronGxNumber(VictronGxControl, NumberEntity):

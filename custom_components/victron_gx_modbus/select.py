@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.select import SelectEntity
 
-from .control import VictronGxControl, add_controls
+from .control import VictronGxControl
 from .descriptions import VictronSelectEntityDescription
+from .entity import add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -24,7 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a select for every served writable select register."""
-    add_controls(entry, async_add_entities, VictronSelectEntityDescription, VictronGxSelect)
+    add_register_entities(entry, async_add_entities, VictronSelectEntityDescription, VictronGxSelect)
 
 
 class VictronGxSelect(VictronGxControl, SelectEntity):

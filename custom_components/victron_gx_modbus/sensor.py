@@ -8,8 +8,7 @@ from homeassistant.components.sensor import SensorEntity
 
 from .const import LOGGER
 from .descriptions import VictronSensorEntityDescription
-from .devices import gx_serial
-from .entity import VictronGxEntity
+from .entity import VictronGxEntity, add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -27,13 +26,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a sensor for every served register that the ledger shows as one."""
-    runtime = entry.runtime_data
-    serial = gx_serial(runtime.scan)
-    async_add_entities(
-        VictronGxSensor(runtime.coordinator, register, serial)
-        for register in runtime.served
-        if isinstance(register.description, VictronSensorEntityDescription)
-    )
+    add_register_entities(entry, async_add_entities, VictronSensorEntityDescription, VictronGxSensor)
 
 
 class VictronGxSensor(VictronGxEntity, SensorEntity):

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.switch import SwitchEntity
 
-from .control import VictronGxControl, add_controls
+from .control import VictronGxControl
 from .descriptions import VictronSwitchEntityDescription
+from .entity import add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -24,7 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a switch for every served writable switch register."""
-    add_controls(entry, async_add_entities, VictronSwitchEntityDescription, VictronGxSwitch)
+    add_register_entities(entry, async_add_entities, VictronSwitchEntityDescription, VictronGxSwitch)
 
 
 class VictronGxSwitch(VictronGxControl, SwitchEntity):
