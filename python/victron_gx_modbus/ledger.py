@@ -49,6 +49,7 @@ class Register(TypedDict):
     remarks: str | None
     internal: bool
     since: str
+    added_in: int | None
     ha: HaMetadata
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from .errata import apply_errata
-from .facts import ImportReport, collect_facts, service_type
+from .facts import ImportReport, collect_facts, service_type, type_words
 from .ledger import ListPresence, build_service, load_ledger, render_service
+from .revisions import FirstAppearance, read_versions
 from .sources import SourceError, read_register_list
 
 DEFAULT_LEDGER_DIR = Path(__file__).resolve().parents[2] / "register_ledgers"
@@ -22,6 +24,23 @@ def _presence(path: Path, report: ImportReport) -> ListPresence:
     return ListPresence(label=source.label, addresses=frozenset(addresses))
 
 
+def _check_appearance(
+    appearance: FirstAppearance, files: dict[str, dict[str, Any]], report: ImportReport
+) -> None:
+    """Report what the Document versions sheet dated, and what it names that the list lacks."""
+    dated = [r for document in files.values() for r in document["registers"] if r["added_in"] is not None]
+    listed = {
+        r["address"] + offset
+        for document in files.values()
+        for r in document["registers"]
+        for offset in range(type_words(r["type"]))
+    }
+    unknown = sorted(set(appearance.by_address) - listed)
+    report.flagged.append(f"Document versions: {len(dated)} registers dated by the revision that added them")
+    if unknown:
+        report.flagged.append(f"Document versions: addresses not in the list: {unknown}")
+
+
 def generate(current: Path, older: list[Path], ledger_dir: Path) -> tuple[dict[str, str], ImportReport]:
     """Ledger file texts (by file name) for a current list and older ones."""
     report = ImportReport()
@@ -29,11 +48,14 @@ def generate(current: Path, older: list[Path], ledger_dir: Path) -> tuple[dict[s
     services = collect_facts(source, report)
     apply_errata(services, ledger_dir / "errata" / "official-list.json", report)
     presences = [_presence(path, report) for path in older]
+    appearance = read_versions(current)
     existing = load_ledger(ledger_dir) if ledger_dir.is_dir() else {}
-    files = {}
-    for name, facts in sorted(services.items()):
-        document = build_service(name, facts, source.label, presences, existing.get(name), report)
-        files[f"{name}.json"] = render_service(document)
+    documents = {
+        name: build_service(name, facts, source.label, presences, existing.get(name), report, appearance)
+        for name, facts in sorted(services.items())
+    }
+    _check_appearance(appearance, documents, report)
+    files = {f"{name}.json": render_service(document) for name, document in documents.items()}
     for name in sorted(set(existing) - set(services)):
         report.flagged.append(f"service {name} is gone from the list: its ledger file would be removed")
     total = sum(len(f.registers) for f in services.values())

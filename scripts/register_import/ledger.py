@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .facts import ImportReport, RegisterFacts, ServiceFacts
+    from .revisions import FirstAppearance
 
 LEDGER_FORMAT = 1
 
@@ -95,6 +96,7 @@ def build_service(
     older: list[ListPresence],
     existing_file: dict[str, Any] | None,
     report: ImportReport,
+    appearance: FirstAppearance | None = None,
 ) -> dict[str, Any]:
     """The ledger document of one service type."""
     existing = {entry["address"]: entry for entry in (existing_file or {}).get("registers", [])}
@@ -112,6 +114,7 @@ def build_service(
                 "key": key,
                 **reg.as_json(),
                 "since": _since(service_type, reg.address, older) or current_label,
+                "added_in": appearance.revision(reg.address, reg.dbus_path) if appearance else None,
                 "ha": ha,
             }
         )

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-pub use model::{HaMeta, Platform, Register, Service, WriteBound, WriteSpec};
+pub use model::{Appearance, HaMeta, Platform, Register, Service, WriteBound, WriteSpec};
 pub use validate::validate;
 
 include!(concat!(env!("OUT_DIR"), "/ledger_files.rs"));

@@ -105,6 +105,10 @@ pub struct HaMeta {
     pub write: Option<WriteSpec>,
 }
 
+/// A register's first appearance: (rank of its oldest list, the revision
+/// that added it or 0); later appearances compare greater.
+pub type Appearance = ((u8, u32), u32);
+
 /// One register of a service type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Register {
@@ -136,11 +140,25 @@ pub struct Register {
     pub internal: bool,
     /// The oldest known register list that has it.
     pub since: String,
+    /// The document revision that added it, when the official list's
+    /// "Document versions" sheet says (it names registers from rev 49 on).
+    #[serde(default)]
+    pub added_in: Option<u32>,
     /// Home Assistant metadata.
     pub ha: HaMeta,
 }
 
 impl Register {
+    /// When the register first appeared, as far as the ledger knows: its
+    /// list, then the revision that added it. A register the Document
+    /// versions sheet does not date counts as the oldest of its list.
+    pub fn first_appearance(&self) -> Appearance {
+        (
+            crate::ledger::list_rank(&self.since),
+            self.added_in.unwrap_or(0),
+        )
+    }
+
     /// The register's words as a half-open address range.
     pub fn span(&self) -> std::ops::Range<u32> {
         let start = u32::from(self.address);
