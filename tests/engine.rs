@@ -51,6 +51,7 @@ async fn deep_scan_finds_every_device_of_every_scenario_and_nothing_else() {
         "three-phase",
         "large",
         "old-firmware",
+        "pre-3.66",
     ] {
         let sim = start(name).await;
         let result = run_scan(&sim, ScanMode::Deep).await;
@@ -140,6 +141,45 @@ async fn old_firmware_is_scanned_then_polled_without_a_failed_request() {
     assert!(vebus
         .unsupported
         .contains(&"devices_0_extend_status_relay_test_ok".to_owned()));
+    sim.reset_stats();
+    let devices = result.plan_devices(ledger);
+    let mut poller = Poller::new(plan_all(&devices), devices.len(), 2);
+    for _ in 0..5 {
+        let report = poller.poll(&t).await;
+        assert_eq!(report.failed, 0, "{report:?}");
+    }
+    assert_eq!(sim.stats().exceptions, 0);
+    assert!(sim.stats().requests > 0);
+    t.close().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gx_older_than_list_366_is_scanned_completely_then_polled_without_a_failed_request() {
+    let sim = start("pre-3.66").await;
+    let ledger = embedded().expect("ledger");
+    let t = transport(&sim);
+    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    // The field report: the battery monitor's 32-bit power (256, rev 50) is
+    // not served, so the probe must not rely on it; nor is 834.
+    assert_eq!(found(&result), expected(&sim).await);
+    assert!(result.stats.failed_requests <= 400, "{:?}", result.stats);
+    assert_eq!(result.gx.firmware, None);
+    assert_eq!(result.gx.serial.as_deref(), Some("0c1c57a0b29f"));
+    let unsupported = |service: &str| {
+        result
+            .devices
+            .iter()
+            .find(|d| d.service == service)
+            .map(|d| d.unsupported.clone())
+            .unwrap_or_default()
+    };
+    assert!(unsupported("battery").contains(&"dc_0_power".to_owned()));
+    assert!(!unsupported("battery").contains(&"dc_0_power_258".to_owned()));
+    assert!(unsupported("system").contains(&"gx_firmware_major_version".to_owned()));
+    assert!(unsupported("solarcharger").contains(&"yield_power".to_owned()));
     sim.reset_stats();
     let devices = result.plan_devices(ledger);
     let mut poller = Poller::new(plan_all(&devices), devices.len(), 2);

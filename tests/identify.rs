@@ -49,6 +49,28 @@ async fn identity_costs_two_reads_and_no_exception_and_matches_the_scan() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gx_older_than_list_366_has_a_serial_and_no_firmware() {
+    let ledger = embedded().expect("ledger");
+    let sim = start(Scenario::bundled("pre-3.66").expect("scenario")).await;
+    let t = transport(sim.addr().port());
+    let identity = identify(&t, ledger).await.expect("identify");
+    assert_eq!(identity.serial.as_deref(), Some("0c1c57a0b29f"));
+    assert_eq!(identity.firmware, None);
+    // The firmware read is the one refused (0x02: no register 834).
+    let stats = sim.stats();
+    assert_eq!((stats.requests, stats.exceptions), (2, 1));
+    let result = scan(&t, ledger, ScanMode::Units(vec![100]), Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    assert_eq!(
+        (result.gx.serial, result.gx.firmware),
+        (identity.serial, None)
+    );
+    t.close().await;
+    sim.stop().await;
+}
+
 /// The minimal scenario with its system device changed by `edit`.
 fn minimal_with(edit: impl FnOnce(&mut serde_json::Value)) -> Scenario {
     let text = include_str!("../src/sim/scenarios/minimal.json");

@@ -6,7 +6,9 @@
 //! serves: registers of the oldest register list of the system service. Its
 //! reserved blocks do not count, because firmware before dbus-modbustcp
 //! v1.0.95 leaves them undefined (0x02): on the current ledger the serial
-//! (800-805) and the firmware (834-835) are two reads, sent together.
+//! (800-805) and the firmware (834-835) are two reads, sent together. A GX
+//! older than list 3.66 lacks the firmware registers: it answers that read
+//! with 0x02 and its firmware stays unknown.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::codec::{self, Value};
 use crate::frame::MAX_READ_QUANTITY;
-use crate::ledger::{list_rank, Ledger, Register, Service};
+use crate::ledger::{Ledger, Register, Service};
 use crate::poll::BlockResult;
 use crate::transport::Transport;
 
@@ -30,13 +32,17 @@ const FIRMWARE_KEYS: [&str; 2] = ["gx_firmware_major_version", "gx_firmware_beta
 type Read = (u16, u16);
 
 /// Addresses of the system service that every firmware serves: the
-/// registers of its oldest register list.
+/// registers of its oldest register list that no revision dates later.
 fn served_everywhere(service: &Service) -> BTreeSet<u32> {
-    let oldest = service.registers.iter().map(|r| list_rank(&r.since)).min();
+    let oldest = service
+        .registers
+        .iter()
+        .map(Register::first_appearance)
+        .min();
     service
         .registers
         .iter()
-        .filter(|r| Some(list_rank(&r.since)) == oldest)
+        .filter(|r| Some(r.first_appearance()) == oldest)
         .flat_map(Register::span)
         .collect()
 }
@@ -129,10 +135,17 @@ pub async fn identify(transport: &Transport, ledger: &Ledger) -> Result<GxIdenti
         });
     }
     let mut results = Vec::with_capacity(reads.len());
+    let serial_span = serial.span();
+    let has_serial = |(start, quantity): Read| {
+        let start = u32::from(start);
+        start < serial_span.end && serial_span.start < start + u32::from(quantity)
+    };
     while let Some(joined) = tasks.join_next().await {
         let Ok((read, result)) = joined else { continue };
         match result {
             BlockResult::Words(words) => results.push((read, words)),
+            // Firmware older than list 3.66 has no firmware registers.
+            BlockResult::Exception(0x02) if !has_serial(read) => {}
             BlockResult::Exception(code) => {
                 return Err(ScanError::NotAGx(format!(
                     "unit 100 answered exception {code:#04x} to a read at {}",

@@ -16,26 +16,27 @@ mod candidates;
 mod evidence;
 mod follow;
 mod identify;
+mod probe;
 mod validate;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use crate::ledger::{list_rank, Ledger, LedgerError, Service};
+use crate::ledger::{Ledger, LedgerError};
 use crate::plan::PlanDevice;
 use crate::poll::BlockResult;
-use crate::sync::lock;
 use crate::transport::{Transport, TransportError};
 use candidates::{
     candidates, nonzero, push, quick_candidates, vedirect_ports_for, Candidate, Evidence,
     GX_SERVICES, USB_PORT, VEBUS_PORTS,
 };
 use follow::{Follow, Seen};
+use probe::{above_ceiling, list_ceiling, probe, probe_addresses, Ceiling, Refused};
 use validate::{gx_firmware, validate};
 
 pub use candidates::GX_UNIT;
@@ -200,67 +201,6 @@ impl Tally {
     }
 }
 
-/// The register a probe reads: the lowest address of the oldest list, so
-/// that older firmware answers it too.
-fn probe_address(service: &Service) -> Option<u16> {
-    service
-        .registers
-        .iter()
-        .min_by_key(|r| (list_rank(&r.since), r.address))
-        .map(|r| r.address)
-}
-
-/// Rank of a register list.
-type Rank = (u8, u32);
-
-/// The settings register of the newest list with the lowest address, and the
-/// rank of the list before it: one read of it tells whether the GX serves the
-/// newest list (settings are always at unit 100).
-fn newest_list_probe(ledger: &Ledger) -> Option<(u16, Rank)> {
-    let ranks: std::collections::BTreeSet<Rank> = ledger
-        .services
-        .iter()
-        .flat_map(|s| &s.registers)
-        .map(|r| list_rank(&r.since))
-        .collect();
-    let newest = *ranks.last()?;
-    let previous = *ranks.range(..newest).next_back()?;
-    let address = ledger
-        .service("settings")?
-        .registers
-        .iter()
-        .filter(|r| list_rank(&r.since) == newest)
-        .map(|r| r.address)
-        .min()?;
-    Some((address, previous))
-}
-
-/// The newest register list this GX serves (`None`: the newest of the ledger).
-async fn list_ceiling(
-    transport: &Transport,
-    tally: &Tally,
-    ledger: &Ledger,
-) -> Result<Option<Rank>, ScanError> {
-    let Some((address, previous)) = newest_list_probe(ledger) else {
-        return Ok(None);
-    };
-    match tally.read(transport, GX_UNIT, address, 1).await {
-        BlockResult::Exception(0x02) => Ok(Some(previous)),
-        BlockResult::Failed(err) => Err(err.into()),
-        _ => Ok(None),
-    }
-}
-
-/// Keys of a service's registers newer than the ceiling.
-fn above_ceiling(service: &Service, ceiling: Option<Rank>) -> Vec<String> {
-    service
-        .registers
-        .iter()
-        .filter(|r| ceiling.is_some_and(|c| list_rank(&r.since) > c))
-        .map(|r| r.key.clone())
-        .collect()
-}
-
 /// Scans a GX. `progress` is called from the scanning tasks as steps finish.
 pub async fn scan(
     transport: &Transport,
@@ -272,9 +212,13 @@ pub async fn scan(
     let tally = Arc::new(Tally::default());
     let mut gx = GxIdentity::default();
     // The GX's firmware first: it is also the connection test.
-    match tally.read(transport, GX_UNIT, 834, 2).await {
+    let mut serves_firmware = true;
+    match tally
+        .read(transport, GX_UNIT, probe::FIRMWARE_ADDRESS, 2)
+        .await
+    {
         BlockResult::Words(words) => gx.firmware = Some(gx_firmware(words[0], words[1])),
-        BlockResult::Exception(0x02) => {}
+        BlockResult::Exception(0x02) => serves_firmware = false,
         BlockResult::Exception(code) => {
             return Err(ScanError::NotAGx(format!(
                 "unit 100 answered exception {code:#04x}"
@@ -282,9 +226,9 @@ pub async fn scan(
         }
         BlockResult::Failed(err) => return Err(err.into()),
     }
-    // One read tells whether the GX serves the newest register list; if not,
-    // newer registers are left out everywhere instead of failing one by one.
-    let ceiling = list_ceiling(transport, &tally, ledger).await?;
+    // Which registers the GX is too old for: left out everywhere instead of
+    // failing one by one.
+    let ceiling = list_ceiling(transport, &tally, ledger, serves_firmware).await?;
     let known = |c: &Candidate| {
         ledger
             .service(&c.service)
@@ -295,7 +239,7 @@ pub async fn scan(
         tally: Arc::clone(&tally),
         ledger,
         progress: Arc::clone(&progress),
-        unsupported_types: Arc::default(),
+        refused_probes: Arc::default(),
         probed: HashSet::new(),
         done: Arc::new(AtomicUsize::new(0)),
         total: 0,
@@ -433,7 +377,7 @@ struct Scanner {
     tally: Arc<Tally>,
     ledger: &'static Ledger,
     progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
-    unsupported_types: Arc<Mutex<HashSet<String>>>,
+    refused_probes: Refused,
     probed: HashSet<(u8, String)>,
     done: Arc<AtomicUsize>,
     total: usize,
@@ -445,8 +389,8 @@ struct Scanner {
 
 impl Scanner {
     /// Probes a wave of candidates concurrently (the transport bounds how
-    /// many are in flight), skipping pairs already probed; a type the
-    /// firmware lacks (0x02) is not probed again.
+    /// many are in flight), skipping pairs already probed; a probe register
+    /// the firmware lacks (0x02) is not read again.
     async fn run_wave(&mut self, wave: Vec<Candidate>) -> Result<(), ScanError> {
         let wave: Vec<Candidate> = wave
             .into_iter()
@@ -456,10 +400,10 @@ impl Scanner {
         let found_now = Arc::new(AtomicUsize::new(self.settled + self.found.len()));
         let mut tasks = JoinSet::new();
         for candidate in wave {
-            let (transport, tally, unsupported) = (
+            let (transport, tally, refused) = (
                 self.transport.clone(),
                 Arc::clone(&self.tally),
-                Arc::clone(&self.unsupported_types),
+                Arc::clone(&self.refused_probes),
             );
             let (progress, done, found_now) = (
                 Arc::clone(&self.progress),
@@ -468,22 +412,14 @@ impl Scanner {
             );
             let (ledger, total) = (self.ledger, self.total);
             tasks.spawn(async move {
-                let skip = lock(&unsupported).contains(&candidate.service);
-                let address = ledger.service(&candidate.service).and_then(probe_address);
-                let outcome = match (skip, address) {
-                    (false, Some(address)) => {
-                        Some(tally.read(&transport, candidate.unit, address, 1).await)
-                    }
-                    _ => None,
-                };
+                let (service, unit) = (&candidate.service, candidate.unit);
+                let addresses = ledger.service(service).map(probe_addresses);
+                let addresses = addresses.as_deref().unwrap_or_default();
+                let outcome = probe(&transport, &tally, &refused, service, addresses, unit).await;
                 let result = match outcome {
                     Some(BlockResult::Words(_)) => {
                         found_now.fetch_add(1, Ordering::Relaxed);
-                        Probe::Hit(new_device(candidate.unit, &candidate.service))
-                    }
-                    Some(BlockResult::Exception(0x02)) => {
-                        lock(&unsupported).insert(candidate.service.clone());
-                        Probe::Nothing
+                        Probe::Hit(new_device(unit, service))
                     }
                     Some(BlockResult::Exception(code)) => Probe::Absent(code),
                     Some(BlockResult::Failed(err)) => return Err(err),

@@ -13,7 +13,7 @@ use crate::plan::{plan_all, Block, Placement, Plan, PlanDevice};
 use crate::poll::{decode_block, BlockResult};
 use crate::transport::{Transport, TransportError};
 
-use super::{above_ceiling, FoundDevice, GxIdentity, Rank, ScanError, Tally};
+use super::{above_ceiling, Ceiling, FoundDevice, GxIdentity, ScanError, Tally};
 
 /// Formats a GX firmware number read as hex digits (0x0360 -> v3.60).
 pub(super) fn gx_firmware(version: u16, beta: u16) -> String {
@@ -189,7 +189,7 @@ pub(super) async fn validate(
     ledger: &Ledger,
     devices: &mut [FoundDevice],
     gx: &mut GxIdentity,
-    ceiling: Option<Rank>,
+    ceiling: Option<Ceiling>,
 ) -> Result<Vec<BTreeMap<String, Value>>, ScanError> {
     let upfront: Vec<Vec<String>> = devices
         .iter()

@@ -341,6 +341,9 @@ impl Gx {
     }
 }
 
+/// Keys of the GX firmware registers (834-835, system service).
+const FIRMWARE_KEYS: [&str; 2] = ["gx_firmware_major_version", "gx_firmware_beta_release"];
+
 fn build_map(ledger: &Ledger, settings: &GxSettings) -> Vec<Slot> {
     let mut map = vec![Slot::Undefined; 0x1_0000];
     let server_rank = list_rank(&settings.register_list);
@@ -351,7 +354,12 @@ fn build_map(ledger: &Ledger, settings: &GxSettings) -> Vec<Slot> {
             system = Some(service_id);
         }
         for (index, register) in service.registers.iter().enumerate() {
-            if list_rank(&register.since) > server_rank {
+            let later = |revision: u32| register.added_in.is_some_and(|added| added > revision);
+            let firmware = FIRMWARE_KEYS.contains(&register.key.as_str());
+            if list_rank(&register.since) > server_rank
+                || settings.revision.is_some_and(later)
+                || (firmware && !settings.firmware_registers)
+            {
                 continue;
             }
             for (offset, address) in register.span().enumerate() {

@@ -19,6 +19,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("three-phase", include_str!("scenarios/three-phase.json")),
     ("large", include_str!("scenarios/large.json")),
     ("old-firmware", include_str!("scenarios/old-firmware.json")),
+    ("pre-3.66", include_str!("scenarios/pre-3.66.json")),
     ("boat", include_str!("scenarios/boat.json")),
     ("ess-large", include_str!("scenarios/ess-large.json")),
     ("pv-inverters", include_str!("scenarios/pv-inverters.json")),
@@ -28,7 +29,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioError {
     /// No bundled scenario of that name.
-    #[error("no bundled scenario {0:?} (bundled: minimal, single-phase-ess, three-phase, large, old-firmware, boat, ess-large, pv-inverters)")]
+    #[error("no bundled scenario {0:?} (bundled: minimal, single-phase-ess, three-phase, large, old-firmware, pre-3.66, boat, ess-large, pv-inverters)")]
     Unknown(String),
     /// The JSON does not have the scenario shape.
     #[error("scenario {name}: {message}")]
@@ -56,6 +57,15 @@ pub struct GxSettings {
     /// registers first listed later are undefined (exception 0x02).
     #[serde(default = "default_list")]
     pub register_list: String,
+    /// For a server older than its register list: the newest document
+    /// revision it implements; registers the list's Document versions sheet
+    /// dates later are undefined too.
+    #[serde(default)]
+    pub revision: Option<u32>,
+    /// The GX firmware registers 834-835 (servers older than list 3.66
+    /// lack them: 0x02).
+    #[serde(default = "yes")]
+    pub firmware_registers: bool,
     /// Exception code for "no service of this type at this unit": 0x0A on
     /// current firmware, 0x0B on older firmware.
     #[serde(default = "default_absent_exception")]
@@ -73,6 +83,8 @@ impl Default for GxSettings {
     fn default() -> Self {
         Self {
             register_list: default_list(),
+            revision: None,
+            firmware_registers: true,
             absent_service_exception: default_absent_exception(),
             system_gaps_reserved: true,
             writes_enabled: true,

@@ -28,6 +28,7 @@ SCENARIOS = (
     "three-phase",
     "large",
     "old-firmware",
+    "pre-3.66",
     "boat",
     "ess-large",
     "pv-inverters",
