@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod frame;
 pub mod guard;
 pub mod ledger;
+pub mod mqtt;
 pub mod plan;
 pub mod poll;
 mod rng;

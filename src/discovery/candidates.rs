@@ -170,6 +170,7 @@ pub(super) fn candidates(mode: &ScanMode, ledger: &Ledger) -> Vec<Candidate> {
             push(&mut out, 50, (0..=255).filter(|&u| u != GX_UNIT), &types);
             out
         }
+        ScanMode::Exact(listed) => exact_candidates(listed),
         ScanMode::Units(units) => {
             let mut out = Vec::new();
             push(
@@ -182,6 +183,21 @@ pub(super) fn candidates(mode: &ScanMode, ledger: &Ledger) -> Vec<Candidate> {
         }
     };
     order(out, ledger)
+}
+
+/// The devices of the GX's own list, but its services at unit 100. The GX
+/// lists instance 0 as unit 100, which reaches it as unit 0 does; a device
+/// there is reported at unit 0, as the other scans report it.
+fn exact_candidates(listed: &[(u8, String)]) -> Vec<Candidate> {
+    listed
+        .iter()
+        .filter(|(unit, service)| !(*unit == GX_UNIT && GX_SERVICES.contains(&service.as_str())))
+        .map(|(unit, service)| Candidate {
+            score: 50,
+            unit: if *unit == GX_UNIT { 0 } else { *unit },
+            service: service.clone(),
+        })
+        .collect()
 }
 
 /// Known services only, most likely first, each pair once.

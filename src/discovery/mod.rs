@@ -54,6 +54,9 @@ pub enum ScanMode {
     Deep,
     /// Every service type at these units (plus the GX's own at unit 100).
     Units(Vec<u8>),
+    /// Exactly these (unit, service type) pairs, as the GX lists them (its
+    /// MQTT service list): nothing else is probed.
+    Exact(Vec<(u8, String)>),
 }
 
 impl ScanMode {
@@ -62,6 +65,7 @@ impl ScanMode {
             Self::Quick => "quick",
             Self::Deep => "deep",
             Self::Units(_) => "units",
+            Self::Exact(_) => "mqtt",
         }
     }
 }
@@ -250,6 +254,9 @@ pub async fn scan(
     // First wave: the GX's own services and the VE.Bus ports (they tell the GX model).
     let mut first = Vec::new();
     push(&mut first, 255, [GX_UNIT], GX_SERVICES);
+    if let ScanMode::Exact(listed) = &mode {
+        first.retain(|c| listed.contains(&(c.unit, c.service.clone())));
+    }
     if mode == ScanMode::Quick {
         let ports = VEBUS_PORTS.iter().copied().chain([USB_PORT]);
         push(&mut first, 100, ports, &["vebus"]);

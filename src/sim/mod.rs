@@ -4,6 +4,7 @@
 
 mod faults;
 mod gx;
+mod mqtt;
 mod scenario;
 mod server;
 mod site;
@@ -15,6 +16,6 @@ pub use gx::{exception, Gx, Outcome, WriteRecord};
 pub use scenario::{
     DeviceSpec, GxSettings, Scenario, ScenarioError, ValueModel, ValueRef, BUNDLED,
 };
-pub use server::{DeviceInfo, SimConfig, SimError, Simulator};
+pub use server::{DeviceInfo, MqttConfig, SimConfig, SimError, Simulator};
 pub use site::{NodeValue, SimDevice, Site};
 pub use stats::{Stats, UnitStats, WriteLogEntry};

@@ -23,6 +23,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 
 use super::faults::{Faults, ReplyFault};
 use super::gx::{Gx, Outcome};
+use super::mqtt::{self, MqttFace};
 use super::scenario::{Scenario, ScenarioError};
 use super::stats::Stats;
 use crate::frame::{read_frame, Frame};
@@ -47,6 +48,17 @@ pub struct SimConfig {
     pub max_connections: Option<usize>,
     /// Seed of value noise and jitter.
     pub seed: u64,
+    /// Serve the GX's MQTT topics too (discovery's service list).
+    pub mqtt: Option<MqttConfig>,
+}
+
+/// The simulator's MQTT face (see [`crate::mqtt`] for the topics).
+#[derive(Debug, Clone)]
+pub struct MqttConfig {
+    /// Address to listen on (loopback; port 0 picks one).
+    pub bind: SocketAddr,
+    /// Password clients must send (`None`: none asked).
+    pub password: Option<String>,
 }
 
 impl SimConfig {
@@ -60,6 +72,7 @@ impl SimConfig {
             service_time: Duration::from_micros(200),
             max_connections: None,
             seed: 1,
+            mqtt: None,
         }
     }
 }
@@ -106,7 +119,8 @@ pub struct DeviceInfo {
     pub registers: usize,
 }
 
-enum Job {
+/// Work for the single-threaded service.
+pub(super) enum Job {
     Request {
         unit: u8,
         pdu: Vec<u8>,
@@ -147,6 +161,7 @@ impl Shared {
 /// A running simulator; stops when dropped or on [`Simulator::stop`].
 pub struct Simulator {
     addr: SocketAddr,
+    mqtt_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -168,6 +183,10 @@ impl Simulator {
             source,
         })?;
         let (jobs, job_rx) = mpsc::unbounded_channel();
+        let mqtt = match &config.mqtt {
+            Some(mqtt) => Some(mqtt_listener(mqtt, &config.scenario, jobs.clone()).await?),
+            None => None,
+        };
         let (generation, _) = watch::channel(0);
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -195,21 +214,37 @@ impl Simulator {
             Arc::clone(&shared),
             shutdown.subscribe(),
         ));
+        let mut tasks = vec![service, accept];
+        let mut mqtt_addr = None;
+        if let Some((listener, face)) = mqtt {
+            mqtt_addr = listener.local_addr().ok();
+            tasks.push(tokio::spawn(mqtt::accept_loop(
+                listener,
+                face,
+                shutdown.subscribe(),
+            )));
+        }
         log::info!(
-            "GX simulator '{}' listening on {addr}",
+            "GX simulator '{}' listening on {addr} (MQTT: {mqtt_addr:?})",
             config.scenario.name
         );
         Ok(Self {
             addr,
+            mqtt_addr,
             shared,
             shutdown,
-            tasks: Mutex::new(vec![service, accept]),
+            tasks: Mutex::new(tasks),
         })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of its MQTT face, when it has one.
+    pub fn mqtt_addr(&self) -> Option<SocketAddr> {
+        self.mqtt_addr
     }
 
     /// A copy of the request statistics.
@@ -307,6 +342,32 @@ impl Drop for Simulator {
             task.abort();
         }
     }
+}
+
+/// Binds the MQTT face; its portal ID is the GX's serial, as on a GX.
+async fn mqtt_listener(
+    config: &MqttConfig,
+    scenario: &Scenario,
+    jobs: mpsc::UnboundedSender<Job>,
+) -> Result<(TcpListener, Arc<MqttFace>), SimError> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| SimError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let portal = scenario
+        .devices
+        .iter()
+        .find(|d| d.service == "system")
+        .and_then(|d| d.serial.clone())
+        .unwrap_or_else(|| "000000000000".to_owned());
+    let face = MqttFace {
+        portal,
+        password: config.password.clone(),
+        jobs,
+    };
+    Ok((listener, Arc::new(face)))
 }
 
 async fn service_loop(

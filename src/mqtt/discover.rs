@@ -1,0 +1,291 @@
+//! Reading the GX's Modbus TCP service list over its MQTT broker (rumqttc).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, Packet, QoS};
+use serde::{Deserialize, Serialize};
+
+use super::{payload_value, ListedService, MQTT_PORT};
+
+/// How long the list may stay silent before it counts as complete, when the
+/// GX does not announce the end of its full publish.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Where and how to reach the GX's MQTT broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttOptions {
+    /// Host name or IP address (usually the GX's Modbus host).
+    pub host: String,
+    /// Port (1883: plaintext).
+    pub port: u16,
+    /// User name sent with a password (a GX ignores it; default empty).
+    pub username: Option<String>,
+    /// The GX's password, when its security profile asks for one.
+    pub password: Option<String>,
+    /// Portal ID of the topics; learnt from `N/+/system/0/Serial` when absent.
+    pub portal_id: Option<String>,
+    /// Bound on the whole exchange, connection included.
+    pub timeout: Duration,
+}
+
+impl MqttOptions {
+    /// Plaintext port 1883, no password, portal ID learnt, 5 s bound.
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            port: MQTT_PORT,
+            username: None,
+            password: None,
+            portal_id: None,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the service list could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MqttError {
+    /// Nothing accepts connections there (MQTT on LAN is off, or a wrong host).
+    #[error("cannot connect to the GX's MQTT at {addr}: {message}")]
+    Unreachable {
+        /// `host:port`.
+        addr: String,
+        /// The OS error.
+        message: String,
+    },
+    /// The broker refused the password (or its absence).
+    #[error("the GX's MQTT refused the credentials ({0})")]
+    BadCredentials(String),
+    /// The broker refused the connection for another reason.
+    #[error("the GX's MQTT refused the connection ({0})")]
+    Refused(String),
+    /// The broker did not complete the exchange in time.
+    #[error("the GX's MQTT did not deliver the service list within {0:?}")]
+    Timeout(Duration),
+    /// The broker answered but published no Modbus TCP service list.
+    #[error("the GX's MQTT has no Modbus TCP service list (is its Modbus TCP server on?)")]
+    NoServiceList,
+    /// The connection broke or the broker spoke something else than MQTT.
+    #[error("the GX's MQTT connection failed: {0}")]
+    Protocol(String),
+}
+
+/// The GX's Modbus TCP service list, as its MQTT broker published it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceList {
+    /// Portal ID of the topics (the GX's VRM id).
+    pub portal_id: String,
+    /// Every listed service, in the GX's order (active or not).
+    pub services: Vec<ListedService>,
+}
+
+impl ServiceList {
+    /// (unit, service type) of every active service, as the GX lists them.
+    pub fn active(&self) -> Vec<(u8, String)> {
+        self.services
+            .iter()
+            .filter(|s| s.active)
+            .filter_map(|s| Some((s.unit, s.service_type()?.to_owned())))
+            .collect()
+    }
+}
+
+/// Connects to the GX's broker, learns the portal ID if needed, asks for a
+/// full publish (keepalive) and collects `modbustcp/0/Services/#` until the
+/// GX says the publish is complete (or the list stays quiet for a moment).
+pub async fn read_services(options: &MqttOptions) -> Result<ServiceList, MqttError> {
+    match tokio::time::timeout(options.timeout, exchange(options)).await {
+        Ok(result) => result,
+        Err(_) => Err(MqttError::Timeout(options.timeout)),
+    }
+}
+
+/// A client ID no other client of the GX uses (a broker drops the older of two).
+fn client_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("victron-gx-modbus-{}-{nanos:08x}", std::process::id())
+}
+
+fn connection_error(options: &MqttOptions, err: ConnectionError) -> MqttError {
+    match err {
+        ConnectionError::ConnectionRefused(
+            code @ (ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized),
+        ) => MqttError::BadCredentials(format!("{code:?}")),
+        ConnectionError::ConnectionRefused(code) => MqttError::Refused(format!("{code:?}")),
+        ConnectionError::Io(io) => MqttError::Unreachable {
+            addr: format!("{}:{}", options.host, options.port),
+            message: io.to_string(),
+        },
+        ConnectionError::NetworkTimeout => MqttError::Timeout(options.timeout),
+        other => MqttError::Protocol(other.to_string()),
+    }
+}
+
+/// One list entry as it arrives: service name, unit ID, active.
+type Entry = (Option<String>, Option<u8>, Option<bool>);
+
+/// What the exchange has learnt so far.
+#[derive(Default)]
+struct Collected {
+    /// Index -> (service name, unit ID, active), filled field by field.
+    entries: BTreeMap<u32, Entry>,
+}
+
+impl Collected {
+    /// Takes one `Services/<n>/<field>` message (other fields are ignored).
+    fn take(&mut self, rest: &str, bytes: &[u8]) {
+        let mut parts = rest.split('/');
+        let (Some(index), Some(field), None) = (parts.next(), parts.next(), parts.next()) else {
+            return;
+        };
+        let Ok(index) = index.parse::<u32>() else {
+            return;
+        };
+        let value = payload_value(bytes);
+        let entry = self.entries.entry(index).or_default();
+        match field {
+            "ServiceName" => entry.0 = value.and_then(|v| v.as_str().map(str::to_owned)),
+            "UnitId" => entry.1 = value.and_then(|v| v.as_u64()?.try_into().ok()),
+            "IsActive" => entry.2 = value.and_then(|v| v.as_i64().map(|n| n != 0)),
+            _ => {}
+        }
+    }
+
+    /// Entries with a name and a unit (an entry without `IsActive` counts as active).
+    fn services(&self) -> Vec<ListedService> {
+        self.entries
+            .values()
+            .filter_map(|(name, unit, active)| {
+                Some(ListedService {
+                    name: name.clone()?,
+                    unit: (*unit)?,
+                    active: active.unwrap_or(true),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Sleeps until `at` (forever when `None`; the caller guards that case).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
+    let mut mqtt = rumqttc::MqttOptions::new(client_id(), options.host.clone(), options.port);
+    mqtt.set_keep_alive(Duration::from_secs(30));
+    mqtt.set_clean_session(true);
+    mqtt.set_max_packet_size(1 << 20, 1 << 16);
+    if let Some(password) = &options.password {
+        mqtt.set_credentials(options.username.clone().unwrap_or_default(), password);
+    }
+    let (client, mut events) = AsyncClient::new(mqtt, 16);
+    let send = |result: Result<(), rumqttc::ClientError>| {
+        result.map_err(|err| MqttError::Protocol(err.to_string()))
+    };
+    let mut portal = options.portal_id.clone();
+    let mut collected = Collected::default();
+    let mut last_change: Option<Instant> = None;
+    loop {
+        let quiet = last_change.map(|at| tokio::time::Instant::from_std(at + QUIET));
+        let event = tokio::select! {
+            event = events.poll() => event.map_err(|err| connection_error(options, err))?,
+            () = sleep_until(quiet), if quiet.is_some() => break,
+        };
+        let Event::Incoming(packet) = event else {
+            continue;
+        };
+        match packet {
+            Packet::ConnAck(_) => match &portal {
+                Some(id) => send(ask_for_services(&client, id))?,
+                None => send(client.try_subscribe("N/+/system/0/Serial", QoS::AtMostOnce))?,
+            },
+            Packet::Publish(publish) => {
+                let mut levels = publish.topic.splitn(3, '/');
+                let (Some("N"), Some(id), Some(rest)) =
+                    (levels.next(), levels.next(), levels.next())
+                else {
+                    continue;
+                };
+                match &portal {
+                    None if rest == "system/0/Serial" => {
+                        portal = Some(id.to_owned());
+                        send(ask_for_services(&client, id))?;
+                    }
+                    Some(known) if known == id => {
+                        if rest == "full_publish_completed" {
+                            break;
+                        }
+                        if let Some(entry) = rest.strip_prefix("modbustcp/0/Services/") {
+                            collected.take(entry, &publish.payload);
+                            last_change = Some(Instant::now());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = client.try_disconnect();
+    let services = collected.services();
+    let portal_id = portal.ok_or(MqttError::NoServiceList)?;
+    if services.is_empty() {
+        return Err(MqttError::NoServiceList);
+    }
+    Ok(ServiceList {
+        portal_id,
+        services,
+    })
+}
+
+/// Subscribes to the service list and the end-of-publish notice, then sends
+/// the keepalive that makes the GX publish everything.
+fn ask_for_services(client: &AsyncClient, portal: &str) -> Result<(), rumqttc::ClientError> {
+    client.try_subscribe(
+        format!("N/{portal}/modbustcp/0/Services/#"),
+        QoS::AtMostOnce,
+    )?;
+    client.try_subscribe(
+        format!("N/{portal}/full_publish_completed"),
+        QoS::AtMostOnce,
+    )?;
+    client.try_publish(format!("R/{portal}/keepalive"), QoS::AtMostOnce, false, "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_fill_field_by_field() {
+        let mut collected = Collected::default();
+        collected.take(
+            "0/ServiceName",
+            br#"{"value": "com.victronenergy.vebus.ttyS4"}"#,
+        );
+        collected.take("0/UnitId", br#"{"value": 227}"#);
+        collected.take("0/IsActive", br#"{"value": 1}"#);
+        collected.take(
+            "1/ServiceName",
+            br#"{"value": "com.victronenergy.tank.socketcan_can0_vi0_uc0"}"#,
+        );
+        collected.take("1/UnitId", br#"{"value": 20}"#);
+        collected.take("1/IsActive", br#"{"value": 0}"#);
+        collected.take("2/UnitId", br#"{"value": 999}"#);
+        collected.take("x/UnitId", b"{}");
+        collected.take("3/Other/Deeper", b"{}");
+        let list = ServiceList {
+            portal_id: "p".to_owned(),
+            services: collected.services(),
+        };
+        assert_eq!(list.services.len(), 2);
+        assert_eq!(list.active(), vec![(227, "vebus".to_owned())]);
+    }
+}

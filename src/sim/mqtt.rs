@@ -1,0 +1,225 @@
+//! The simulator's MQTT face: a small MQTT 3.1.1 broker (QoS 0 out, QoS 0
+//! and 1 in) that publishes what a GX's broker publishes for discovery:
+//! `N/<portal>/system/0/Serial` (retained, no keepalive needed) and, after a
+//! keepalive on `R/<portal>/keepalive`, the Modbus TCP service list
+//! `N/<portal>/modbustcp/0/Services/<n>/{ServiceName,UnitId,IsActive}` of
+//! every device of the scenario, then `N/<portal>/full_publish_completed`.
+//! With a password set, a connection without it is refused (CONNACK 4/5),
+//! as on a GX whose security profile asks for one.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use rumqttc::mqttbytes::v4::{ConnAck, Packet, Publish, SubAck, UnsubAck};
+use rumqttc::mqttbytes::{Error as CodecError, QoS};
+use rumqttc::{ConnectReturnCode, SubscribeReasonCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+use super::server::{DeviceInfo, Job};
+use crate::mqtt::{payload, topic_matches, value_topic};
+use crate::unit_ids::UNIT_ID_TABLE;
+
+/// Largest packet accepted from a client.
+const MAX_PACKET: usize = 1 << 16;
+
+/// The GX's own services: their D-Bus names carry no suffix.
+const GX_SERVICES: &[&str] = &["system", "settings", "hub4", "platform"];
+
+/// What the MQTT face serves.
+#[derive(Debug, Clone)]
+pub(super) struct MqttFace {
+    /// Portal ID of the topics.
+    pub portal: String,
+    /// Password a client must send (`None`: none asked).
+    pub password: Option<String>,
+    /// Requests for the scenario's devices go to the simulator's service.
+    pub jobs: mpsc::UnboundedSender<Job>,
+}
+
+/// The unit ID a GX lists for a device instance: its unit ID table first
+/// (instance 0 is listed as 100), else the instance itself.
+pub(super) fn listed_unit(instance: u16) -> Option<u8> {
+    UNIT_ID_TABLE
+        .iter()
+        .find(|(_, listed)| *listed == instance)
+        .map(|&(unit, _)| unit)
+        .or_else(|| u8::try_from(instance).ok().filter(|&u| u <= 247))
+}
+
+/// The D-Bus service name of a simulated device.
+fn service_name(device: &DeviceInfo) -> String {
+    if GX_SERVICES.contains(&device.service.as_str()) {
+        format!("com.victronenergy.{}", device.service)
+    } else {
+        format!("com.victronenergy.{}.sim_{}", device.service, device.id)
+    }
+}
+
+impl MqttFace {
+    /// Every topic of a full publish, in order, ending with the completion notice.
+    async fn full_publish(&self) -> Vec<(String, Vec<u8>)> {
+        let (reply, answer) = oneshot::channel();
+        let devices = match self.jobs.send(Job::Devices { reply }) {
+            Ok(()) => answer.await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let portal = &self.portal;
+        let mut out = vec![self.serial()];
+        let listed = devices
+            .iter()
+            .filter_map(|d| Some((d, listed_unit(d.instance)?)));
+        for (index, (device, unit)) in listed.enumerate() {
+            let base = format!("N/{portal}/modbustcp/0/Services/{index}");
+            out.push((
+                format!("{base}/ServiceName"),
+                payload(&service_name(device).into()),
+            ));
+            out.push((format!("{base}/UnitId"), payload(&unit.into())));
+            out.push((
+                format!("{base}/IsActive"),
+                payload(&u8::from(device.present).into()),
+            ));
+        }
+        out.push((
+            format!("N/{portal}/full_publish_completed"),
+            br#"{"full-publish-completed-echo": ""}"#.to_vec(),
+        ));
+        out
+    }
+
+    /// The topic a GX publishes without a keepalive.
+    fn serial(&self) -> (String, Vec<u8>) {
+        (
+            value_topic(&self.portal, "system", 0, "/Serial"),
+            payload(&self.portal.clone().into()),
+        )
+    }
+}
+
+/// Accepts MQTT clients until shutdown.
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    face: Arc<MqttFace>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                connections.spawn(serve(stream, Arc::clone(&face)));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+/// One client connection: a packet loop until it disconnects or misbehaves.
+async fn serve(mut stream: TcpStream, face: Arc<MqttFace>) {
+    let _ = stream.set_nodelay(true);
+    let mut input = BytesMut::with_capacity(4096);
+    let mut filters: Vec<String> = Vec::new();
+    let mut connected = false;
+    loop {
+        let packet = match Packet::read(&mut input, MAX_PACKET) {
+            Ok(packet) => packet,
+            Err(CodecError::InsufficientBytes(_)) => match stream.read_buf(&mut input).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            },
+            Err(err) => {
+                log::debug!("GX simulator MQTT: dropping a client: {err}");
+                return;
+            }
+        };
+        let mut out: Vec<Packet> = Vec::new();
+        match packet {
+            Packet::Connect(connect) if !connected => {
+                let sent = connect.login.as_ref().map(|login| login.password.as_str());
+                let code = match (&face.password, sent) {
+                    (None, _) => ConnectReturnCode::Success,
+                    (Some(wanted), Some(sent)) if wanted == sent => ConnectReturnCode::Success,
+                    (Some(_), Some(_)) => ConnectReturnCode::BadUserNamePassword,
+                    (Some(_), None) => ConnectReturnCode::NotAuthorized,
+                };
+                connected = code == ConnectReturnCode::Success;
+                out.push(Packet::ConnAck(ConnAck::new(code, false)));
+                if !connected {
+                    let _ = send(&mut stream, &out).await;
+                    return;
+                }
+            }
+            _ if !connected => return,
+            Packet::Subscribe(subscribe) => {
+                let codes = subscribe
+                    .filters
+                    .iter()
+                    .map(|_| SubscribeReasonCode::Success(QoS::AtMostOnce))
+                    .collect();
+                out.push(Packet::SubAck(SubAck::new(subscribe.pkid, codes)));
+                let (topic, bytes) = face.serial();
+                if subscribe
+                    .filters
+                    .iter()
+                    .any(|f| topic_matches(&f.path, &topic))
+                {
+                    let mut retained = Publish::new(topic, QoS::AtMostOnce, bytes);
+                    retained.retain = true;
+                    out.push(Packet::Publish(retained));
+                }
+                filters.extend(subscribe.filters.into_iter().map(|f| f.path));
+            }
+            Packet::Unsubscribe(unsubscribe) => {
+                filters.retain(|f| !unsubscribe.topics.contains(f));
+                out.push(Packet::UnsubAck(UnsubAck::new(unsubscribe.pkid)));
+            }
+            Packet::Publish(publish) => {
+                if publish.qos == QoS::AtLeastOnce {
+                    out.push(Packet::PubAck(rumqttc::PubAck::new(publish.pkid)));
+                }
+                if publish.topic == format!("R/{}/keepalive", face.portal) {
+                    for (topic, bytes) in face.full_publish().await {
+                        if filters.iter().any(|f| topic_matches(f, &topic)) {
+                            out.push(Packet::Publish(Publish::new(topic, QoS::AtMostOnce, bytes)));
+                        }
+                    }
+                }
+            }
+            Packet::PingReq => out.push(Packet::PingResp),
+            Packet::Disconnect => return,
+            // A second CONNECT, or packets only a broker sends.
+            _ => return,
+        }
+        if send(&mut stream, &out).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn send(stream: &mut TcpStream, packets: &[Packet]) -> std::io::Result<()> {
+    let mut buffer = BytesMut::new();
+    for packet in packets {
+        packet
+            .write(&mut buffer, MAX_PACKET)
+            .map_err(|err| std::io::Error::other(err.to_string()))?;
+    }
+    stream.write_all(&buffer).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_listed_like_the_gx_lists_them() {
+        assert_eq!(listed_unit(0), Some(100));
+        assert_eq!(listed_unit(276), Some(227));
+        assert_eq!(listed_unit(20), Some(20));
+        assert_eq!(listed_unit(300), None);
+    }
+}
