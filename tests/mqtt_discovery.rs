@@ -131,7 +131,11 @@ async fn an_unplugged_device_is_listed_inactive_and_not_scanned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_broker_fails_fast() {
-    // A port nothing listens on: the connection is refused at once.
+    // A simulator without its MQTT face has no MQTT port; try a port nothing
+    // listens on: the connection is refused at once.
+    let plain = common::start("minimal").await;
+    assert_eq!(plain.mqtt_addr(), None);
+    plain.stop().await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
