@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::mqtt::{read_services, MqttError, MqttOptions, ServiceList};
+use victron_gx_modbus::mqtt::{read_services, scan_with_mqtt, MqttError, MqttOptions, ServiceList};
 use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 
@@ -184,5 +184,29 @@ async fn a_broker_without_the_list_says_so() {
     opts.timeout = Duration::from_millis(300);
     let err = read_services(&opts).await.expect_err("no list");
     assert_eq!(err, MqttError::Timeout(opts.timeout));
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_falls_back_to_the_quick_scan_and_says_why() {
+    let sim = common::start("single-phase-ess").await;
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    config.max_rate = 0.0;
+    let t = Transport::new(config);
+    let ledger = embedded().expect("ledger");
+    // The simulator's Modbus port speaks no MQTT: a protocol failure, at once.
+    let mut opts = MqttOptions::new("127.0.0.1");
+    opts.port = sim.addr().port();
+    let (result, discovery) = scan_with_mqtt(&t, ledger, &opts, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    assert_eq!(result.mode, "quick");
+    assert_eq!(discovery.used, "quick");
+    assert!(discovery.fallback.is_some(), "{discovery:?}");
+    assert_eq!(discovery.phases.len(), 2);
+    assert_eq!(discovery.phases[0].name, "mqtt");
+    assert!(discovery.phases[0].duration_ms < 100.0, "{discovery:?}");
+    assert_eq!(found(&result), expected(&sim).await);
+    t.close().await;
     sim.stop().await;
 }

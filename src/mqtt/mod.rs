@@ -11,8 +11,10 @@
 //! ends the full publish that a keepalive starts.
 
 mod discover;
+mod scan;
 
 pub use discover::{read_services, MqttError, MqttOptions, ServiceList};
+pub use scan::{scan_with_mqtt, Discovery, Phase};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,118 @@
+//! A scan that asks the GX's MQTT first: the exact service list when the
+//! broker answers, the quick Modbus scan at once when it does not.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::{read_services, MqttOptions};
+use crate::discovery::{scan, ScanError, ScanMode, ScanProgress, ScanResult};
+use crate::ledger::Ledger;
+use crate::transport::Transport;
+
+/// What one discovery phase found and cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Phase {
+    /// `mqtt`, `quick`, `deep` or `units`.
+    pub name: String,
+    /// Devices found.
+    pub devices: usize,
+    /// Modbus requests sent.
+    pub requests: u64,
+    /// Modbus requests the GX refused (each an error in its log).
+    pub failed_requests: u64,
+    /// Wall time (for MQTT: reading the list plus scanning its units).
+    pub duration_ms: f64,
+    /// Services the GX's MQTT listed (active or not), for the MQTT phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<usize>,
+    /// Why the phase did not finish (the MQTT phase when it fell back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Phase {
+    /// The phase a finished scan was.
+    pub fn of(result: &ScanResult) -> Self {
+        Self {
+            name: result.mode.clone(),
+            devices: result.devices.len(),
+            requests: result.stats.requests,
+            failed_requests: result.stats.failed_requests,
+            duration_ms: result.stats.duration_ms,
+            listed: None,
+            error: None,
+        }
+    }
+}
+
+/// How the devices were found: the phases in order, and why MQTT was not
+/// used when it was asked for and failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Discovery {
+    /// The phase whose devices the result holds.
+    pub used: String,
+    /// Why the MQTT list was not used (`None` when it was, or not asked for).
+    pub fallback: Option<String>,
+    /// Every phase run.
+    pub phases: Vec<Phase>,
+}
+
+impl Discovery {
+    /// A scan of one phase, without MQTT.
+    pub fn single(result: &ScanResult) -> Self {
+        Self {
+            used: result.mode.clone(),
+            fallback: None,
+            phases: vec![Phase::of(result)],
+        }
+    }
+}
+
+/// Reads the GX's service list over MQTT and scans exactly those units; when
+/// the broker cannot be reached, refuses the credentials, times out or has
+/// no list, runs the quick scan instead and says why.
+pub async fn scan_with_mqtt(
+    transport: &Transport,
+    ledger: &'static Ledger,
+    options: &MqttOptions,
+    progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
+) -> Result<(ScanResult, Discovery), ScanError> {
+    let started = Instant::now();
+    let listed = read_services(options).await;
+    let mqtt_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match listed {
+        Ok(list) => {
+            let result = scan(transport, ledger, ScanMode::Exact(list.active()), progress).await?;
+            let mut phase = Phase::of(&result);
+            phase.duration_ms += mqtt_ms;
+            phase.listed = Some(list.services.len());
+            let discovery = Discovery {
+                used: phase.name.clone(),
+                fallback: None,
+                phases: vec![phase],
+            };
+            Ok((result, discovery))
+        }
+        Err(err) => {
+            log::info!("MQTT discovery unavailable, scanning over Modbus: {err}");
+            let result = scan(transport, ledger, ScanMode::Quick, progress).await?;
+            let failed = Phase {
+                name: "mqtt".to_owned(),
+                devices: 0,
+                requests: 0,
+                failed_requests: 0,
+                duration_ms: mqtt_ms,
+                listed: None,
+                error: Some(err.to_string()),
+            };
+            let discovery = Discovery {
+                used: result.mode.clone(),
+                fallback: Some(err.to_string()),
+                phases: vec![failed, Phase::of(&result)],
+            };
+            Ok((result, discovery))
+        }
+    }
+}
