@@ -32,12 +32,15 @@ from .errors import (
     WriteRefused,
 )
 from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, service_type
+from .mqtt import Discovery, DiscoveryPhase, MqttOptions
 from .simulator import SimulatedDevice, Simulator, SimulatorStats, WriteLogEntry
 
 __all__ = [
     "Client",
     "CodecError",
     "DeviceException",
+    "Discovery",
+    "DiscoveryPhase",
     "FoundDevice",
     "GXConnectionError",
     "GXProtocolError",
@@ -48,6 +51,7 @@ __all__ = [
     "Limits",
     "LimitsError",
     "Metrics",
+    "MqttOptions",
     "PlannedRegister",
     "Register",
     "ScanDataError",

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import NoReturn
 
+from .mqtt import MqttOptions
 from .simulator import Simulator
 
 DEFAULT_PORT = 502
@@ -161,4 +162,13 @@ def scenario(text: str) -> str:
     if text not in names and not (text.endswith(".json") and Path(text).is_file()):
         msg = f"{text!r} is neither a bundled scenario ({', '.join(names)}) nor a .json file"
         raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def mqtt_target(text: str) -> str:
+    """`HOST`, `HOST:PORT` or `:PORT` of an MQTT broker (checked, returned as given)."""
+    try:
+        MqttOptions.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return text

@@ -38,6 +38,8 @@ def start_simulator(
     service_time_ms: float,
     max_connections: int | None,
     seed: int,
+    mqtt_port: int | None = None,
+    mqtt_password: str | None = None,
 ) -> int:
     """Start a GX simulator (scenario: a bundled name or a .json path); delivers a `SimulatorCore`."""
 
@@ -50,6 +52,9 @@ class SimulatorCore:
     @property
     def port(self) -> int:
         """The TCP port it listens on."""
+    @property
+    def mqtt_port(self) -> int | None:
+        """The TCP port of its MQTT face (None without one)."""
     def stats_json(self) -> str:
         """Request statistics and the write log as JSON text."""
     def reset_stats(self) -> None:
@@ -174,7 +179,14 @@ class ClientCore:
         """Describe the connection; nothing connects until the first request."""
     def identify(self, bridge: BridgeCore) -> int:
         """Read the GX's serial and firmware at unit 100; delivers a dict (a `GxIdentity`)."""
-    def scan(self, bridge: BridgeCore, mode: str, units: list[int] | None, progress: bool) -> int:
+    def scan(
+        self,
+        bridge: BridgeCore,
+        mode: str,
+        units: list[int] | None,
+        progress: bool,
+        mqtt: tuple[str, int, str | None, str | None, str | None, float] | None = None,
+    ) -> int:
         """Scan the GX; delivers the scan result as JSON (and progress events)."""
     def use_scan(self, bridge: BridgeCore, scan_json: str, only: set[str] | None = None) -> int:
         """Adopt a stored scan result (only the named registers, if given); delivers None."""

@@ -16,12 +16,14 @@ from ._core import Limits, VictronError
 from .client import Client, ScanProgress, ScanResult, register_id
 from .errors import LimitsError
 from .ledger import Register, ledger
+from .mqtt import MqttOptions
 from .simulator import Simulator, SimulatorStats, WriteLogEntry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .client import Snapshot
+    from .mqtt import Discovery
 
 EXIT_CODES = """exit codes: 0 done; 1 the GX or the core reported an error (the message says which);
 2 a usage error (a bad argument); 130 interrupted (Ctrl-C)"""
@@ -86,6 +88,8 @@ async def _simulate(args: argparse.Namespace) -> int:
         port=args.port,
         latency_ms=args.latency_ms,
         jitter_ms=args.jitter_ms,
+        mqtt_port=args.mqtt_port,
+        mqtt_password=args.mqtt_password,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,6 +99,10 @@ async def _simulate(args: argparse.Namespace) -> int:
         devices = await simulator.devices()
         address = _args.format_address(simulator.host, simulator.port)
         print(f"GX simulator '{args.scenario}' listening on {address}")
+        if simulator.mqtt_port is not None:
+            mqtt = _args.format_address(simulator.host, simulator.mqtt_port)
+            secured = " (password required)" if args.mqtt_password else ""
+            print(f"GX MQTT (service list for discovery) on {mqtt}{secured}")
         for device in devices:
             print(f"  unit {device['unit']!s:>4}  {device['service']:<13} {device['id']}")
         print("Ctrl-C to stop.", flush=True)
@@ -152,19 +160,43 @@ def _scan_table(result: ScanResult) -> str:
     return "\n".join(lines)
 
 
+def _phases(discovery: Discovery) -> str:
+    """One line per discovery phase."""
+    lines = []
+    for phase in discovery["phases"]:
+        if "error" in phase:
+            lines.append(f"{phase['name']}: failed after {phase['duration_ms']:.0f} ms ({phase['error']})")
+        else:
+            lines.append(
+                f"{phase['name']}: {phase['devices']} devices, {phase['requests']} requests, "
+                f"{phase['failed_requests']} failed, {phase['duration_ms']:.0f} ms"
+            )
+    return "\n".join(lines)
+
+
 async def _scan(args: argparse.Namespace) -> int:
     host, port = args.address
+    mqtt = None
+    if args.mqtt is not None:
+        mqtt = MqttOptions.parse(args.mqtt, password=args.mqtt_password)
     async with Client(host, port) as client:
         result = await client.scan(
             mode=args.mode,
             unit_ids=args.units,
             progress=None if args.json else _progress(),
+            mqtt=mqtt,
         )
+    discovery = result.get("discovery")
+    if discovery is not None and discovery["fallback"] is not None:
+        reason, used = discovery["fallback"], discovery["used"]
+        print(f"scan: MQTT discovery failed ({reason}); fell back to the {used} scan", file=sys.stderr)
     if args.json:
         json.dump(result, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         print(_scan_table(result))
+        if discovery is not None and mqtt is not None:
+            print(_phases(discovery))
     return 0
 
 
@@ -297,6 +329,10 @@ def parser() -> argparse.ArgumentParser:
         "--latency-ms", type=_args.milliseconds, default=0.0, help="network latency per request"
     )
     sim_cmd.add_argument("--jitter-ms", type=_args.milliseconds, default=0.0, help="extra random latency")
+    sim_cmd.add_argument(
+        "--mqtt-port", type=_args.listen_port, help="also serve the GX's MQTT topics on this port (0: any)"
+    )
+    sim_cmd.add_argument("--mqtt-password", help="password MQTT clients must send (with --mqtt-port)")
     scan_cmd = commands.add_parser("scan", help="find the devices behind a GX")
     scan_cmd.add_argument("address", type=_args.address, help=address_help)
     scan_cmd.add_argument(
@@ -305,6 +341,15 @@ def parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument(
         "--units", type=_args.unit_list, help="probe exactly these unit IDs, e.g. 100,227,226"
     )
+    scan_cmd.add_argument(
+        "--mqtt",
+        nargs="?",
+        const="",
+        type=_args.mqtt_target,
+        metavar="HOST[:PORT]",
+        help="read the GX's service list over its MQTT first (default: the GX's host, port 1883)",
+    )
+    scan_cmd.add_argument("--mqtt-password", help="the GX's password, when its MQTT asks for one")
     scan_cmd.add_argument("--json", action="store_true", help="print the scan result as JSON")
     watch_cmd = commands.add_parser("watch", help="scan a GX, then print values as they change")
     watch_cmd.add_argument("address", type=_args.address, help=address_help)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._core import Limits, PollOutput
+    from .mqtt import Discovery, MqttOptions
 
 type ScanMode = Literal["quick", "deep", "units"]
 type Tier = Literal["static", "slow", "fast"]
@@ -59,6 +60,8 @@ class ScanResult(TypedDict):
     gx: GxIdentity
     devices: list[FoundDevice]
     stats: ScanStats
+    discovery: NotRequired[Discovery]
+    """How the devices were found (phases, MQTT fallback); set by `scan()`."""
 
 
 class ScanProgress(TypedDict):
@@ -171,6 +174,7 @@ class Client:
         self._core = ClientCore(
             host, port, timeout, connect_timeout, max_in_flight, max_rate, slow_every, limits
         )
+        self._host = host
         self._registers: list[PlannedRegister] = []
         self._keys: list[str] = []
 
@@ -205,16 +209,23 @@ class Client:
         mode: ScanMode = "quick",
         unit_ids: list[int] | None = None,
         progress: Callable[[ScanProgress], object] | None = None,
+        mqtt: MqttOptions | None = None,
     ) -> ScanResult:
         """Find the devices behind the GX and adopt the result for polling.
 
-        Giving `unit_ids` probes exactly those units (mode "units").
-        `progress` is called on the running event loop after each step.
+        Giving `unit_ids` probes exactly those units (mode "units"). With
+        `mqtt`, the GX's own service list is read over its MQTT and exactly
+        those units are scanned (mode "mqtt", no failed request); when that
+        fails the quick scan runs at once and `result["discovery"]["fallback"]`
+        says why. `progress` is called on the running event loop after each step.
         """
         if unit_ids is not None:
             mode = "units"
         core = self._core
-        raw = await run(lambda bridge: core.scan(bridge, mode, unit_ids, progress is not None), progress)
+        mqtt_args = None if mqtt is None else mqtt.as_args(self._host)
+        raw = await run(
+            lambda bridge: core.scan(bridge, mode, unit_ids, progress is not None, mqtt_args), progress
+        )
         result: ScanResult = json.loads(raw)
         await self._load_plan()
         return result

@@ -80,9 +80,26 @@ class Simulator:
         service_time_ms: float = 0.2,
         max_connections: int | None = None,
         seed: int = 1,
+        mqtt_port: int | None = None,
+        mqtt_password: str | None = None,
     ) -> None:
-        """Describe a simulator; nothing listens until `start()` or `async with`."""
-        self._args = (scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed)
+        """Describe a simulator; nothing listens until `start()` or `async with`.
+
+        With `mqtt_port` (0: any free port) it also serves the GX's MQTT topics
+        for discovery on that port of `host`, asking for `mqtt_password` if given.
+        """
+        self._args = (
+            scenario,
+            host,
+            port,
+            latency_ms,
+            jitter_ms,
+            service_time_ms,
+            max_connections,
+            seed,
+            mqtt_port,
+            mqtt_password,
+        )
         self._core: SimulatorCore | None = None
 
     @staticmethod
@@ -107,6 +124,11 @@ class Simulator:
     def port(self) -> int:
         """The port it listens on (the bound one when 0 was asked for)."""
         return self.core.port
+
+    @property
+    def mqtt_port(self) -> int | None:
+        """The port of its MQTT face (the bound one when 0 was asked for); None without one."""
+        return self.core.mqtt_port
 
     async def start(self) -> None:
         """Start listening."""

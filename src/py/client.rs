@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 use super::bridge::{spawn, BridgeCore, EventSink, TaskGroup};
 use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
+use super::mqtt::{mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
 use crate::discovery::{
     identify, scan, GxIdentity, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION,
@@ -19,6 +20,7 @@ use crate::discovery::{
 use crate::frame::Reply;
 use crate::guard::Writer;
 use crate::ledger::{self, Ledger};
+use crate::mqtt::{scan_with_mqtt, Discovery};
 use crate::plan::{plan, plan_all, Cycle, Tier};
 use crate::poll::Poller;
 use crate::transport::{Transport, TransportConfig, TransportError};
@@ -222,16 +224,20 @@ impl ClientCore {
     }
 
     /// Scans the GX (`mode`: quick, deep, or units with `units`); delivers the
-    /// scan result as JSON and adopts it for polling. With `progress`, every
+    /// scan result as JSON (with how it was found under `discovery`) and
+    /// adopts it for polling. With `mqtt`, the GX's MQTT list is read first
+    /// and the scan falls back to quick when it fails. With `progress`, every
     /// step is delivered as an event (a dict).
-    #[pyo3(signature = (bridge, mode, units, progress))]
+    #[pyo3(signature = (bridge, mode, units, progress, mqtt=None))]
     fn scan(
         &self,
         bridge: &BridgeCore,
         mode: &str,
         units: Option<Vec<u8>>,
         progress: bool,
+        mqtt: Option<MqttArgs>,
     ) -> PyResult<u64> {
+        let mqtt = mqtt.map(mqtt_options).transpose()?;
         let mode =
             match (mode, units) {
                 ("quick", None) => ScanMode::Quick,
@@ -260,8 +266,17 @@ impl ClientCore {
             } else {
                 Arc::new(|_| {})
             };
-            let result = scan(&transport, ledger, mode, reporter).await?;
-            let json = serde_json::to_string(&result)?;
+            let (result, discovery) = match mqtt {
+                Some(options) => scan_with_mqtt(&transport, ledger, &options, reporter).await?,
+                None => {
+                    let result = scan(&transport, ledger, mode, reporter).await?;
+                    let discovery = Discovery::single(&result);
+                    (result, discovery)
+                }
+            };
+            let mut value = serde_json::to_value(&result)?;
+            value["discovery"] = serde_json::to_value(&discovery)?;
+            let json = value.to_string();
             let mut state = state.lock().await;
             state.poller = Some(poller_for(ledger, &result, slow_every, None));
             state.scan = Some(result);

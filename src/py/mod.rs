@@ -11,6 +11,7 @@ mod client;
 mod codec;
 mod errors;
 mod logs;
+mod mqtt;
 mod runtime;
 mod simulator;
 mod writes;

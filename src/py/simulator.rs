@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 
 use super::bridge::{spawn, BridgeCore, TaskGroup};
 use super::errors::{CoreError, SimulatorError};
-use crate::sim::{Malformation, ReplyFault, Scenario, SimConfig, Simulator, BUNDLED};
+use crate::sim::{Malformation, MqttConfig, ReplyFault, Scenario, SimConfig, Simulator, BUNDLED};
 
 fn load_scenario(scenario: &str) -> PyResult<Scenario> {
     let path = Path::new(scenario);
@@ -40,7 +40,7 @@ pub fn bundled_scenarios() -> Vec<&'static str> {
 
 /// Starts a simulator; delivers a `SimulatorCore`.
 #[pyfunction]
-#[pyo3(signature = (bridge, scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed))]
+#[pyo3(signature = (bridge, scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed, mqtt_port=None, mqtt_password=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn start_simulator(
     bridge: &BridgeCore,
@@ -52,6 +52,8 @@ pub fn start_simulator(
     service_time_ms: f64,
     max_connections: Option<usize>,
     seed: u64,
+    mqtt_port: Option<u16>,
+    mqtt_password: Option<String>,
 ) -> PyResult<u64> {
     let ip: IpAddr = host
         .parse()
@@ -63,6 +65,10 @@ pub fn start_simulator(
     config.service_time = duration_ms("service_time_ms", service_time_ms)?;
     config.max_connections = max_connections;
     config.seed = seed;
+    config.mqtt = mqtt_port.map(|port| MqttConfig {
+        bind: SocketAddr::new(ip, port),
+        password: mqtt_password,
+    });
     Ok(spawn(bridge, None, move |_| async move {
         let simulator = Simulator::start(config).await?;
         Ok(SimulatorCore {
@@ -93,6 +99,12 @@ impl SimulatorCore {
     #[getter]
     fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// The TCP port of its MQTT face (`None` without one).
+    #[getter]
+    fn mqtt_port(&self) -> Option<u16> {
+        self.inner.mqtt_addr().map(|addr| addr.port())
     }
 
     /// Request statistics and the write log as JSON text.

@@ -29,7 +29,7 @@ CLI = [sys.executable, "-m", "victron_gx_modbus"]
 # Interpreters the README may name before `-m victron_gx_modbus`.
 README_PYTHONS = {"python", "python3", ".venv/bin/python"}
 # Placeholders of a synopsis such as `simulate --scenario NAME [--port P]`.
-PLACEHOLDERS = {"NAME": "three-phase", "P": "0", "X": "5", "Y": "1"}
+PLACEHOLDERS = {"NAME": "three-phase", "P": "0", "X": "5", "Y": "1", "PW": "s3cret"}
 DEMO = "single-phase-ess"  # the scenario of `scripts/develop`, which the README's examples talk to
 UNBUFFERED = {**os.environ, "PYTHONUNBUFFERED": "1"}
 TIMEOUT = 60.0
@@ -270,16 +270,36 @@ async def _check_ledger(args: argparse.Namespace, argv: list[str]) -> None:
     assert int(found[2]) == len({row.split()[0] for row in rows})
 
 
+def _with_mqtt(sim: Simulator, argv: list[str], target: str) -> list[str]:
+    """`argv` with its `--mqtt [HOST[:PORT]]` pointed at the simulator's MQTT face."""
+    index = argv.index("--mqtt")
+    rest = argv[index + 1 :]
+    if target and rest and rest[0] == target:
+        rest = rest[1:]
+    return [*argv[:index], *rest, "--mqtt", f"{sim.host}:{sim.mqtt_port}"]
+
+
 async def _check_scan(args: argparse.Namespace, argv: list[str]) -> None:
-    async with Simulator(DEMO) as sim:
+    mqtt_port = None if args.mqtt is None else 0
+    async with Simulator(DEMO, mqtt_port=mqtt_port, mqtt_password=args.mqtt_password) as sim:
         devices = len(await sim.devices())
-        out = await _run(_at(sim, argv))
+        run = _at(sim, argv)
+        if args.mqtt is not None:
+            run = _with_mqtt(sim, run, args.mqtt)
+        out = await _run(run)
     if args.json:
         result = json.loads(out)
-        assert result["mode"] == ("units" if args.units else args.mode)
+        mode = "mqtt" if args.mqtt is not None else "units" if args.units else args.mode
+        assert result["mode"] == mode
+        assert result["discovery"]["used"] == mode
+        if args.mqtt is not None:
+            assert result["stats"]["failed_requests"] == 0
+            assert result["discovery"]["phases"][0]["failed_requests"] == 0
         units = [device["unit"] for device in result["devices"]]
     else:
         lines = out.splitlines()
+        if args.mqtt is not None:
+            assert re.fullmatch(r"mqtt: \d+ devices, \d+ requests, 0 failed, \d+ ms", lines.pop()), out
         assert lines[0].startswith("GX serial ")
         assert re.match(rf"{len(lines) - 3} devices; \d+ probes", lines[-1]), lines[-1]
         units = [int(line.split()[0]) for line in lines[2:-1]]
@@ -353,10 +373,12 @@ async def test_simulate_prints_its_write_log_on_exit() -> None:
     assert "multi/hub4_l1_ac_power_setpoint @96: words [FFFF FB50] -> -1200.0" in out
 
 
-async def _check_simulate(_: argparse.Namespace, argv: list[str]) -> None:
+async def _check_simulate(args: argparse.Namespace, argv: list[str]) -> None:
     async with _cli(*argv, "--port", "0") as simulator:
         started = await _lines_until(simulator, "Ctrl-C to stop.")
         heading = next(line for line in started if " listening on " in line)
+        if args.mqtt_port is not None:
+            assert any(line.startswith("GX MQTT ") for line in started), started
         assert any(line.startswith("  unit ") for line in started), started
         reader, writer = await asyncio.open_connection(*_args.address(heading.split()[-1]))
         writer.write(struct.pack(">HHHBBHH", 1, 0, 6, 100, 3, 800, 6))  # unit 100: the GX's serial

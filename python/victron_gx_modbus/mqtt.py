@@ -1,0 +1,66 @@
+"""Exact discovery over the GX's MQTT: the options and what a scan reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NotRequired, TypedDict
+
+MQTT_PORT = 1883
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttOptions:
+    """Where to read the GX's Modbus TCP service list (MQTT on LAN, plaintext).
+
+    `host` defaults to the client's host; `password` is the GX's password
+    when its security profile asks for one; `portal_id` is learnt from the
+    GX when not given; `timeout` bounds the whole exchange (seconds).
+    """
+
+    host: str | None = None
+    port: int = MQTT_PORT
+    username: str | None = None
+    password: str | None = None
+    portal_id: str | None = None
+    timeout: float = 5.0
+
+    @classmethod
+    def parse(cls, target: str, *, password: str | None = None) -> MqttOptions:
+        """Options from `HOST`, `HOST:PORT` or `:PORT` (ValueError when unreadable)."""
+        host, sep, port = target.rpartition(":") if ":" in target else (target, "", "")
+        if not sep:
+            return cls(host=target or None, password=password)
+        if not port.isdigit() or not 0 < int(port) < 65536:  # noqa: PLR2004
+            msg = f"bad MQTT port in {target!r}"
+            raise ValueError(msg)
+        return cls(host=host or None, port=int(port), password=password)
+
+    def as_args(self, default_host: str) -> tuple[str, int, str | None, str | None, str | None, float]:
+        """The tuple the core takes."""
+        host = self.host or default_host
+        return (host, self.port, self.username, self.password, self.portal_id, self.timeout)
+
+
+class DiscoveryPhase(TypedDict):
+    """What one discovery phase found and cost."""
+
+    name: str
+    """`mqtt`, `quick`, `deep` or `units`."""
+    devices: int
+    requests: int
+    failed_requests: int
+    duration_ms: float
+    listed: NotRequired[int]
+    """Services the GX's MQTT listed (the MQTT phase)."""
+    error: NotRequired[str]
+    """Why the phase did not finish (MQTT, when the scan fell back)."""
+
+
+class Discovery(TypedDict):
+    """How a scan found its devices."""
+
+    used: str
+    """The phase whose devices the result holds (`mqtt` when the list was used)."""
+    fallback: str | None
+    """Why MQTT was not used when it was asked for; None otherwise."""
+    phases: list[DiscoveryPhase]

@@ -1,0 +1,115 @@
+"""Exact discovery over the GX's MQTT, through the Python API, against the simulator's MQTT face."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from victron_gx_modbus import Client, MqttOptions, Simulator
+
+# Home Assistant's test plugin blocks sockets; these tests talk to 127.0.0.1 only.
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+PASSWORD = "s3cret"  # noqa: S105 - the simulated GX's password
+WRONG = "wrong"
+# Old firmware still costs the validation of its blocks (see tests/mqtt_discovery.rs).
+OLD_FIRMWARE_VALIDATION = 44
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("scenario", Simulator.scenarios())
+async def test_mqtt_scan_finds_every_device_without_a_failed_request(scenario: str) -> None:
+    async with Simulator(scenario, service_time_ms=0, mqtt_port=0) as sim:
+        expected = len([d for d in await sim.devices() if d["present"]])
+        assert sim.mqtt_port
+        async with Client(sim.host, sim.port, max_rate=0) as gx:
+            result = await gx.scan(mqtt=MqttOptions(port=sim.mqtt_port))
+        failed_at_gx = sim.stats()["exceptions"]
+    allowed = OLD_FIRMWARE_VALIDATION if scenario == "old-firmware" else 0
+    assert result["mode"] == "mqtt"
+    assert len(result["devices"]) == expected
+    assert result["stats"]["failed_requests"] == failed_at_gx <= allowed
+    discovery = result["discovery"]
+    assert discovery["used"] == "mqtt"
+    assert discovery["fallback"] is None
+    [phase] = discovery["phases"]
+    assert phase["name"] == "mqtt"
+    assert phase["devices"] == expected
+    assert phase.get("listed", 0) >= expected
+    assert phase["requests"] == result["stats"]["requests"]
+
+
+async def test_the_password_decides_and_a_refusal_falls_back() -> None:
+    async with Simulator("three-phase", service_time_ms=0, mqtt_port=0, mqtt_password=PASSWORD) as sim:
+        port = sim.mqtt_port
+        assert port is not None
+        async with Client(sim.host, sim.port, max_rate=0) as gx:
+            refused = await gx.scan(mqtt=MqttOptions(port=port, password=WRONG))
+            accepted = await gx.scan(mqtt=MqttOptions(port=port, password=PASSWORD))
+    assert refused["mode"] == "quick"
+    fallback = refused["discovery"]["fallback"]
+    assert fallback is not None
+    assert "credentials" in fallback
+    assert [p["name"] for p in refused["discovery"]["phases"]] == ["mqtt", "quick"]
+    assert accepted["mode"] == "mqtt"
+    assert {(d["unit"], d["service"]) for d in accepted["devices"]} == {
+        (d["unit"], d["service"]) for d in refused["devices"]
+    }
+
+
+async def test_no_broker_falls_back_at_once() -> None:
+    async with Simulator("minimal", service_time_ms=0) as sim:
+        assert sim.mqtt_port is None
+        async with Client(sim.host, sim.port, max_rate=0) as gx:
+            started = time.perf_counter()
+            result = await gx.scan(mqtt=MqttOptions(port=_free_port()))
+            elapsed = time.perf_counter() - started
+    assert result["mode"] == "quick"
+    mqtt, quick = result["discovery"]["phases"]
+    assert "cannot connect" in mqtt.get("error", "")
+    assert mqtt["duration_ms"] < 100
+    assert quick["name"] == "quick"
+    assert elapsed * 1000 < quick["duration_ms"] + 500
+
+
+async def test_a_scan_without_mqtt_reports_its_one_phase() -> None:
+    async with Simulator("minimal", service_time_ms=0) as sim, Client(sim.host, sim.port, max_rate=0) as gx:
+        result = await gx.scan()
+    assert result["discovery"]["used"] == "quick"
+    assert [p["name"] for p in result["discovery"]["phases"]] == ["quick"]
+
+
+@pytest.mark.parametrize(
+    ("target", "host", "port"),
+    [
+        ("", None, 1883),
+        ("venus.local", "venus.local", 1883),
+        ("10.0.0.2:1884", "10.0.0.2", 1884),
+        (":1", None, 1),
+    ],
+)
+def test_targets_parse(target: str, host: str | None, port: int) -> None:
+    options = MqttOptions.parse(target, password=PASSWORD)
+    assert (options.host, options.port, options.password) == (host, port, PASSWORD)
+    assert options.as_args("gx")[:2] == (host or "gx", port)
+
+
+@pytest.mark.parametrize("target", ["gx:", "gx:x", "gx:70000", ":0"])
+def test_bad_targets_are_refused(target: str) -> None:
+    with pytest.raises(ValueError, match="bad MQTT port"):
+        MqttOptions.parse(target)
+
+
+async def test_bad_options_are_a_value_error() -> None:
+    async with Client("127.0.0.1", 1) as gx:
+        with pytest.raises(ValueError, match="timeout"):
+            await gx.scan(mqtt=MqttOptions(timeout=0))
+        with pytest.raises(ValueError, match="port"):
+            await gx.scan(mqtt=MqttOptions(port=0))
