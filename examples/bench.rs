@@ -14,8 +14,9 @@
 //! registers each cycle is due to read, by exhaustive search).
 //!
 //! First, per bundled scenario, the discovery rows: devices found / present,
-//! requests, failed requests and wall time of the quick scan (and of the
-//! deep scan with `--deep`: about 15 s per scenario at 5 ms).
+//! requests, failed requests and wall time of the quick scan, of MQTT
+//! discovery (the GX's service list, then exactly its units) and of the
+//! deep scan with `--deep` (about 15 s per scenario at 5 ms).
 //!
 //! `cargo run --release --example bench -- [--latency-ms 5] [--polls 10]
 //! [--scenarios single-phase-ess,three-phase,large] [--scan-only] [--deep] [--json]`
@@ -33,9 +34,10 @@ use tokio_modbus::Slave;
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::frame::{Reply, MAX_READ_QUANTITY};
 use victron_gx_modbus::ledger::{embedded, Ledger, Register};
+use victron_gx_modbus::mqtt::{scan_with_mqtt, MqttOptions};
 use victron_gx_modbus::plan::{cycle_lower_bound, plan, plan_all, Cycle, Plan, PlanDevice};
 use victron_gx_modbus::poll::{decode_block, BlockResult, Poller};
-use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator, BUNDLED};
+use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 use victron_gx_modbus::unit_ids::UNIT_ID_TABLE;
 
@@ -473,21 +475,49 @@ async fn present(sim: &Simulator) -> Result<Vec<(u8, String)>, Box<dyn std::erro
     Ok(out)
 }
 
+/// A discovery row's scan: a Modbus scan mode, or MQTT discovery.
+#[derive(Debug, Clone, PartialEq)]
+enum Discover {
+    Modbus(ScanMode),
+    /// The GX's MQTT service list, then exactly its units (the wall time
+    /// includes reading the list from the simulator's MQTT face).
+    Mqtt,
+}
+
 async fn discovery_row(
     name: &str,
-    mode: ScanMode,
+    discover: Discover,
     ledger: &'static Ledger,
     options: &Options,
 ) -> Result<DiscoveryRow, Box<dyn std::error::Error>> {
-    let sim = start(name, Duration::from_secs_f64(options.latency_ms / 1000.0)).await?;
+    let mut config = SimConfig::new(Scenario::bundled(name)?);
+    config.latency = Duration::from_secs_f64(options.latency_ms / 1000.0);
+    if discover == Discover::Mqtt {
+        config.mqtt = Some(MqttConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            password: None,
+        });
+    }
+    let sim = Simulator::start(config).await?;
     let t = transport(&sim, false);
-    let label = if mode == ScanMode::Quick {
-        "quick"
-    } else {
-        "deep"
-    };
     let started = Instant::now();
-    let result = scan(&t, ledger, mode, Arc::new(|_| {})).await?;
+    let (label, result) = match discover {
+        Discover::Modbus(ScanMode::Quick) => (
+            "quick",
+            scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {})).await?,
+        ),
+        Discover::Modbus(mode) => ("deep", scan(&t, ledger, mode, Arc::new(|_| {})).await?),
+        Discover::Mqtt => {
+            let addr = sim.mqtt_addr().ok_or("no MQTT face")?;
+            let mut mqtt = MqttOptions::new(addr.ip().to_string());
+            mqtt.port = addr.port();
+            let (result, discovery) = scan_with_mqtt(&t, ledger, &mqtt, Arc::new(|_| {})).await?;
+            if let Some(reason) = discovery.fallback {
+                return Err(format!("{name}: MQTT discovery fell back: {reason}").into());
+            }
+            ("mqtt", result)
+        }
+    };
     let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     let all = present(&sim).await?;
     let found: Vec<(u8, String)> = result
@@ -543,9 +573,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ledger = embedded()?;
     let mut rows = Vec::new();
     for (name, _) in BUNDLED {
-        rows.push(discovery_row(name, ScanMode::Quick, ledger, &options).await?);
+        rows.push(discovery_row(name, Discover::Modbus(ScanMode::Quick), ledger, &options).await?);
+        rows.push(discovery_row(name, Discover::Mqtt, ledger, &options).await?);
         if options.deep {
-            rows.push(discovery_row(name, ScanMode::Deep, ledger, &options).await?);
+            rows.push(
+                discovery_row(name, Discover::Modbus(ScanMode::Deep), ledger, &options).await?,
+            );
         }
     }
     if options.json && options.scan_only {
