@@ -174,7 +174,7 @@ async fn a_silent_broker_is_bounded_by_the_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broker_without_the_list_says_so() {
+async fn a_broker_without_this_portal_is_bounded_by_the_timeout() {
     // The simulator's broker with a portal ID no GX uses: it never publishes
     // that portal's service list, so the quiet period never starts and the
     // bound applies.
@@ -208,5 +208,18 @@ async fn a_scan_falls_back_to_the_quick_scan_and_says_why() {
     assert!(discovery.phases[0].duration_ms < 100.0, "{discovery:?}");
     assert_eq!(found(&result), expected(&sim).await);
     t.close().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_without_an_active_service_is_no_list() {
+    let sim = start("minimal", None).await;
+    for device in sim.devices().await.expect("devices") {
+        sim.set_present(&device.id, false).await.expect("unplug");
+    }
+    let err = read_services(&options(&sim))
+        .await
+        .expect_err("nothing active");
+    assert_eq!(err, MqttError::NoServiceList);
     sim.stop().await;
 }

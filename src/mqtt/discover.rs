@@ -12,6 +12,9 @@ use super::{payload_value, ListedService, MQTT_PORT};
 /// GX does not announce the end of its full publish.
 const QUIET: Duration = Duration::from_millis(300);
 
+/// How long the DISCONNECT may take to leave.
+const GOODBYE: Duration = Duration::from_millis(100);
+
 /// Where and how to reach the GX's MQTT broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MqttOptions {
@@ -63,7 +66,8 @@ pub enum MqttError {
     /// The broker did not complete the exchange in time.
     #[error("the GX's MQTT did not deliver the service list within {0:?}")]
     Timeout(Duration),
-    /// The broker answered but published no Modbus TCP service list.
+    /// The broker answered but published no Modbus TCP service list (or
+    /// none of its services is active).
     #[error("the GX's MQTT has no Modbus TCP service list (is its Modbus TCP server on?)")]
     NoServiceList,
     /// The connection broke or the broker spoke something else than MQTT.
@@ -233,10 +237,22 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
             _ => {}
         }
     }
-    let _ = client.try_disconnect();
+    // Say goodbye (the GX's broker logs clients that just vanish), briefly.
+    if client.try_disconnect().is_ok() {
+        let goodbye = async {
+            while let Ok(event) = events.poll().await {
+                if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(GOODBYE, goodbye).await;
+    }
     let services = collected.services();
     let portal_id = portal.ok_or(MqttError::NoServiceList)?;
-    if services.is_empty() {
+    // A GX's own services are always active: a list without an active entry
+    // is no list to scan by.
+    if !services.iter().any(|s| s.active) {
         return Err(MqttError::NoServiceList);
     }
     Ok(ServiceList {
