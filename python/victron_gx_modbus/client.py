@@ -217,7 +217,8 @@ class Client:
         `mqtt`, the GX's own service list is read over its MQTT and exactly
         those units are scanned (mode "mqtt", no failed request); when that
         fails the quick scan runs at once and `result["discovery"]["fallback"]`
-        says why. `progress` is called on the running event loop after each step.
+        says why (`mode` and `unit_ids` do not apply with `mqtt`). `progress`
+        is called on the running event loop after each step.
         """
         if unit_ids is not None:
             mode = "units"
