@@ -14,6 +14,7 @@ from .client import (
     ScanProgress,
     ScanResult,
     Snapshot,
+    SweepResult,
     WriteInfo,
     register_id,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "SimulatorError",
     "SimulatorStats",
     "Snapshot",
+    "SweepResult",
     "VictronError",
     "WriteInfo",
     "WriteLogEntry",

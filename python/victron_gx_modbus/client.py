@@ -64,10 +64,21 @@ class ScanResult(TypedDict):
     """How the devices were found (phases, MQTT fallback); set by `scan()`."""
 
 
-class ScanProgress(TypedDict):
-    """One progress step of a scan."""
+class SweepResult(TypedDict):
+    """What a background sweep found and what it cost."""
 
-    phase: Literal["probing", "validating", "done"]
+    result: ScanResult
+    """The scan result with the devices found merged in: store it."""
+    found: list[FoundDevice]
+    """The devices the sweep found (validated)."""
+    stats: ScanStats
+    """The sweep's own cost (`probes`: pairs probed)."""
+
+
+class ScanProgress(TypedDict):
+    """One progress step of a scan or sweep."""
+
+    phase: Literal["probing", "validating", "sweeping", "done"]
     done: int
     total: int
     found: int
@@ -230,6 +241,28 @@ class Client:
         result: ScanResult = json.loads(raw)
         await self._load_plan()
         return result
+
+    async def sweep(
+        self,
+        result: ScanResult,
+        *,
+        rate: float = 5.0,
+        progress: Callable[[ScanProgress], object] | None = None,
+    ) -> SweepResult:
+        """Complete a scan in the background: every service type at units 0-63 and 204-247.
+
+        Probes each pair `result` has not found, one request at a time, at
+        most `rate` requests per second (validation included; `math.inf`:
+        unpaced), and validates what it finds as a scan does. Polls on this
+        client go on meanwhile (the connection is pipelined). The merged
+        result is returned, not adopted: pass it to `use_scan`. Cancelling
+        the call stops the sweep.
+        """
+        text = json.dumps(result)
+        core = self._core
+        raw = await run(lambda bridge: core.sweep(bridge, text, rate, progress is not None), progress)
+        swept: SweepResult = json.loads(raw)
+        return swept
 
     async def use_scan(self, result: ScanResult, *, only: Collection[str] | None = None) -> None:
         """Adopt a stored scan result (no requests are sent).

@@ -17,6 +17,7 @@ mod evidence;
 mod follow;
 mod identify;
 mod probe;
+mod sweep;
 mod validate;
 
 use std::collections::HashSet;
@@ -41,6 +42,7 @@ use validate::{gx_firmware, validate};
 
 pub use candidates::GX_UNIT;
 pub use identify::identify;
+pub use sweep::{sweep, SweepResult, SWEEP_UNITS};
 
 /// Version of the serialised scan result (stored in Home Assistant's config entry).
 pub const SCAN_RESULT_VERSION: u32 = 1;
@@ -181,11 +183,12 @@ pub enum ScanError {
     NotAGx(String),
 }
 
-/// Counts the requests of one scan.
+/// Counts the requests of one scan (and paces them, for a sweep).
 #[derive(Default)]
 struct Tally {
     requests: AtomicU64,
     failed: AtomicU64,
+    pace: Option<sweep::Pace>,
 }
 
 impl Tally {
@@ -196,6 +199,9 @@ impl Tally {
         start: u16,
         quantity: u16,
     ) -> BlockResult {
+        if let Some(pace) = &self.pace {
+            pace.wait().await;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let result = BlockResult::from_reply(transport.read(unit, start, quantity).await, quantity);
         if matches!(result, BlockResult::Exception(_)) {

@@ -15,7 +15,7 @@ use super::errors::{CoreError, ScanDataError};
 use super::mqtt::{mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
 use crate::discovery::{
-    identify, scan, GxIdentity, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION,
+    identify, scan, sweep, GxIdentity, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION,
 };
 use crate::frame::Reply;
 use crate::guard::Writer;
@@ -150,6 +150,36 @@ fn port_number(port: i64) -> PyResult<u16> {
         })
 }
 
+/// Progress steps as events (or dropped without `progress`).
+fn reporter(events: EventSink, progress: bool) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
+    if progress {
+        Arc::new(move |step: ScanProgress| {
+            events.send(ProgressEvent {
+                phase: step.phase,
+                done: step.done,
+                total: step.total,
+                found: step.found,
+            });
+        })
+    } else {
+        Arc::new(|_| {})
+    }
+}
+
+/// A stored scan result (JSON) this library can read.
+fn parse_scan(scan_json: &str) -> PyResult<ScanResult> {
+    let result: ScanResult = serde_json::from_str(scan_json).map_err(|err| {
+        ScanDataError::new_err(format!("stored scan result is unreadable: {err}"))
+    })?;
+    if result.version > SCAN_RESULT_VERSION {
+        return Err(ScanDataError::new_err(format!(
+            "scan result version {} is newer than this library ({SCAN_RESULT_VERSION})",
+            result.version
+        )));
+    }
+    Ok(result)
+}
+
 fn no_scan_yet() -> CoreError {
     CoreError::ScanData("no scan result yet: scan() or use_scan() first".into())
 }
@@ -254,18 +284,7 @@ impl ClientCore {
             self.slow_every,
         );
         self.run(bridge, move |events| async move {
-            let reporter: Arc<dyn Fn(ScanProgress) + Send + Sync> = if progress {
-                Arc::new(move |step: ScanProgress| {
-                    events.send(ProgressEvent {
-                        phase: step.phase,
-                        done: step.done,
-                        total: step.total,
-                        found: step.found,
-                    });
-                })
-            } else {
-                Arc::new(|_| {})
-            };
+            let reporter = reporter(events, progress);
             let (result, discovery) = match mqtt {
                 Some(options) => scan_with_mqtt(&transport, ledger, &options, reporter).await?,
                 None => {
@@ -284,6 +303,28 @@ impl ClientCore {
         })
     }
 
+    /// Sweeps the units 0-63 and 204-247 that the scan result (JSON) has not
+    /// covered, at most `rate` requests per second; delivers the sweep result
+    /// as JSON (not adopted for polling). With `progress`, every probe is an event.
+    fn sweep(
+        &self,
+        bridge: &BridgeCore,
+        scan_json: &str,
+        rate: f64,
+        progress: bool,
+    ) -> PyResult<u64> {
+        if rate.is_nan() || rate <= 0.0 {
+            return Err(pyo3::exceptions::PyValueError::new_err("rate must be > 0"));
+        }
+        let base = parse_scan(scan_json)?;
+        let (transport, ledger) = (self.transport.clone(), self.ledger);
+        self.run(bridge, move |events| async move {
+            let reporter = reporter(events, progress);
+            let result = sweep(&transport, ledger, &base, rate, reporter).await?;
+            Ok(serde_json::to_string(&result)?)
+        })
+    }
+
     /// Adopts a stored scan result (JSON) for polling.
     ///
     /// With `only`, just the registers named there (`"<unit>/<service>/<key>"`)
@@ -295,15 +336,7 @@ impl ClientCore {
         scan_json: &str,
         only: Option<HashSet<String>>,
     ) -> PyResult<u64> {
-        let result: ScanResult = serde_json::from_str(scan_json).map_err(|err| {
-            ScanDataError::new_err(format!("stored scan result is unreadable: {err}"))
-        })?;
-        if result.version > SCAN_RESULT_VERSION {
-            return Err(ScanDataError::new_err(format!(
-                "scan result version {} is newer than this library ({SCAN_RESULT_VERSION})",
-                result.version
-            )));
-        }
+        let result = parse_scan(scan_json)?;
         let (ledger, state, slow_every) = (self.ledger, Arc::clone(&self.state), self.slow_every);
         self.run(bridge, move |_| async move {
             let mut state = state.lock().await;

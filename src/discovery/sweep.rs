@@ -1,0 +1,172 @@
+//! Background completion of a scan: every service type at every plausible
+//! unit (0-63 and 204-247) that the scan did not find, probed one request at
+//! a time at a gentle rate, so that a device the quick scan missed, or one
+//! plugged in after it, is found without a deep scan. Pairs the scan saw
+//! absent are probed again: a device connected since then is there now.
+//! The transport is pipelined: polls on the same connection are not queued
+//! behind the sweep's requests.
+
+use std::collections::HashSet;
+use std::ops::RangeInclusive;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use super::candidates::{all_service_types, GX_SERVICES};
+use super::validate::validate;
+use super::{
+    above_ceiling, list_ceiling, new_device, probe_address, FoundDevice, ScanError, ScanProgress,
+    ScanResult, ScanStats, Tally,
+};
+use crate::ledger::Ledger;
+use crate::poll::BlockResult;
+use crate::transport::Transport;
+
+/// The plausible unit space a sweep covers.
+pub const SWEEP_UNITS: [RangeInclusive<u8>; 2] = [0..=63, 204..=247];
+
+/// Spaces requests: at most one per `gap`, whoever sends them.
+pub(super) struct Pace {
+    gap: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pace {
+    /// A pace of `rate` requests per second (> 0; infinite: no pacing).
+    pub(super) fn new(rate: f64) -> Self {
+        Self {
+            gap: Duration::from_secs_f64(1.0 / rate),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for the next free slot.
+    pub(super) async fn wait(&self) {
+        let mut next = self.next.lock().await;
+        let now = Instant::now();
+        if *next > now {
+            tokio::time::sleep_until((*next).into()).await;
+        }
+        *next = (*next).max(now) + self.gap;
+    }
+}
+
+/// What a sweep found and what it cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepResult {
+    /// The scan result with the new devices merged in.
+    pub result: ScanResult,
+    /// The devices the sweep found, validated.
+    pub found: Vec<FoundDevice>,
+    /// What the sweep alone cost (`probes`: pairs probed).
+    pub stats: ScanStats,
+}
+
+/// The (unit, service) pairs a sweep probes: every type at every unit of
+/// [`SWEEP_UNITS`], minus what `base` found; by unit, then type.
+fn pending(base: &ScanResult, ledger: &Ledger) -> Vec<(u8, String)> {
+    let known: HashSet<(u8, &str)> = base
+        .devices
+        .iter()
+        .map(|d| (d.unit, d.service.as_str()))
+        .collect();
+    let types = all_service_types(ledger);
+    SWEEP_UNITS
+        .iter()
+        .flat_map(|units| units.clone())
+        .flat_map(|unit| types.iter().map(move |&service| (unit, service)))
+        .filter(|pair| !known.contains(pair))
+        .map(|(unit, service)| (unit, service.to_owned()))
+        .collect()
+}
+
+/// Sweeps the rest of the plausible unit space at most `rate` requests per
+/// second (validation included; infinite: unpaced), then validates what it found exactly as a
+/// scan does. `progress` gets phase `sweeping` per probe. Dropping the
+/// future cancels the sweep.
+pub async fn sweep(
+    transport: &Transport,
+    ledger: &'static Ledger,
+    base: &ScanResult,
+    rate: f64,
+    progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
+) -> Result<SweepResult, ScanError> {
+    let started = Instant::now();
+    let tally = Arc::new(Tally {
+        pace: Some(Pace::new(rate)),
+        ..Tally::default()
+    });
+    let ceiling = list_ceiling(transport, &tally, ledger).await?;
+    let pairs = pending(base, ledger);
+    let total = pairs.len();
+    let mut found = Vec::new();
+    let mut unsupported: HashSet<String> = HashSet::new();
+    let mut absent_code = base.gx.absent_exception;
+    for (done, (unit, service)) in pairs.into_iter().enumerate() {
+        let address = ledger
+            .service(&service)
+            .filter(|s| above_ceiling(s, ceiling).len() < s.registers.len())
+            .and_then(probe_address);
+        if let (Some(address), false) = (address, unsupported.contains(&service)) {
+            match tally.read(transport, unit, address, 1).await {
+                BlockResult::Words(_) => found.push(new_device(unit, &service)),
+                BlockResult::Exception(0x02) => {
+                    unsupported.insert(service);
+                }
+                BlockResult::Exception(code) => absent_code = Some(code),
+                BlockResult::Failed(err) => return Err(err.into()),
+            }
+        }
+        progress(ScanProgress {
+            phase: "sweeping",
+            done: done + 1,
+            total,
+            found: found.len(),
+        });
+    }
+    let mut gx = base.gx.clone();
+    validate(transport, &tally, ledger, &mut found, &mut gx, ceiling).await?;
+    gx.absent_exception = absent_code;
+    let mut result = base.clone();
+    result.gx = gx;
+    result.devices.extend(found.iter().cloned());
+    result.devices.sort_by_key(|d| {
+        let gx_rank = GX_SERVICES.iter().position(|s| *s == d.service);
+        (gx_rank.is_none(), gx_rank, d.unit, d.service.clone())
+    });
+    progress(ScanProgress {
+        phase: "done",
+        done: total,
+        total,
+        found: found.len(),
+    });
+    Ok(SweepResult {
+        result,
+        found,
+        stats: ScanStats {
+            probes: total,
+            requests: tally.requests.load(Ordering::Relaxed),
+            failed_requests: tally.failed.load(Ordering::Relaxed),
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pace_spaces_requests() {
+        let pace = Pace::new(100.0);
+        let start = Instant::now();
+        for _ in 0..6 {
+            pace.wait().await;
+        }
+        // The first slot is free; five gaps of 10 ms follow.
+        assert!(start.elapsed() >= Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,45 @@
+"""Client.sweep: completes a scan at a bounded rate, can be cancelled, refuses a nonsense rate."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from victron_gx_modbus import Client, Simulator
+
+
+async def test_sweep_finds_a_device_connected_after_the_scan() -> None:
+    async with Simulator("single-phase-ess", latency_ms=0) as sim, Client(sim.host, sim.port) as client:
+        await sim.set_present("water", present=False)
+        scan = await client.scan()
+        await sim.set_present("water", present=True)
+        steps: list[str] = []
+        swept = await client.sweep(scan, rate=math.inf, progress=lambda step: steps.append(step["phase"]))
+    assert [(found["unit"], found["service"]) for found in swept["found"]] == [(20, "tank")]
+    assert len(swept["result"]["devices"]) == len(scan["devices"]) + 1
+    assert swept["stats"]["requests"] > swept["stats"]["probes"] > 3000
+    assert steps[0] == "sweeping"
+    assert steps[-1] == "done"
+
+
+async def test_a_cancelled_sweep_sends_nothing_more() -> None:
+    async with Simulator("minimal", latency_ms=0) as sim, Client(sim.host, sim.port) as client:
+        scan = await client.scan()
+        task = asyncio.create_task(client.sweep(scan, rate=100.0))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.05)
+        before = sim.stats()["requests"]
+        await asyncio.sleep(0.2)
+        assert sim.stats()["requests"] == before
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0, math.nan])
+async def test_a_nonsense_rate_is_refused(rate: float) -> None:
+    async with Simulator("minimal", latency_ms=0) as sim, Client(sim.host, sim.port) as client:
+        scan = await client.scan()
+        with pytest.raises(ValueError, match="rate"):
+            await client.sweep(scan, rate=rate)

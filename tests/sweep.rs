@@ -1,0 +1,160 @@
+//! The background sweep: quick scan + sweep finds every device the deep scan
+//! finds on every bundled scenario, a device plugged in after the scan is
+//! found, the rate holds, and polls are not held up by the sweep.
+
+mod common;
+
+use common::{expected, found, start};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use victron_gx_modbus::discovery::{scan, sweep, ScanMode, ScanResult};
+use victron_gx_modbus::ledger::embedded;
+use victron_gx_modbus::plan::plan_all;
+use victron_gx_modbus::poll::Poller;
+use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator, BUNDLED};
+use victron_gx_modbus::transport::{Transport, TransportConfig};
+
+/// No pacing: tests where the rate is not the point run at full speed.
+const FAST: f64 = f64::INFINITY;
+
+fn transport(sim: &Simulator) -> Transport {
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    config.max_rate = 0.0;
+    config.request_timeout = Duration::from_millis(500);
+    Transport::new(config)
+}
+
+async fn quick(t: &Transport) -> ScanResult {
+    let ledger = embedded().expect("ledger");
+    scan(t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_scan_and_sweep_find_what_the_deep_scan_finds_on_every_scenario() {
+    let ledger = embedded().expect("ledger");
+    let mut problems = Vec::new();
+    for (name, _) in BUNDLED {
+        let sim = start(name).await;
+        let t = transport(&sim);
+        let base = quick(&t).await;
+        let swept = sweep(&t, ledger, &base, FAST, Arc::new(|_| {}))
+            .await
+            .expect("sweep");
+        let all = expected(&sim).await;
+        let got = found(&swept.result);
+        if got != all {
+            problems.push(format!("{name}: found {got:?}, present {all:?}"));
+        }
+        // Every device of the merged result is validated like a scan's.
+        assert!(swept.result.devices.iter().all(|d| d.registers > 0));
+        eprintln!(
+            "{name}: {}/{} devices, sweep {} new, {} requests, {} failed",
+            got.len(),
+            all.len(),
+            swept.found.len(),
+            swept.stats.requests,
+            swept.stats.failed_requests
+        );
+        t.close().await;
+        sim.stop().await;
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_finds_a_device_plugged_in_after_the_scan() {
+    let ledger = embedded().expect("ledger");
+    let sim = start("single-phase-ess").await;
+    sim.set_present("water", false).await.expect("device");
+    let t = transport(&sim);
+    let base = quick(&t).await;
+    assert!(!found(&base).contains(&(20, "tank".to_owned())));
+    sim.set_present("water", true).await.expect("device");
+    let swept = sweep(&t, ledger, &base, FAST, Arc::new(|_| {}))
+        .await
+        .expect("sweep");
+    let new: Vec<_> = swept
+        .found
+        .iter()
+        .map(|d| (d.unit, d.service.as_str()))
+        .collect();
+    assert_eq!(new, [(20, "tank")]);
+    let tank = &swept.found[0];
+    assert_eq!(tank.name.as_deref(), Some("Fresh water"));
+    assert!(swept.result.devices.contains(tank));
+    assert_eq!(swept.result.devices.len(), base.devices.len() + 1);
+    t.close().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_keeps_to_its_rate() {
+    let ledger = embedded().expect("ledger");
+    let sim = start("minimal").await;
+    let t = transport(&sim);
+    let base = quick(&t).await;
+    let before = sim.stats().requests;
+    let rate = 1000.0;
+    let started = Instant::now();
+    let swept = sweep(&t, ledger, &base, rate, Arc::new(|_| {}))
+        .await
+        .expect("sweep");
+    let seconds = started.elapsed().as_secs_f64();
+    let sent = sim.stats().requests - before;
+    assert_eq!(sent, swept.stats.requests);
+    // The first request goes at once, each next one a gap later.
+    let most = (rate * seconds).floor() as u64 + 1;
+    assert!(
+        sent <= most,
+        "{sent} requests in {seconds:.2} s at {rate}/s"
+    );
+    assert!(sent as f64 >= rate * seconds * 0.5, "far below the rate");
+    t.close().await;
+    sim.stop().await;
+}
+
+/// The median time of 15 polls.
+async fn median_poll(t: &Transport, poller: &mut Poller) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..15 {
+        let started = Instant::now();
+        let report = poller.poll(t).await;
+        assert_eq!(report.failed, 0);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_are_not_delayed_by_a_sweep() {
+    let ledger = embedded().expect("ledger");
+    let mut config = SimConfig::new(Scenario::bundled("three-phase").expect("scenario"));
+    config.latency = Duration::from_millis(5);
+    let sim = Simulator::start(config).await.expect("simulator");
+    let t = transport(&sim);
+    let base = quick(&t).await;
+    let devices = base.plan_devices(ledger);
+    let mut poller = Poller::new(plan_all(&devices), devices.len(), 1);
+    let alone = median_poll(&t, &mut poller).await;
+    // A sweep at 50 requests/s (ten times the default) on the same connection.
+    let sweeping = tokio::spawn({
+        let t = t.clone();
+        let base = base.clone();
+        async move { sweep(&t, ledger, &base, 50.0, Arc::new(|_| {})).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let during = median_poll(&t, &mut poller).await;
+    assert!(!sweeping.is_finished(), "the sweep ran during the polls");
+    sweeping.abort();
+    assert!(
+        during <= alone.mul_f64(1.5) + Duration::from_millis(5),
+        "median poll {during:?} during a sweep, {alone:?} alone"
+    );
+    eprintln!("median poll: alone {alone:?}, during a sweep {during:?}");
+    t.close().await;
+    sim.stop().await;
+}
