@@ -19,6 +19,7 @@ from .issues import (
     async_verify_gx,
 )
 from .registers import async_move_entities, included_scan, polled_register_ids, served_registers
+from .sweep import SweepStatus, async_start_sweep
 from .writes import entry_limits, writes_on
 
 if TYPE_CHECKING:
@@ -83,7 +84,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
     except BaseException:
         await client.close()
         raise
-    entry.runtime_data = RuntimeData(client=client, scan=scan, coordinator=coordinator, served=served)
+    entry.runtime_data = RuntimeData(
+        client=client,
+        scan=scan,
+        coordinator=coordinator,
+        served=served,
+        sweep=SweepStatus.stored(dict(entry.data)),
+    )
     async_update_firmware_issue(hass, entry, scan)
     async_update_zero_setpoints_issue(hass, entry, client, served)
 
@@ -93,6 +100,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
     await async_sync_devices(hass, entry, scan)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_start_sweep(hass, entry)
     return True
 
 

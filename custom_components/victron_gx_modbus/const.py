@@ -74,3 +74,8 @@ CONF_WRITES: Final = "writes"
 """Entry option: whether writable registers are controls (number, select, …) within the limits."""
 CONF_LIMITS: Final = "limits"
 """Entry option: the user's electrical limits, as keyword arguments of the core's `Limits`."""
+
+CONF_SWEEP: Final = "sweep"
+"""Entry data: the background sweep's outcome once it finished (absent: still to do)."""
+SWEEP_RATE: Final = 5.0
+"""Requests per second of the background sweep (it yields to polling)."""

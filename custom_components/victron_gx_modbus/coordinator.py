@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from victron_gx_modbus.client import RegisterValue
 
     from .registers import ServedRegister
+    from .sweep import SweepStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class RuntimeData:
     coordinator: VictronGxCoordinator
     served: list[ServedRegister]
     """Every register a found device serves that an entity shows (polled when enabled)."""
+    sweep: SweepStatus
+    """The background sweep's status."""
 
 
 type VictronGxConfigEntry = ConfigEntry[RuntimeData]

@@ -128,6 +128,7 @@ async def _diagnostics(entry: VictronGxConfigEntry, devices: list[FoundDevice]) 
         runtime = entry.runtime_data
         result["plan"] = _plan(runtime)
         result["metrics"] = runtime.client.metrics()
+        result["sweep"] = runtime.sweep.as_dict()
         result["coordinator"] = _coordinator(runtime, devices)
         result["raw_registers"] = await async_dump(runtime.client, devices)
     scrubbed: dict[str, Any] = _scrub(async_redact_data(result, TO_REDACT), _secrets(entry, scan))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, device_identifier, entity_unique_id
@@ -71,11 +72,26 @@ def add_register_entities[T: VictronGxEntity](
     description_type: type[EntityDescription],
     entity_type: Callable[[VictronGxCoordinator, ServedRegister, str], T],
 ) -> None:
-    """Add one platform's entities: the entry's served registers with that description type."""
+    """Add one platform's entities: the entry's served registers with that description type.
+
+    Registers of devices found later (`new_registers_signal`) are added the same way.
+    """
     runtime = entry.runtime_data
     serial = gx_serial(runtime.scan)
-    async_add_entities(
-        entity_type(runtime.coordinator, register, serial)
-        for register in runtime.served
-        if isinstance(register.description, description_type)
-    )
+
+    @callback
+    def add(registers: list[ServedRegister]) -> None:
+        async_add_entities(
+            entity_type(runtime.coordinator, register, serial)
+            for register in registers
+            if isinstance(register.description, description_type)
+        )
+
+    add(runtime.served)
+    hass = runtime.coordinator.hass
+    entry.async_on_unload(async_dispatcher_connect(hass, new_registers_signal(entry), add))
+
+
+def new_registers_signal(entry: VictronGxConfigEntry) -> str:
+    """The dispatcher signal that hands the platforms the registers of devices found after setup."""
+    return f"{DOMAIN}_{entry.entry_id}_new_registers"

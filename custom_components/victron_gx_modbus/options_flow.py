@@ -28,6 +28,7 @@ from .const import (
     CONF_LIMITS,
     CONF_SCAN,
     CONF_SLOW_EVERY,
+    CONF_SWEEP,
     CONF_WRITES,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_SLOW_EVERY,
@@ -39,6 +40,7 @@ from .const import (
 from .labels import async_device_names, device_label, device_lines
 from .limits_form import form_values, limits_errors, limits_schema
 from .registers import device_key
+from .sweep import SweepStatus
 
 if TYPE_CHECKING:
     import asyncio
@@ -117,8 +119,24 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         self._scan_error = ""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
-        """Choose what to change."""
-        return self.async_show_menu(step_id="init", menu_options=["settings", "writes", "rescan"])
+        """Choose what to change; the description shows the background sweep's status."""
+        entry = self.config_entry
+        loaded = getattr(entry, "runtime_data", None)
+        status = loaded.sweep if loaded is not None else SweepStatus.stored(dict(entry.data))
+        names = await async_device_names(self.hass)
+        found = [
+            device
+            for device in _devices(entry.data[CONF_SCAN]).values()
+            if device_key(device) in status.found
+        ]
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["settings", "writes", "rescan"],
+            description_placeholders={
+                "sweep_percent": str(status.percent),
+                "sweep_found": device_lines(found, names) or NOTHING,
+            },
+        )
 
     async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Poll interval, included devices and (in a section) the slow-tier factor."""
@@ -214,7 +232,10 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         if scan["gx"]["serial"] != entry.unique_id:
             return self.async_abort(reason="wrong_device")
         if user_input is not None:
-            self.hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: scan})
+            data = {key: value for key, value in entry.data.items() if key != CONF_SWEEP}
+            if self._mode == "deep":  # nothing is left for a background sweep
+                data[CONF_SWEEP] = {"found": [], "requests": 0, "failed_requests": 0}
+            self.hass.config_entries.async_update_entry(entry, data={**data, CONF_SCAN: scan})
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
             return self.async_create_entry(data=dict(entry.options))
         old, new = _devices(entry.data[CONF_SCAN]), _devices(scan)

@@ -61,6 +61,12 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(f"{module}.CONNECT_TIMEOUT", 0.5)
 
 
+@pytest.fixture(autouse=True)
+def no_background_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No background sweep unless a test asks for one (it would add requests the tests count)."""
+    monkeypatch.setattr("custom_components.victron_gx_modbus.async_start_sweep", lambda *_: None)
+
+
 async def scan_of(sim: Simulator) -> ScanResult:
     """A quick scan of a running simulator (what the config flow stores)."""
     async with Client(sim.host, sim.port) as client:
