@@ -26,9 +26,10 @@ from homeassistant.helpers.service_info.ssdp import (
 )
 
 from .connection import async_scan, async_test_connection, scan_outcome
-from .const import CONF_MODEL, CONF_SCAN, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
+from .const import CONF_MODEL, CONF_SCAN, CONF_UNIT_IDS, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
 from .labels import async_device_names, device_lines
 from .options_flow import VictronGxOptionsFlow
+from .unit_list import parse_unit_ids, unit_ids_field
 
 if TYPE_CHECKING:
     import asyncio
@@ -74,6 +75,7 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         self._scan_task: asyncio.Task[ScanResult] | None = None
         self._scan: ScanResult | None = None
         self._scan_error = ""
+        self._unit_ids: list[int] | None = None
 
     @staticmethod
     @callback
@@ -95,15 +97,19 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         return {}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the address of the GX and test it."""
+        """Ask for the address of the GX (and optionally its unit IDs) and test it."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = await self._async_connect(*_address(user_input))
+            try:
+                self._unit_ids = parse_unit_ids(user_input.get(CONF_UNIT_IDS, ""))
+            except ValueError:
+                errors[CONF_UNIT_IDS] = "invalid_unit_ids"
+            else:
+                errors = await self._async_connect(*_address(user_input))
             if not errors:
                 return await self.async_step_scan()
-        return self.async_show_form(
-            step_id="user", data_schema=_address_schema(user_input or {}), errors=errors
-        )
+        schema = _address_schema(user_input or {}).extend(unit_ids_field(user_input or {}))
+        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Move the entry to a new address; the GX there must be the entry's GX."""
@@ -162,7 +168,7 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Scan the GX quickly in the core while the user sees the progress."""
         if self._scan_task is None:
             self._scan_task = self.hass.async_create_task(
-                async_scan(self._host, self._port, "quick", self.async_update_progress)
+                async_scan(self._host, self._port, "quick", self.async_update_progress, self._unit_ids)
             )
         if not self._scan_task.done():
             return self.async_show_progress(
@@ -188,6 +194,8 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
             data: dict[str, Any] = {CONF_HOST: self._host, CONF_PORT: self._port, CONF_SCAN: scan}
             if self._model:
                 data[CONF_MODEL] = self._model
+            if self._unit_ids:
+                data[CONF_UNIT_IDS] = self._unit_ids
             return self.async_create_entry(title=title, data=data)
         names = await async_device_names(self.hass)
         return self.async_show_form(

@@ -68,15 +68,24 @@ async def async_test_connection(host: str, port: int) -> tuple[str, dict[str, st
         return "", {"base": error_key(err)}
 
 
-async def async_scan(host: str, port: int, mode: ScanMode, progress: Callable[[float], None]) -> ScanResult:
-    """Scan the GX, passing the progress fraction on (to a flow's `async_update_progress`)."""
+async def async_scan(
+    host: str,
+    port: int,
+    mode: ScanMode,
+    progress: Callable[[float], None],
+    unit_ids: list[int] | None = None,
+) -> ScanResult:
+    """Scan the GX (exactly `unit_ids` when given), passing the progress fraction on.
+
+    The fraction goes to a flow's `async_update_progress`.
+    """
 
     def on_step(step: ScanProgress) -> None:
         if step["total"]:
             progress(min(1.0, step["done"] / step["total"]))
 
     async with flow_client(host, port) as client:
-        return await client.scan(mode=mode, progress=on_step)
+        return await client.scan(mode=mode, unit_ids=unit_ids, progress=on_step)
 
 
 def scan_outcome(task: asyncio.Task[ScanResult], address: str) -> tuple[ScanResult | None, str]:

@@ -29,6 +29,7 @@ from .const import (
     CONF_SCAN,
     CONF_SLOW_EVERY,
     CONF_SWEEP,
+    CONF_UNIT_IDS,
     CONF_WRITES,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_SLOW_EVERY,
@@ -41,6 +42,7 @@ from .labels import async_device_names, device_label, device_lines
 from .limits_form import form_values, limits_errors, limits_schema
 from .registers import device_key
 from .sweep import SweepStatus
+from .unit_list import parse_unit_ids, unit_ids_field, unit_ids_text
 
 if TYPE_CHECKING:
     import asyncio
@@ -117,6 +119,7 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         self._scan_task: asyncio.Task[ScanResult] | None = None
         self._scan: ScanResult | None = None
         self._scan_error = ""
+        self._unit_ids: list[int] | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
         """Choose what to change; the description shows the background sweep's status."""
@@ -133,7 +136,7 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
             step_id="init",
             menu_options=["settings", "writes", "rescan"],
             description_placeholders={
-                "sweep_percent": str(status.percent),
+                "sweep_percent": NOTHING if status.state == "off" else str(status.percent),
                 "sweep_found": device_lines(found, names) or NOTHING,
             },
         )
@@ -187,10 +190,17 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(step_id="writes", data_schema=limits_schema(values), errors=errors)
 
     async def async_step_rescan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Choose a quick scan (known unit IDs) or a deep one (every unit ID)."""
+        """Choose a quick scan (known unit IDs), a deep one (every unit ID), or list the unit IDs."""
+        errors: dict[str, str] = {}
         if user_input is not None:
             self._mode = cast("ScanMode", user_input[CONF_MODE])
-            return await self.async_step_rescan_progress()
+            try:
+                self._unit_ids = parse_unit_ids(user_input.get(CONF_UNIT_IDS, ""))
+            except ValueError:
+                errors[CONF_UNIT_IDS] = "invalid_unit_ids"
+            else:
+                return await self.async_step_rescan_progress()
+        current = {CONF_UNIT_IDS: unit_ids_text(self.config_entry.data.get(CONF_UNIT_IDS))}
         schema = vol.Schema(
             {
                 vol.Required(CONF_MODE, default="quick"): SelectSelector(
@@ -199,15 +209,15 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
                     )
                 )
             }
-        )
-        return self.async_show_form(step_id="rescan", data_schema=schema)
+        ).extend(unit_ids_field(user_input or current))
+        return self.async_show_form(step_id="rescan", data_schema=schema, errors=errors)
 
     async def async_step_rescan_progress(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
         """Scan the GX in the core while the user sees the progress."""
         host, port = self.config_entry.data[CONF_HOST], self.config_entry.data[CONF_PORT]
         if self._scan_task is None:
             self._scan_task = self.hass.async_create_task(
-                async_scan(host, port, self._mode, self.async_update_progress)
+                async_scan(host, port, self._mode, self.async_update_progress, self._unit_ids)
             )
         if not self._scan_task.done():
             return self.async_show_progress(
@@ -232,8 +242,10 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         if scan["gx"]["serial"] != entry.unique_id:
             return self.async_abort(reason="wrong_device")
         if user_input is not None:
-            data = {key: value for key, value in entry.data.items() if key != CONF_SWEEP}
-            if self._mode == "deep":  # nothing is left for a background sweep
+            data = {key: value for key, value in entry.data.items() if key not in (CONF_SWEEP, CONF_UNIT_IDS)}
+            if self._unit_ids:  # exactly these units: no background sweep
+                data[CONF_UNIT_IDS] = self._unit_ids
+            elif self._mode == "deep":  # nothing is left for a background sweep
                 data[CONF_SWEEP] = {"found": [], "requests": 0, "failed_requests": 0}
             self.hass.config_entries.async_update_entry(entry, data={**data, CONF_SCAN: scan})
             self.hass.config_entries.async_schedule_reload(entry.entry_id)

@@ -17,7 +17,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from victron_gx_modbus import VictronError
 
 from . import const
-from .const import CONF_SCAN, CONF_SWEEP, LOGGER
+from .const import CONF_SCAN, CONF_SWEEP, CONF_UNIT_IDS, LOGGER
 from .devices import async_sync_devices, gx_serial
 from .entity import new_registers_signal
 from .registers import async_move_entities, device_key, included_scan, polled_register_ids, served_registers
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 class SweepStatus:
     """Where an entry's sweep stands (shown by the options flow and diagnostics)."""
 
-    state: Literal["not_started", "running", "done", "failed"] = "not_started"
+    state: Literal["not_started", "running", "done", "failed", "off"] = "not_started"
     done: int = 0
     total: int = 0
     found: list[str] = field(default_factory=list)
@@ -45,7 +45,9 @@ class SweepStatus:
 
     @classmethod
     def stored(cls, data: dict[str, Any]) -> SweepStatus:
-        """The status an entry's data records: done (with its outcome) or not started."""
+        """The status an entry's data records: done (with its outcome), not started, or off (unit list)."""
+        if data.get(CONF_UNIT_IDS):
+            return cls(state="off")
         outcome = data.get(CONF_SWEEP)
         if not isinstance(outcome, dict):
             return cls()
@@ -75,7 +77,7 @@ class SweepStatus:
 
 
 def async_start_sweep(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
-    """Start the entry's sweep in the background unless it is done (ended by unload)."""
+    """Start the entry's sweep in the background unless it is done or off (ended by unload)."""
     status = entry.runtime_data.sweep
     if status.state != "not_started":
         return

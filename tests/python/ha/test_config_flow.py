@@ -37,7 +37,7 @@ async def start_user_flow(hass: HomeAssistant, host: str, port: int) -> ConfigFl
         "list[dict[str, Any]]",
         voluptuous_serialize.convert(result["data_schema"], custom_serializer=cv.custom_serializer),
     )
-    assert [field["name"] for field in fields] == [CONF_HOST, CONF_PORT]
+    assert [field["name"] for field in fields] == [CONF_HOST, CONF_PORT, "unit_ids"]
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
     )
