@@ -15,11 +15,15 @@
 //!
 //! First, per bundled scenario, the discovery rows: devices found / present,
 //! requests, failed requests and wall time of the quick scan, of MQTT
-//! discovery (the GX's service list, then exactly its units) and of the
-//! deep scan with `--deep` (about 15 s per scenario at 5 ms).
+//! discovery (the GX's service list, then exactly its units), of the deep
+//! scan with `--deep` (about 15 s per scenario at 5 ms), and of the quick
+//! scan plus the background sweep with `--background` (the sweep runs
+//! unpaced here, and its wall time is the one at its rate, `--sweep-rate`
+//! requests per second (5, as in Home Assistant), so about 10 minutes).
 //!
 //! `cargo run --release --example bench -- [--latency-ms 5] [--polls 10]
-//! [--scenarios single-phase-ess,three-phase,large] [--scan-only] [--deep] [--json]`
+//! [--scenarios single-phase-ess,three-phase,large] [--scan-only] [--deep]
+//! [--background] [--sweep-rate 5] [--json]`
 
 use std::collections::BTreeMap;
 use std::env;
@@ -31,7 +35,7 @@ use serde::Serialize;
 use tokio_modbus::client::Reader;
 use tokio_modbus::prelude::SlaveContext;
 use tokio_modbus::Slave;
-use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
+use victron_gx_modbus::discovery::{scan, sweep, ScanMode, ScanResult, ScanStats};
 use victron_gx_modbus::frame::{Reply, MAX_READ_QUANTITY};
 use victron_gx_modbus::ledger::{embedded, Ledger, Register};
 use victron_gx_modbus::mqtt::{scan_with_mqtt, MqttOptions};
@@ -50,6 +54,10 @@ struct Options {
     scan_only: bool,
     /// Discovery rows for the deep scan too.
     deep: bool,
+    /// Discovery rows for the quick scan plus the background sweep too.
+    background: bool,
+    /// Requests per second of the background sweep.
+    sweep_rate: f64,
 }
 
 fn options() -> Result<Options, String> {
@@ -64,6 +72,8 @@ fn options() -> Result<Options, String> {
         json: false,
         scan_only: false,
         deep: false,
+        background: false,
+        sweep_rate: 5.0,
     };
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -71,6 +81,14 @@ fn options() -> Result<Options, String> {
             "--json" => options.json = true,
             "--scan-only" => options.scan_only = true,
             "--deep" => options.deep = true,
+            "--background" => options.background = true,
+            "--sweep-rate" => {
+                options.sweep_rate = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|rate: &f64| *rate > 0.0)
+                    .ok_or("bad --sweep-rate")?
+            }
             "--latency-ms" => {
                 options.latency_ms = args
                     .next()
@@ -475,10 +493,13 @@ async fn present(sim: &Simulator) -> Result<Vec<(u8, String)>, Box<dyn std::erro
     Ok(out)
 }
 
-/// A discovery row's scan: a Modbus scan mode, or MQTT discovery.
-#[derive(Debug, Clone, PartialEq)]
-enum Discover {
-    Modbus(ScanMode),
+/// What a discovery row does on a scenario.
+#[derive(Clone, Copy, PartialEq)]
+enum Discovery {
+    Quick,
+    Deep,
+    /// The quick scan, then the background sweep.
+    QuickBackground,
     /// The GX's MQTT service list, then exactly its units (the wall time
     /// includes reading the list from the simulator's MQTT face).
     Mqtt,
@@ -486,13 +507,13 @@ enum Discover {
 
 async fn discovery_row(
     name: &str,
-    discover: Discover,
+    mode: Discovery,
     ledger: &'static Ledger,
     options: &Options,
 ) -> Result<DiscoveryRow, Box<dyn std::error::Error>> {
     let mut config = SimConfig::new(Scenario::bundled(name)?);
     config.latency = Duration::from_secs_f64(options.latency_ms / 1000.0);
-    if discover == Discover::Mqtt {
+    if mode == Discovery::Mqtt {
         config.mqtt = Some(MqttConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             password: None,
@@ -501,13 +522,23 @@ async fn discovery_row(
     let sim = Simulator::start(config).await?;
     let t = transport(&sim, false);
     let started = Instant::now();
-    let (label, result) = match discover {
-        Discover::Modbus(ScanMode::Quick) => (
-            "quick",
-            scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {})).await?,
+    let (label, mut result) = match mode {
+        Discovery::Quick | Discovery::QuickBackground => {
+            let label = if mode == Discovery::Quick {
+                "quick"
+            } else {
+                "quick+bg"
+            };
+            (
+                label,
+                scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {})).await?,
+            )
+        }
+        Discovery::Deep => (
+            "deep",
+            scan(&t, ledger, ScanMode::Deep, Arc::new(|_| {})).await?,
         ),
-        Discover::Modbus(mode) => ("deep", scan(&t, ledger, mode, Arc::new(|_| {})).await?),
-        Discover::Mqtt => {
+        Discovery::Mqtt => {
             let addr = sim.mqtt_addr().ok_or("no MQTT face")?;
             let mut mqtt = MqttOptions::new(addr.ip().to_string());
             mqtt.port = addr.port();
@@ -518,7 +549,20 @@ async fn discovery_row(
             ("mqtt", result)
         }
     };
-    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if mode == Discovery::QuickBackground {
+        // Unpaced here; at its rate the sweep sends one request per 1/rate s.
+        let swept = sweep(&t, ledger, &result, f64::INFINITY, Arc::new(|_| {})).await?;
+        wall_ms += swept.stats.requests as f64 * 1000.0 / options.sweep_rate;
+        result = ScanResult {
+            stats: ScanStats {
+                requests: result.stats.requests + swept.stats.requests,
+                failed_requests: result.stats.failed_requests + swept.stats.failed_requests,
+                ..result.stats
+            },
+            ..swept.result
+        };
+    }
     let all = present(&sim).await?;
     let found: Vec<(u8, String)> = result
         .devices
@@ -546,12 +590,12 @@ async fn discovery_row(
 fn print_discovery(rows: &[DiscoveryRow], latency_ms: f64) {
     println!("== discovery ({latency_ms} ms per request)");
     println!(
-        "{:<17} {:<6} {:>13} {:>9} {:>7} {:>9}",
+        "{:<17} {:<8} {:>13} {:>9} {:>7} {:>9}",
         "scenario", "scan", "found/present", "requests", "failed", "wall ms"
     );
     for r in rows {
         println!(
-            "{:<17} {:<6} {:>13} {:>9} {:>7} {:>9.0}{}",
+            "{:<17} {:<8} {:>13} {:>9} {:>7} {:>9.0}{}",
             r.scenario,
             r.mode,
             format!("{}/{}", r.found, r.present),
@@ -573,12 +617,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ledger = embedded()?;
     let mut rows = Vec::new();
     for (name, _) in BUNDLED {
-        rows.push(discovery_row(name, Discover::Modbus(ScanMode::Quick), ledger, &options).await?);
-        rows.push(discovery_row(name, Discover::Mqtt, ledger, &options).await?);
+        rows.push(discovery_row(name, Discovery::Quick, ledger, &options).await?);
+        rows.push(discovery_row(name, Discovery::Mqtt, ledger, &options).await?);
+        if options.background {
+            rows.push(discovery_row(name, Discovery::QuickBackground, ledger, &options).await?);
+        }
         if options.deep {
-            rows.push(
-                discovery_row(name, Discover::Modbus(ScanMode::Deep), ledger, &options).await?,
-            );
+            rows.push(discovery_row(name, Discovery::Deep, ledger, &options).await?);
         }
     }
     if options.json && options.scan_only {
@@ -587,6 +632,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if !options.json {
         print_discovery(&rows, options.latency_ms);
+        if options.background {
+            println!(
+                "(quick+bg: the sweep's wall time is its requests at {} requests/s)",
+                options.sweep_rate
+            );
+        }
     }
     if options.scan_only {
         return Ok(());

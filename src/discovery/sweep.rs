@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 use super::candidates::{all_service_types, GX_SERVICES};
 use super::validate::validate;
 use super::{
-    above_ceiling, list_ceiling, new_device, probe_address, FoundDevice, ScanError, ScanProgress,
-    ScanResult, ScanStats, Tally,
+    above_ceiling, list_ceiling, new_device, probe, probe_addresses, FoundDevice, Refused,
+    ScanError, ScanProgress, ScanResult, ScanStats, Tally,
 };
 use crate::ledger::Ledger;
 use crate::poll::BlockResult;
@@ -99,26 +99,26 @@ pub async fn sweep(
         pace: Some(Pace::new(rate)),
         ..Tally::default()
     });
-    let ceiling = list_ceiling(transport, &tally, ledger).await?;
+    // The scan read the firmware (834) when the GX serves it.
+    let serves_firmware = base.gx.firmware.is_some();
+    let ceiling = list_ceiling(transport, &tally, ledger, serves_firmware).await?;
+    let refused = Refused::default();
     let pairs = pending(base, ledger);
     let total = pairs.len();
     let mut found = Vec::new();
-    let mut unsupported: HashSet<String> = HashSet::new();
     let mut absent_code = base.gx.absent_exception;
     for (done, (unit, service)) in pairs.into_iter().enumerate() {
-        let address = ledger
+        let addresses = ledger
             .service(&service)
             .filter(|s| above_ceiling(s, ceiling).len() < s.registers.len())
-            .and_then(probe_address);
-        if let (Some(address), false) = (address, unsupported.contains(&service)) {
-            match tally.read(transport, unit, address, 1).await {
-                BlockResult::Words(_) => found.push(new_device(unit, &service)),
-                BlockResult::Exception(0x02) => {
-                    unsupported.insert(service);
-                }
-                BlockResult::Exception(code) => absent_code = Some(code),
-                BlockResult::Failed(err) => return Err(err.into()),
-            }
+            .map(probe_addresses)
+            .unwrap_or_default();
+        // `None`: the firmware refused every probe register (no such type here).
+        match probe(transport, &tally, &refused, &service, &addresses, unit).await {
+            Some(BlockResult::Words(_)) => found.push(new_device(unit, &service)),
+            Some(BlockResult::Exception(code)) => absent_code = Some(code),
+            Some(BlockResult::Failed(err)) => return Err(err.into()),
+            None => {}
         }
         progress(ScanProgress {
             phase: "sweeping",
