@@ -53,7 +53,7 @@ def test_every_service_type_has_a_device_name() -> None:
 
 def test_config_flow_texts() -> None:
     config = strings()["config"]
-    assert set(config["error"]) == {"cannot_connect", "timeout", "not_a_gx", "unknown"}
+    assert set(config["error"]) == {"cannot_connect", "timeout", "not_a_gx", "unknown", "invalid_unit_ids"}
     assert "Modbus TCP server" in config["error"]["cannot_connect"]
     assert {"already_configured", "scan_failed", "no_host"} <= set(config["abort"])
     assert {"user", "ssdp_confirm", "summary"} <= set(config["step"])
