@@ -8,15 +8,18 @@
 //! instances of tanks, sensors and meters, widened by what unit 100's system
 //! values show — and follows clusters (a hit at unit n suggests n+1, n+2).
 //! The deep scan probes every unit 0-255 for every type; a list of units
-//! probes just those. Then each device's read plan is validated once: a block
-//! the GX refuses (0x02, older firmware) is split until the registers it
-//! lacks are known, so polling never sends a request that fails.
+//! probes just those. What an older server lacks (newer registers, the
+//! system range's reserved words) is learnt up front with a read or two
+//! ([`served`]); then each device's read plan is validated once: a block
+//! the GX still refuses (0x02) is split until the registers it lacks are
+//! known, so polling never sends a request that fails.
 
 mod candidates;
 mod evidence;
 mod follow;
 mod identify;
 mod probe;
+mod served;
 mod sweep;
 mod validate;
 
@@ -37,7 +40,7 @@ use candidates::{
     GX_SERVICES, USB_PORT, VEBUS_PORTS,
 };
 use follow::{Follow, Seen};
-use probe::{above_ceiling, list_ceiling, probe, probe_addresses, Ceiling, Refused};
+use probe::{probe, probe_addresses, Refused};
 use validate::{gx_firmware, validate};
 
 pub use candidates::GX_UNIT;
@@ -224,7 +227,7 @@ pub async fn scan(
     // The GX's firmware first: it is also the connection test.
     let mut serves_firmware = true;
     match tally
-        .read(transport, GX_UNIT, probe::FIRMWARE_ADDRESS, 2)
+        .read(transport, GX_UNIT, served::FIRMWARE_ADDRESS, 2)
         .await
     {
         BlockResult::Words(words) => gx.firmware = Some(gx_firmware(words[0], words[1])),
@@ -236,13 +239,13 @@ pub async fn scan(
         }
         BlockResult::Failed(err) => return Err(err.into()),
     }
-    // Which registers the GX is too old for: left out everywhere instead of
-    // failing one by one.
-    let ceiling = list_ceiling(transport, &tally, ledger, serves_firmware).await?;
+    // Which registers and reserved words the GX is too old for: left out
+    // everywhere instead of failing one by one.
+    let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
     let known = |c: &Candidate| {
         ledger
             .service(&c.service)
-            .is_some_and(|s| above_ceiling(s, ceiling).len() < s.registers.len())
+            .is_some_and(|s| served.unsupported(s).len() < s.registers.len())
     };
     let mut scanner = Scanner {
         transport: transport.clone(),
@@ -275,7 +278,7 @@ pub async fn scan(
         .partition(|d| d.unit == GX_UNIT && GX_SERVICES.contains(&d.service.as_str()));
     gx_devices.sort_by_key(|d| GX_SERVICES.iter().position(|s| *s == d.service));
     scanner.settled = gx_devices.len();
-    let gx_values = validate(transport, &tally, ledger, &mut gx_devices, &mut gx, ceiling).await?;
+    let gx_values = validate(transport, &tally, ledger, &mut gx_devices, &mut gx, served).await?;
     let system_values = gx_devices
         .iter()
         .zip(&gx_values)
@@ -318,7 +321,7 @@ pub async fn scan(
                 ledger,
                 &mut scanner.found[validated..],
                 &mut gx,
-                ceiling,
+                served,
             )
             .await?,
         );

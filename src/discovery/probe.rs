@@ -4,29 +4,20 @@
 //! service is there, 0x0A/0x0B that it is not, and 0x02 that this firmware
 //! lacks the register. So a probe uses the register each service has had
 //! longest (by the ledger's first appearance), and one answered 0x02 is
-//! retried at the next-oldest before the type is called absent. One read of
-//! 834 (the GX firmware) and, if served, one read of a register of the newest
-//! list tell which registers the GX is too old for (the ceiling): they are
-//! left out of validation instead of failing one by one.
+//! retried at the next-oldest before the type is called absent.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::ledger::{list_rank, Appearance, Ledger, Register, Service};
+use crate::ledger::{Register, Service};
 use crate::poll::BlockResult;
 use crate::sync::lock;
 use crate::transport::Transport;
 
-use super::{ScanError, Tally, GX_UNIT};
-
-/// The newest first appearance a GX serves (`None`: every register).
-pub(super) type Ceiling = Appearance;
+use super::Tally;
 
 /// How many registers of a service a probe may try.
 const PROBE_TRIES: usize = 2;
-
-/// Address of the GX firmware register (unit 100).
-pub(super) const FIRMWARE_ADDRESS: u16 = 834;
 
 /// Per service type, how many of its probe registers the GX refused (0x02).
 pub(super) type Refused = Arc<Mutex<HashMap<String, usize>>>;
@@ -84,75 +75,10 @@ pub(super) async fn probe(
     }
 }
 
-/// The settings register of the newest list with the lowest address, and the
-/// ceiling of a GX that lacks it (every register of the lists before);
-/// settings are always at unit 100.
-fn newest_list_probe(ledger: &Ledger) -> Option<(u16, Ceiling)> {
-    let ranks: BTreeSet<(u8, u32)> = ledger
-        .services
-        .iter()
-        .flat_map(|s| &s.registers)
-        .map(|r| list_rank(&r.since))
-        .collect();
-    let newest = *ranks.last()?;
-    let previous = *ranks.range(..newest).next_back()?;
-    let address = ledger
-        .service("settings")?
-        .registers
-        .iter()
-        .filter(|r| list_rank(&r.since) == newest)
-        .map(|r| r.address)
-        .min()?;
-    Some((address, (previous, u32::MAX)))
-}
-
-/// The ceiling of a GX that does not serve 834: it is older than every list
-/// that has 834, so only registers at least as old as 834 are taken as
-/// served (those the Document versions sheet dates are newer).
-fn without_firmware(ledger: &Ledger) -> Option<Ceiling> {
-    ledger
-        .service("system")?
-        .registers
-        .iter()
-        .find(|r| r.address == FIRMWARE_ADDRESS)
-        .map(Register::first_appearance)
-}
-
-/// The newest first appearance this GX serves (`None`: the whole ledger),
-/// from whether it serves 834 and, if so, one read of the newest list.
-pub(super) async fn list_ceiling(
-    transport: &Transport,
-    tally: &Tally,
-    ledger: &Ledger,
-    serves_firmware: bool,
-) -> Result<Option<Ceiling>, ScanError> {
-    if !serves_firmware {
-        return Ok(without_firmware(ledger));
-    }
-    let Some((address, ceiling)) = newest_list_probe(ledger) else {
-        return Ok(None);
-    };
-    match tally.read(transport, GX_UNIT, address, 1).await {
-        BlockResult::Exception(0x02) => Ok(Some(ceiling)),
-        BlockResult::Failed(err) => Err(err.into()),
-        _ => Ok(None),
-    }
-}
-
-/// Keys of a service's registers newer than the ceiling.
-pub(super) fn above_ceiling(service: &Service, ceiling: Option<Ceiling>) -> Vec<String> {
-    service
-        .registers
-        .iter()
-        .filter(|r| ceiling.is_some_and(|c| r.first_appearance() > c))
-        .map(|r| r.key.clone())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::embedded;
+    use crate::ledger::{embedded, Ledger};
 
     fn ledger() -> &'static Ledger {
         embedded().expect("ledger")
@@ -181,22 +107,6 @@ mod tests {
                 assert!(!retired(register) && !register.internal);
             }
         }
-    }
-
-    #[test]
-    fn a_gx_without_834_is_older_than_every_list_that_has_it() {
-        let ceiling = without_firmware(ledger());
-        let battery = above_ceiling(service("battery"), ceiling);
-        for key in ["dc_0_power", "alarms_bms_cable", "consumed_amphours"] {
-            assert!(battery.contains(&key.to_owned()), "{key}");
-        }
-        assert!(!battery.contains(&"dc_0_power_258".to_owned()));
-        let newest = newest_list_probe(ledger()).map(|(_, c)| c);
-        let settings = above_ceiling(service("settings"), newest);
-        assert!(settings.contains(&"settings_cgwacs_max_feed_in_power".to_owned()));
-        assert!(!settings.contains(&"settings_cgwacs_max_discharge_power_2704".to_owned()));
-        assert!(above_ceiling(service("battery"), newest).contains(&"alarms_bms_cable".to_owned()));
-        assert!(!above_ceiling(service("battery"), newest).contains(&"dc_0_power".to_owned()));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 use super::candidates::{all_service_types, GX_SERVICES};
 use super::validate::validate;
 use super::{
-    above_ceiling, list_ceiling, new_device, probe, probe_addresses, FoundDevice, Refused,
-    ScanError, ScanProgress, ScanResult, ScanStats, Tally,
+    new_device, probe, probe_addresses, served, FoundDevice, Refused, ScanError, ScanProgress,
+    ScanResult, ScanStats, Tally, GX_UNIT,
 };
 use crate::ledger::Ledger;
 use crate::poll::BlockResult;
@@ -99,9 +99,16 @@ pub async fn sweep(
         pace: Some(Pace::new(rate)),
         ..Tally::default()
     });
-    // The scan read the firmware (834) when the GX serves it.
-    let serves_firmware = base.gx.firmware.is_some();
-    let ceiling = list_ceiling(transport, &tally, ledger, serves_firmware).await?;
+    // What this GX's server serves, learnt as the scan learns it (the
+    // firmware in the scan result may come from MQTT, not from 834).
+    let serves_firmware = match tally
+        .read(transport, GX_UNIT, served::FIRMWARE_ADDRESS, 2)
+        .await
+    {
+        BlockResult::Failed(err) => return Err(err.into()),
+        outcome => outcome != BlockResult::Exception(0x02),
+    };
+    let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
     let refused = Refused::default();
     let pairs = pending(base, ledger);
     let total = pairs.len();
@@ -110,7 +117,7 @@ pub async fn sweep(
     for (done, (unit, service)) in pairs.into_iter().enumerate() {
         let addresses = ledger
             .service(&service)
-            .filter(|s| above_ceiling(s, ceiling).len() < s.registers.len())
+            .filter(|s| served.unsupported(s).len() < s.registers.len())
             .map(probe_addresses)
             .unwrap_or_default();
         // `None`: the firmware refused every probe register (no such type here).
@@ -128,7 +135,7 @@ pub async fn sweep(
         });
     }
     let mut gx = base.gx.clone();
-    validate(transport, &tally, ledger, &mut found, &mut gx, ceiling).await?;
+    validate(transport, &tally, ledger, &mut found, &mut gx, served).await?;
     gx.absent_exception = absent_code;
     let mut result = base.clone();
     result.gx = gx;

@@ -13,7 +13,8 @@ use crate::plan::{plan_all, Block, Placement, Plan, PlanDevice};
 use crate::poll::{decode_block, BlockResult};
 use crate::transport::{Transport, TransportError};
 
-use super::{above_ceiling, Ceiling, FoundDevice, GxIdentity, ScanError, Tally};
+use super::served::Served;
+use super::{FoundDevice, GxIdentity, ScanError, Tally};
 
 /// Formats a GX firmware number read as hex digits (0x0360 -> v3.60).
 pub(super) fn gx_firmware(version: u16, beta: u16) -> String {
@@ -189,26 +190,27 @@ pub(super) async fn validate(
     ledger: &Ledger,
     devices: &mut [FoundDevice],
     gx: &mut GxIdentity,
-    ceiling: Option<Ceiling>,
+    served: Served,
 ) -> Result<Vec<BTreeMap<String, Value>>, ScanError> {
-    let upfront: Vec<Vec<String>> = devices
+    let services: Vec<Option<&Service>> =
+        devices.iter().map(|d| ledger.service(&d.service)).collect();
+    let upfront: Vec<Vec<String>> = services
         .iter()
-        .map(|d| {
-            ledger
-                .service(&d.service)
-                .map(|s| above_ceiling(s, ceiling))
-                .unwrap_or_default()
-        })
+        .map(|s| s.map(|s| served.unsupported(s)).unwrap_or_default())
+        .collect();
+    let unserved_upfront: Vec<Vec<[u16; 2]>> = services
+        .iter()
+        .map(|s| s.map(|s| served.unserved(s)).unwrap_or_default())
         .collect();
     let plan_input: Vec<PlanDevice<'_>> = devices
         .iter()
-        .zip(&upfront)
-        .filter_map(|(d, unsupported)| {
+        .zip(upfront.iter().zip(&unserved_upfront))
+        .filter_map(|(d, (unsupported, unserved))| {
             Some(PlanDevice {
                 unit: d.unit,
                 service: ledger.service(&d.service)?,
                 unsupported,
-                unserved: &[],
+                unserved,
             })
         })
         .collect();
@@ -277,6 +279,7 @@ pub(super) async fn validate(
         device.registers = service.registers.len() - unsupported.len();
         device.unsupported = unsupported;
         let mut unserved = std::mem::take(&mut unserved_by_device[plan_index]);
+        unserved.extend(&unserved_upfront[device_index]);
         unserved.sort_unstable();
         unserved.dedup();
         device.unserved = unserved;
