@@ -81,6 +81,10 @@ async fn mqtt_discovery_finds_every_device_without_a_failed_request() {
             problems.push(format!("{name}: {:?}", result.stats));
         }
         assert_eq!(result.mode, "mqtt");
+        // The platform service's version is what 834-835 hold.
+        if result.gx.firmware.is_some() {
+            assert_eq!(list.firmware, result.gx.firmware, "{name}");
+        }
         eprintln!(
             "{name}: {}/{} devices, {} requests, {} failed, MQTT {mqtt_ms:.1} ms, scan {:.1} ms",
             got.len(),
@@ -226,5 +230,26 @@ async fn a_list_without_an_active_service_is_no_list() {
         .await
         .expect_err("nothing active");
     assert_eq!(err, MqttError::NoServiceList);
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gx_without_834_gets_its_firmware_from_mqtt() {
+    let sim = start("pre-3.66", None).await;
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    config.max_rate = 0.0;
+    let t = Transport::new(config);
+    let ledger = embedded().expect("ledger");
+    let (result, _) = scan_with_mqtt(&t, ledger, &options(&sim), Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    assert_eq!(result.mode, "mqtt");
+    assert_eq!(result.gx.firmware.as_deref(), Some("v2.60"));
+    // Over Modbus alone it stays unknown.
+    let quick = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    assert_eq!(quick.gx.firmware, None);
+    t.close().await;
     sim.stop().await;
 }

@@ -41,11 +41,12 @@ use candidates::{
 };
 use follow::{Follow, Seen};
 use probe::{probe, probe_addresses, Refused};
-use validate::{gx_firmware, validate};
+use validate::validate;
 
 pub use candidates::GX_UNIT;
 pub use identify::identify;
 pub use sweep::{sweep, SweepResult, SWEEP_UNITS};
+pub use validate::gx_firmware;
 
 /// Version of the serialised scan result (stored in Home Assistant's config entry).
 pub const SCAN_RESULT_VERSION: u32 = 1;

@@ -16,8 +16,9 @@ use crate::transport::{Transport, TransportError};
 use super::served::Served;
 use super::{FoundDevice, GxIdentity, ScanError, Tally};
 
-/// Formats a GX firmware number read as hex digits (0x0360 -> v3.60).
-pub(super) fn gx_firmware(version: u16, beta: u16) -> String {
+/// Formats a GX firmware number read as hex digits (0x0360 -> v3.60), as
+/// Venus OS writes its version (`v3.70~12` for a beta).
+pub fn gx_firmware(version: u16, beta: u16) -> String {
     let text = format!("v{:x}.{:02x}", version >> 8, version & 0xFF);
     if beta == 0 {
         text

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, Packet, QoS};
 use serde::{Deserialize, Serialize};
 
-use super::{payload_value, ListedService, MQTT_PORT};
+use super::{payload_value, value_topic, ListedService, FIRMWARE_PATH, MQTT_PORT};
 
 /// How long the list may stay silent before it counts as complete, when the
 /// GX does not announce the end of its full publish.
@@ -82,6 +82,9 @@ pub struct ServiceList {
     pub portal_id: String,
     /// Every listed service, in the GX's order (active or not).
     pub services: Vec<ListedService>,
+    /// The GX firmware (Venus OS version, e.g. `v3.60`), when published.
+    #[serde(default)]
+    pub firmware: Option<String>,
 }
 
 impl ServiceList {
@@ -96,8 +99,9 @@ impl ServiceList {
 }
 
 /// Connects to the GX's broker, learns the portal ID if needed, asks for a
-/// full publish (keepalive) and collects `modbustcp/0/Services/#` until the
-/// GX says the publish is complete (or the list stays quiet for a moment).
+/// full publish (keepalive) and collects `modbustcp/0/Services/#` and the
+/// firmware version until the GX says the publish is complete (or the list
+/// stays quiet for a moment).
 pub async fn read_services(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     match tokio::time::timeout(options.timeout, exchange(options)).await {
         Ok(result) => result,
@@ -195,6 +199,7 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     };
     let mut portal = options.portal_id.clone();
     let mut collected = Collected::default();
+    let mut firmware = None;
     let mut last_change: Option<Instant> = None;
     loop {
         let quiet = last_change.map(|at| tokio::time::Instant::from_std(at + QUIET));
@@ -225,6 +230,10 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
                     Some(known) if known == id => {
                         if rest == "full_publish_completed" {
                             break;
+                        }
+                        if rest.strip_prefix("platform/0") == Some(FIRMWARE_PATH) {
+                            firmware = payload_value(&publish.payload)
+                                .and_then(|v| v.as_str().map(str::to_owned));
                         }
                         if let Some(entry) = rest.strip_prefix("modbustcp/0/Services/") {
                             collected.take(entry, &publish.payload);
@@ -258,6 +267,7 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     Ok(ServiceList {
         portal_id,
         services,
+        firmware,
     })
 }
 
@@ -266,6 +276,10 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
 fn ask_for_services(client: &AsyncClient, portal: &str) -> Result<(), rumqttc::ClientError> {
     client.try_subscribe(
         format!("N/{portal}/modbustcp/0/Services/#"),
+        QoS::AtMostOnce,
+    )?;
+    client.try_subscribe(
+        value_topic(portal, "platform", 0, FIRMWARE_PATH),
         QoS::AtMostOnce,
     )?;
     client.try_subscribe(
@@ -300,6 +314,7 @@ mod tests {
         let list = ServiceList {
             portal_id: "p".to_owned(),
             services: collected.services(),
+            firmware: None,
         };
         assert_eq!(list.services.len(), 2);
         assert_eq!(list.active(), vec![(227, "vebus".to_owned())]);

@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 /// The MQTT port of a GX (plaintext).
 pub const MQTT_PORT: u16 = 1883;
 
+/// Path of the installed Venus OS version in the GX's platform service
+/// (`N/<portal>/platform/0/Firmware/Installed/Version`, e.g. `"v3.60"`).
+pub const FIRMWARE_PATH: &str = "/Firmware/Installed/Version";
+
 /// One entry of the GX's Modbus TCP service list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListedService {

@@ -84,7 +84,13 @@ pub async fn scan_with_mqtt(
     let mqtt_ms = started.elapsed().as_secs_f64() * 1000.0;
     match listed {
         Ok(list) => {
-            let result = scan(transport, ledger, ScanMode::Exact(list.active()), progress).await?;
+            let mut result =
+                scan(transport, ledger, ScanMode::Exact(list.active()), progress).await?;
+            // A GX older than list 3.66 has no firmware registers; its
+            // platform service still says which Venus OS it runs.
+            if result.gx.firmware.is_none() {
+                result.gx.firmware.clone_from(&list.firmware);
+            }
             let mut phase = Phase::of(&result);
             phase.duration_ms += mqtt_ms;
             phase.listed = Some(list.services.len());

@@ -3,7 +3,9 @@
 //! `N/<portal>/system/0/Serial` (retained, no keepalive needed) and, after a
 //! keepalive on `R/<portal>/keepalive`, the Modbus TCP service list
 //! `N/<portal>/modbustcp/0/Services/<n>/{ServiceName,UnitId,IsActive}` of
-//! every device of the scenario, then `N/<portal>/full_publish_completed`.
+//! every device of the scenario and the GX firmware as Venus OS's platform
+//! service has it (`N/<portal>/platform/0/Firmware/Installed/Version`, the
+//! same version as registers 834-835), then `N/<portal>/full_publish_completed`.
 //! With a password set, a connection without it is refused (CONNACK 4/5),
 //! as on a GX whose security profile asks for one.
 
@@ -19,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::server::{DeviceInfo, Job};
-use crate::mqtt::{payload, topic_matches, value_topic};
+use crate::mqtt::{payload, topic_matches, value_topic, FIRMWARE_PATH};
 use crate::unit_ids::UNIT_ID_TABLE;
 
 /// Largest packet accepted from a client.
@@ -33,6 +35,8 @@ const GX_SERVICES: &[&str] = &["system", "settings", "hub4", "platform"];
 pub(super) struct MqttFace {
     /// Portal ID of the topics.
     pub portal: String,
+    /// The GX firmware (`v2.60`), when the scenario's system has one.
+    pub firmware: Option<String>,
     /// Password a client must send (`None`: none asked).
     pub password: Option<String>,
     /// Requests for the scenario's devices go to the simulator's service.
@@ -68,6 +72,12 @@ impl MqttFace {
         };
         let portal = &self.portal;
         let mut out = vec![self.serial()];
+        if let Some(firmware) = &self.firmware {
+            out.push((
+                value_topic(portal, "platform", 0, FIRMWARE_PATH),
+                payload(&firmware.clone().into()),
+            ));
+        }
         let listed = devices
             .iter()
             .filter_map(|d| Some((d, listed_unit(d.instance)?)));

@@ -26,6 +26,7 @@ use super::gx::{Gx, Outcome};
 use super::mqtt::{self, MqttFace};
 use super::scenario::{Scenario, ScenarioError};
 use super::stats::Stats;
+use crate::discovery::gx_firmware;
 use crate::frame::{read_frame, Frame};
 use crate::ledger::{self, LedgerError};
 use crate::rng::Rng;
@@ -356,14 +357,19 @@ async fn mqtt_listener(
             addr: config.bind,
             source,
         })?;
-    let portal = scenario
-        .devices
-        .iter()
-        .find(|d| d.service == "system")
+    let system = scenario.devices.iter().find(|d| d.service == "system");
+    let portal = system
         .and_then(|d| d.serial.clone())
         .unwrap_or_else(|| "000000000000".to_owned());
+    // What the GX firmware registers 834-835 hold, as Venus OS writes it.
+    let firmware = system.and_then(|d| d.firmware).map(|raw| {
+        let version = u16::try_from((raw >> 8) & 0xFFFF).unwrap_or(0);
+        let beta = u16::try_from(raw & 0xFF).unwrap_or(0);
+        gx_firmware(version, beta)
+    });
     let face = MqttFace {
         portal,
+        firmware,
         password: config.password.clone(),
         jobs,
     };
