@@ -14,7 +14,7 @@
 //! are left out, and the revisions its own list dates are found by reading
 //! one register of each, oldest first, up to the first one refused.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ledger::{list_rank, Appearance, Ledger, Register, Service};
 use crate::poll::BlockResult;
@@ -118,7 +118,7 @@ fn newest_list_probe(ledger: &Ledger) -> Option<(u16, Ceiling)> {
 /// `list`, oldest revision first: a register of the GX's own services
 /// (which answer at unit 100) where the revision has one.
 fn revision_probes(ledger: &Ledger, list: (u8, u32)) -> Vec<(u32, u16)> {
-    let mut best: std::collections::BTreeMap<u32, (bool, u16)> = Default::default();
+    let mut best: BTreeMap<u32, (bool, u16)> = BTreeMap::new();
     for service in &ledger.services {
         let own = GX_SERVICES.contains(&service.service_type());
         for register in &service.registers {
