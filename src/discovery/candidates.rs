@@ -172,13 +172,12 @@ pub(super) fn candidates(mode: &ScanMode, ledger: &Ledger) -> Vec<Candidate> {
         }
         ScanMode::Exact(listed) => exact_candidates(listed),
         ScanMode::Units(units) => {
+            // The GX lists a device of instance 0 as unit 100 (Available
+            // services), which reaches it as unit 0 does: probe it there,
+            // where the other scans report it.
             let mut out = Vec::new();
-            push(
-                &mut out,
-                50,
-                units.iter().copied().filter(|&u| u != GX_UNIT),
-                &types,
-            );
+            let device_unit = |u: u8| if u == GX_UNIT { 0 } else { u };
+            push(&mut out, 50, units.iter().copied().map(device_unit), &types);
             out
         }
     };
@@ -311,6 +310,16 @@ pub(super) fn vedirect_ports_for(vebus_units: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unit_list_probes_unit_100_as_instance_0() {
+        let ledger = crate::ledger::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let list = candidates(&ScanMode::Units(vec![100, 0, 226]), ledger);
+        let units: HashSet<u8> = list.iter().map(|c| c.unit).collect();
+        assert_eq!(units, HashSet::from([0, 226]));
+        let unique: HashSet<_> = list.iter().map(|c| (c.unit, c.service.clone())).collect();
+        assert_eq!(unique.len(), list.len());
+    }
 
     #[test]
     fn quick_candidates_are_unique_and_ordered() {

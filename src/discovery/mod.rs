@@ -58,7 +58,8 @@ pub enum ScanMode {
     Quick,
     /// Every unit 0-255 for every service type.
     Deep,
-    /// Every service type at these units (plus the GX's own at unit 100).
+    /// Every service type at these units (unit 100, as the GX lists a device
+    /// of instance 0, probes unit 0), plus the GX's own services at unit 100.
     Units(Vec<u8>),
     /// Exactly these (unit, service type) pairs, as the GX lists them (its
     /// MQTT service list): nothing else is probed.
