@@ -9,6 +9,7 @@ import itertools
 import json
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from . import _args
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .client import Snapshot
-    from .mqtt import Discovery
+    from .mqtt import Discovery, DiscoveryPhase
 
 EXIT_CODES = """exit codes: 0 done; 1 the GX or the core reported an error (the message says which);
 2 a usage error (a bad argument); 130 interrupted (Ctrl-C)"""
@@ -186,6 +187,8 @@ async def _scan(args: argparse.Namespace) -> int:
             progress=None if args.json else _progress(),
             mqtt=mqtt,
         )
+        if args.background:
+            result = await _background(client, result, args.sweep_rate, quiet=args.json)
     discovery = result.get("discovery")
     if discovery is not None and discovery["fallback"] is not None:
         reason, used = discovery["fallback"], discovery["used"]
@@ -195,9 +198,27 @@ async def _scan(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(_scan_table(result))
-        if discovery is not None and mqtt is not None:
+        if discovery is not None and (mqtt is not None or args.background):
             print(_phases(discovery))
     return 0
+
+
+async def _background(client: Client, result: ScanResult, rate: float, *, quiet: bool) -> ScanResult:
+    """The background sweep after a scan: the merged result, its cost as phase `background`."""
+    started = time.monotonic()
+    swept = await client.sweep(result, rate=rate, progress=None if quiet else _progress())
+    merged = swept["result"]
+    phase: DiscoveryPhase = {
+        "name": "background",
+        "devices": len(swept["found"]),
+        "requests": swept["stats"]["requests"],
+        "failed_requests": swept["stats"]["failed_requests"],
+        "duration_ms": (time.monotonic() - started) * 1000,
+    }
+    discovery = result.get("discovery")
+    if discovery is not None:
+        merged["discovery"] = {**discovery, "phases": [*discovery["phases"], phase]}
+    return merged
 
 
 async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
@@ -350,6 +371,17 @@ def parser() -> argparse.ArgumentParser:
         help="read the GX's service list over its MQTT first (default: the GX's host, port 1883)",
     )
     scan_cmd.add_argument("--mqtt-password", help="the GX's password, when its MQTT asks for one")
+    scan_cmd.add_argument(
+        "--background",
+        action="store_true",
+        help="then sweep every type at units 0-63 and 204-247 not found, as Home Assistant does after set-up",
+    )
+    scan_cmd.add_argument(
+        "--sweep-rate",
+        type=_args.positive,
+        default=5.0,
+        help="requests per second of the background sweep (default 5)",
+    )
     scan_cmd.add_argument("--json", action="store_true", help="print the scan result as JSON")
     watch_cmd = commands.add_parser("watch", help="scan a GX, then print values as they change")
     watch_cmd.add_argument("address", type=_args.address, help=address_help)

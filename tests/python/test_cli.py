@@ -295,17 +295,27 @@ async def _check_scan(args: argparse.Namespace, argv: list[str]) -> None:
         if args.mqtt is not None:
             assert result["stats"]["failed_requests"] == 0
             assert result["discovery"]["phases"][0]["failed_requests"] == 0
+        if args.background:
+            phases = [phase["name"] for phase in result["discovery"]["phases"]]
+            assert phases[-1] == "background", phases
+            assert result["discovery"]["phases"][-1]["requests"] > 0
         units = [device["unit"] for device in result["devices"]]
     else:
         lines = out.splitlines()
+        phase = r"\d+ devices, \d+ requests, \d+ failed, \d+ ms"
+        if args.background:
+            assert re.fullmatch(f"background: {phase}", lines.pop()), out
         if args.mqtt is not None:
             assert re.fullmatch(r"mqtt: \d+ devices, \d+ requests, 0 failed, \d+ ms", lines.pop()), out
+        elif args.background:
+            assert re.fullmatch(f"{args.mode}: {phase}", lines.pop()), out
         assert lines[0].startswith("GX serial ")
         assert re.match(rf"{len(lines) - 3} devices; \d+ probes", lines[-1]), lines[-1]
         units = [int(line.split()[0]) for line in lines[2:-1]]
     if args.units:
         assert units
-        assert set(units) <= set(args.units)
+        # Unit 100 in a list reaches a device of instance 0, reported at unit 0.
+        assert set(units) <= set(args.units) | ({0} if 100 in args.units else set())
     else:
         assert len(units) == devices
 
