@@ -33,7 +33,7 @@ from .errors import (
     WriteRefused,
 )
 from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, service_type
-from .mqtt import Discovery, DiscoveryPhase, MqttOptions
+from .mqtt import Discovery, DiscoveryPhase, MqttCheck, MqttOptions
 from .simulator import SimulatedDevice, Simulator, SimulatorStats, WriteLogEntry
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "Limits",
     "LimitsError",
     "Metrics",
+    "MqttCheck",
     "MqttOptions",
     "PlannedRegister",
     "Register",

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._core import Limits, PollOutput
-    from .mqtt import Discovery, MqttOptions
+    from .mqtt import Discovery, MqttCheck, MqttOptions
 
 type ScanMode = Literal["quick", "deep", "units"]
 type Tier = Literal["static", "slow", "fast"]
@@ -241,6 +241,22 @@ class Client:
         result: ScanResult = json.loads(raw)
         await self._load_plan()
         return result
+
+    async def mqtt_check(self, mqtt: MqttOptions) -> MqttCheck:
+        """Read the GX's service list over its MQTT and send no Modbus request.
+
+        Tells whether a scan with `mqtt` would use the list (`active` services)
+        or fall back, and why (`error`: e.g. `credentials` when the password
+        is refused or missing, `unreachable` when MQTT on LAN is off). Bounded
+        by `mqtt.timeout`; a refused connection answers at once.
+        """
+        args = mqtt.as_args(self._host)
+        core = self._core
+        raw = await run(lambda bridge: core.mqtt_check(bridge, args))
+        check: MqttCheck = json.loads(raw)
+        if "services" in check:  # JSON arrays as the pairs they are
+            check["services"] = [(int(unit), str(service)) for unit, service in check["services"]]
+        return check
 
     async def sweep(
         self,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NotRequired, TypedDict
+from dataclasses import dataclass, field
+from typing import Literal, NotRequired, TypedDict
 
 MQTT_PORT = 1883
 
@@ -13,14 +13,14 @@ class MqttOptions:
     """Where to read the GX's Modbus TCP service list (MQTT on LAN, plaintext).
 
     `host` defaults to the client's host; `password` is the GX's password
-    when its security profile asks for one; `portal_id` is learnt from the
+    when its security profile asks for one (never shown by `repr`); `portal_id` is learnt from the
     GX when not given; `timeout` bounds the whole exchange (seconds).
     """
 
     host: str | None = None
     port: int = MQTT_PORT
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     portal_id: str | None = None
     timeout: float = 5.0
 
@@ -64,3 +64,23 @@ class Discovery(TypedDict):
     fallback: str | None
     """Why MQTT was not used when it was asked for; None otherwise."""
     phases: list[DiscoveryPhase]
+
+
+type MqttErrorKind = Literal["unreachable", "credentials", "refused", "timeout", "no_list", "protocol"]
+"""Why the GX's MQTT list could not be read: nothing listens (MQTT off), the
+password was refused (or is missing), another refusal, no answer in time, no
+Modbus TCP service list, or a broken exchange."""
+
+
+class MqttCheck(TypedDict):
+    """Whether MQTT discovery works at a GX (`Client.mqtt_check`): the list's size, or why not."""
+
+    portal_id: NotRequired[str]
+    listed: NotRequired[int]
+    """Services the GX lists."""
+    active: NotRequired[int]
+    """Listed services that are connected (what a scan over MQTT probes)."""
+    services: NotRequired[list[tuple[int, str]]]
+    """The connected services as (unit ID, service type) pairs."""
+    error: NotRequired[MqttErrorKind]
+    message: NotRequired[str]

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use super::bridge::{spawn, BridgeCore, EventSink, TaskGroup};
 use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
-use super::mqtt::{mqtt_options, MqttArgs};
+use super::mqtt::{check_json, mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
 use crate::discovery::{
     identify, scan, sweep, GxIdentity, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION,
@@ -20,7 +20,7 @@ use crate::discovery::{
 use crate::frame::Reply;
 use crate::guard::Writer;
 use crate::ledger::{self, Ledger};
-use crate::mqtt::{scan_with_mqtt, Discovery};
+use crate::mqtt::{read_services, scan_with_mqtt, Discovery};
 use crate::plan::{plan, plan_all, Cycle, Tier};
 use crate::poll::Poller;
 use crate::transport::{Transport, TransportConfig, TransportError};
@@ -300,6 +300,16 @@ impl ClientCore {
             state.poller = Some(poller_for(ledger, &result, slow_every, None));
             state.scan = Some(result);
             Ok(json)
+        })
+    }
+
+    /// Reads the GX's Modbus TCP service list over its MQTT and sends no
+    /// Modbus request: whether MQTT discovery would work here. Delivers JSON
+    /// (see `check_json`); a failure of MQTT is an outcome, not an error.
+    fn mqtt_check(&self, bridge: &BridgeCore, mqtt: MqttArgs) -> PyResult<u64> {
+        let options = mqtt_options(mqtt)?;
+        self.run(bridge, move |_| async move {
+            Ok(check_json(&read_services(&options).await))
         })
     }
 

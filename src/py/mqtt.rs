@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use crate::mqtt::MqttOptions;
+use crate::mqtt::{MqttError, MqttOptions, ServiceList};
 
 /// `(host, port, username, password, portal_id, timeout_s)`, from
 /// `victron_gx_modbus.MqttOptions`.
@@ -39,4 +39,35 @@ pub fn mqtt_options(args: MqttArgs) -> PyResult<MqttOptions> {
         portal_id,
         timeout: Duration::from_secs_f64(timeout),
     })
+}
+
+/// Why the service list could not be read, as Python sees it.
+fn error_kind(err: &MqttError) -> &'static str {
+    match err {
+        MqttError::Unreachable { .. } => "unreachable",
+        MqttError::BadCredentials(_) => "credentials",
+        MqttError::Refused(_) => "refused",
+        MqttError::Timeout(_) => "timeout",
+        MqttError::NoServiceList => "no_list",
+        MqttError::Protocol(_) => "protocol",
+    }
+}
+
+/// The outcome of reading the service list as JSON: `portal_id`, `listed`
+/// and `active` counts and the active `(unit, service type)` pairs, or
+/// `error` (its kind) and `message`. The password is never part of it.
+pub fn check_json(outcome: &Result<ServiceList, MqttError>) -> String {
+    match outcome {
+        Ok(list) => serde_json::json!({
+            "portal_id": list.portal_id,
+            "listed": list.services.len(),
+            "active": list.active().len(),
+            "services": list.active(),
+        }),
+        Err(err) => serde_json::json!({
+            "error": error_kind(err),
+            "message": err.to_string(),
+        }),
+    }
+    .to_string()
 }

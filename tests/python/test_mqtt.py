@@ -114,3 +114,28 @@ async def test_bad_options_are_a_value_error() -> None:
             await gx.scan(mqtt=MqttOptions(timeout=0))
         with pytest.raises(ValueError, match="port"):
             await gx.scan(mqtt=MqttOptions(port=0))
+
+
+async def test_the_check_reads_only_the_list_and_says_why_not() -> None:
+    async with Simulator("three-phase", mqtt_port=0, mqtt_password=PASSWORD) as sim:
+        port = sim.mqtt_port
+        assert port is not None
+        async with Client(sim.host, sim.port) as client:
+            assert (await client.mqtt_check(MqttOptions(port=port)))["error"] == "credentials"
+            check = await client.mqtt_check(MqttOptions(port=port, password=PASSWORD))
+        assert check.get("error") is None
+        assert check["portal_id"] == "c0619ab2a7d1"
+        assert check["active"] == check["listed"] == len(check["services"]) == 12
+        assert (227, "vebus") in check["services"]
+        assert sim.stats()["requests"] == 0  # no Modbus request at all
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            closed = sock.getsockname()[1]
+        async with Client(sim.host, sim.port) as client:
+            refused = await client.mqtt_check(MqttOptions(port=closed))
+        assert refused["error"] == "unreachable"
+        assert "cannot connect" in refused["message"]
+
+
+def test_the_password_is_not_in_the_options_repr() -> None:
+    assert PASSWORD not in repr(MqttOptions(password=PASSWORD))
