@@ -1,4 +1,7 @@
-"""Config flow: find the GX (by address or SSDP), scan it with progress, summarise, create the entry.
+"""Config flow: find the GX (by address or SSDP), find its devices with progress, summarise, create the entry.
+
+Devices are found over the GX's MQTT when it answers (asking for the GX's
+password when it wants one), else by the quick Modbus scan.
 
 A reconfigure moves the entry to a new address of the same GX; the options
 flow lives in options_flow.py.
@@ -6,6 +9,7 @@ flow lives in options_flow.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -18,6 +22,8 @@ from homeassistant.helpers.selector import (
     NumberSelectorConfig,
     NumberSelectorMode,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 from homeassistant.helpers.service_info.ssdp import (
     ATTR_UPNP_FRIENDLY_NAME,
@@ -25,9 +31,12 @@ from homeassistant.helpers.service_info.ssdp import (
     ATTR_UPNP_SERIAL,
 )
 
-from .connection import async_scan, async_test_connection, scan_outcome
-from .const import CONF_MODEL, CONF_SCAN, CONF_UNIT_IDS, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
-from .labels import async_device_names, device_lines
+from victron_gx_modbus.mqtt import MQTT_PORT
+
+from .connection import Discovered, async_discover, async_test_connection, scan_outcome
+from .const import CONF_MODEL, CONF_MQTT, CONF_SCAN, CONF_UNIT_IDS, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
+from .labels import async_device_names, async_discovery_line, device_lines
+from .mqtt_settings import CONF_MQTT_PASSWORD, MqttSettings
 from .options_flow import VictronGxOptionsFlow
 from .unit_list import parse_unit_ids, unit_ids_field
 
@@ -41,6 +50,7 @@ if TYPE_CHECKING:
     from victron_gx_modbus import ScanResult
 
 UPNP_PORTAL_ID = "X_VrmPortalId"
+UPNP_MQTT_ON_LAN = "X_MqttOnLan"
 
 
 def _address_schema(defaults: Mapping[str, Any]) -> vol.Schema:
@@ -72,10 +82,13 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port = DEFAULT_PORT
         self._name = ""
         self._model: str | None = None
-        self._scan_task: asyncio.Task[ScanResult] | None = None
-        self._scan: ScanResult | None = None
+        self._scan_task: asyncio.Task[Discovered] | None = None
+        self._found: Discovered | None = None
         self._scan_error = ""
         self._unit_ids: list[int] | None = None
+        self._mqtt = MqttSettings(port=MQTT_PORT)
+        self._mqtt_reason: str | None = None
+        """Why MQTT is not tried (`off`: SSDP says so; `skipped`: the user skipped the password)."""
 
     @staticmethod
     @callback
@@ -142,6 +155,11 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(str(serial))
             self._abort_if_unique_id_configured(updates={CONF_HOST: host})
         self._host = host
+        portal_id = str(upnp.get(UPNP_PORTAL_ID) or "") or None  # given: the MQTT check need not learn it
+        on_lan = upnp.get(UPNP_MQTT_ON_LAN)
+        self._mqtt = MqttSettings(enabled=on_lan != "0", port=MQTT_PORT, portal_id=portal_id)
+        if on_lan == "0":  # MQTT on LAN is off: the quick scan at once
+            self._mqtt_reason = "off"
         self._model = upnp.get(ATTR_UPNP_MODEL_NAME)
         self._name = str(upnp.get(ATTR_UPNP_FRIENDLY_NAME) or self._model or DEFAULT_MODEL)
         self.context["title_placeholders"] = {"name": self._name, "host": host}
@@ -165,10 +183,18 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_scan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
-        """Scan the GX quickly in the core while the user sees the progress."""
+        """Find the devices in the core (over MQTT when it answers, else quickly), showing progress."""
         if self._scan_task is None:
             self._scan_task = self.hass.async_create_task(
-                async_scan(self._host, self._port, "quick", self.async_update_progress, self._unit_ids)
+                async_discover(
+                    self._host,
+                    self._port,
+                    mode="quick",
+                    progress=self.async_update_progress,
+                    unit_ids=self._unit_ids,
+                    mqtt=self._mqtt,
+                    ask_password=True,
+                )
             )
         if not self._scan_task.done():
             return self.async_show_progress(
@@ -177,35 +203,70 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
                 progress_task=self._scan_task,
                 description_placeholders={"host": self._host},
             )
-        self._scan, self._scan_error = scan_outcome(self._scan_task, f"{self._host}:{self._port}")
-        return self.async_show_progress_done(next_step_id="summary" if self._scan else "scan_failed")
+        self._found, self._scan_error = scan_outcome(self._scan_task, f"{self._host}:{self._port}")
+        self._scan_task = None
+        if self._found is not None and self._found.needs_password:
+            return self.async_show_progress_done(next_step_id="mqtt_password")
+        return self.async_show_progress_done(next_step_id="summary" if self._found else "scan_failed")
+
+    async def async_step_mqtt_password(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The GX's MQTT asks for the GX's password: take it (scan over MQTT) or skip to the Modbus scan."""
+        if user_input is not None:
+            password = str(user_input.get(CONF_MQTT_PASSWORD) or "")
+            if password:
+                self._mqtt = replace(self._mqtt, password=password)
+            else:
+                self._mqtt, self._mqtt_reason = replace(self._mqtt, enabled=False, password=None), "skipped"
+            return await self.async_step_scan()
+        tried = self._mqtt.password is not None
+        return self.async_show_form(
+            step_id="mqtt_password",
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(CONF_MQTT_PASSWORD): TextSelector(
+                        TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+                    )
+                }
+            ),
+            description_placeholders={"host": self._host},
+            errors={"base": "invalid_mqtt_password"} if tried else {},
+        )
 
     async def async_step_scan_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
         """The scan failed: nothing is created."""
         return self.async_abort(reason="scan_failed", description_placeholders={"error": self._scan_error})
 
     async def async_step_summary(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show what the scan found; creating the entry stores the scan result."""
-        scan = self._scan
-        if scan is None:  # pragma: no cover - the scan step always comes first
+        """Show what was found and how; creating the entry stores the scan and the MQTT settings."""
+        found = self._found
+        if found is None or found.scan is None:  # pragma: no cover - the scan step always comes first
             return self.async_abort(reason="scan_failed", description_placeholders={"error": "no scan"})
+        scan = found.scan
         title = _title(scan)
         if user_input is not None:
-            data: dict[str, Any] = {CONF_HOST: self._host, CONF_PORT: self._port, CONF_SCAN: scan}
+            mqtt = found.mqtt or replace(self._mqtt, enabled=False)
+            data: dict[str, Any] = {
+                CONF_HOST: self._host,
+                CONF_PORT: self._port,
+                CONF_SCAN: scan,
+                CONF_MQTT: mqtt.as_data(),
+            }
             if self._model:
                 data[CONF_MODEL] = self._model
             if self._unit_ids:
                 data[CONF_UNIT_IDS] = self._unit_ids
             return self.async_create_entry(title=title, data=data)
         names = await async_device_names(self.hass)
+        reason = found.reason or self._mqtt_reason
         return self.async_show_form(
             step_id="summary",
             description_placeholders={
                 "serial": str(scan["gx"]["serial"]),
                 "firmware": scan["gx"]["firmware"] or "?",
                 "devices": str(len(scan["devices"])),
-                "registers": str(sum(found["registers"] for found in scan["devices"])),
+                "registers": str(sum(device["registers"] for device in scan["devices"])),
                 "device_list": device_lines(scan["devices"], names),
+                "discovery": await async_discovery_line(self.hass, found.method, reason),
             },
         )
 

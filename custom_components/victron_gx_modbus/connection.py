@@ -1,7 +1,12 @@
-"""The flows' side of the GX: identify it, turn failures into form errors, scan it with progress."""
+"""The flows' side of the GX: identify it, turn failures into form errors, find its devices with progress.
+
+Devices are found over the GX's MQTT when the flow's settings allow it and
+it answers (its exact list, no failed request), else by a Modbus scan.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from victron_gx_modbus import (
@@ -20,8 +25,10 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable
 
-    from victron_gx_modbus import ScanResult
+    from victron_gx_modbus import MqttCheck, ScanResult
     from victron_gx_modbus.client import ScanMode
+
+    from .mqtt_settings import MqttSettings
 
 
 class NotAGxError(Exception):
@@ -68,28 +75,82 @@ async def async_test_connection(host: str, port: int) -> tuple[str, dict[str, st
         return "", {"base": error_key(err)}
 
 
-async def async_scan(
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """How a flow found the GX's devices.
+
+    `scan` is None when the GX's MQTT refused the password and the flow asks
+    for it first; `mqtt` holds the settings that read the exact list (with
+    the portal ID learnt), None when MQTT was not used; `reason` says why
+    MQTT was not used when it was tried (an `MqttErrorKind`, or `fallback`
+    when the list vanished during the scan).
+    """
+
+    scan: ScanResult | None
+    mqtt: MqttSettings | None = None
+    reason: str | None = None
+
+    @property
+    def needs_password(self) -> bool:
+        """Whether the GX's MQTT asks for a (different) password."""
+        return self.scan is None and self.reason == "credentials"
+
+    @property
+    def method(self) -> str:
+        """`mqtt`, `quick`, `deep` or `units`: how the devices were found."""
+        if self.mqtt is not None:
+            return "mqtt"
+        return self.scan["mode"] if self.scan is not None else "quick"
+
+
+async def async_discover(
     host: str,
     port: int,
+    *,
     mode: ScanMode,
     progress: Callable[[float], None],
     unit_ids: list[int] | None = None,
-) -> ScanResult:
-    """Scan the GX (exactly `unit_ids` when given), passing the progress fraction on.
+    mqtt: MqttSettings | None = None,
+    ask_password: bool = False,
+) -> Discovered:
+    """Find the devices: over MQTT when `mqtt` is enabled and answers, else scan (`mode` or `unit_ids`).
 
-    The fraction goes to a flow's `async_update_progress`.
+    The MQTT check sends no Modbus request and is bounded (a refused
+    connection answers at once). With `ask_password`, a refused password
+    ends here without a scan (the flow asks for it); otherwise the Modbus
+    scan runs. The progress fraction goes to a flow's `async_update_progress`.
     """
 
     def on_step(step: ScanProgress) -> None:
         if step["total"]:
             progress(min(1.0, step["done"] / step["total"]))
 
+    reason: str | None = None
     async with flow_client(host, port) as client:
-        return await client.scan(mode=mode, unit_ids=unit_ids, progress=on_step)
+        if mqtt is not None and mqtt.enabled and unit_ids is None:
+            check = await client.mqtt_check(mqtt.options())
+            reason = check.get("error")
+            if reason is None:
+                settings = mqtt.with_portal_id(check.get("portal_id"))
+                scan = await client.scan(mqtt=settings.options(), progress=on_step)
+                if scan.get("discovery", {}).get("fallback") is None:
+                    return Discovered(scan, settings)
+                return Discovered(scan, reason="fallback")
+            LOGGER.debug("MQTT discovery at %s is not available: %s", host, check.get("message"))
+            if reason == "credentials" and ask_password:
+                return Discovered(None, reason=reason)
+        scan = await client.scan(mode=mode, unit_ids=unit_ids, progress=on_step)
+        return Discovered(scan, reason=reason)
 
 
-def scan_outcome(task: asyncio.Task[ScanResult], address: str) -> tuple[ScanResult | None, str]:
-    """The result of a finished scan task; or None and the error's text (logged)."""
+async def async_mqtt_check(host: str, port: int, mqtt: MqttSettings) -> MqttCheck:
+    """Whether the GX's MQTT gives its list with these settings (no Modbus request; bounded)."""
+    async with flow_client(host, port) as client:
+        return await client.mqtt_check(mqtt.options())
+
+
+def scan_outcome(task: asyncio.Task[Discovered], address: str) -> tuple[Discovered | None, str]:
+    """The outcome of a finished discovery task; or None and the error's text (logged)."""
     try:
         return task.result(), ""
     except Exception as err:  # noqa: BLE001 - a failed scan ends the flow, never crashes it

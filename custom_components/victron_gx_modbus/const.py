@@ -81,3 +81,7 @@ SWEEP_RATE: Final = 5.0
 """Requests per second of the background sweep (it yields to polling)."""
 CONF_UNIT_IDS: Final = "unit_ids"
 """Entry data: the unit IDs the user listed (only those are scanned; no background sweep)."""
+CONF_MQTT: Final = "mqtt"
+"""Entry data: MQTT discovery settings (enabled, port, the GX's password when it asks for one, portal ID)."""
+MQTT_TIMEOUT: Final = 5.0
+"""Seconds the MQTT check and the list's reading may take at most (a refused connection answers at once)."""

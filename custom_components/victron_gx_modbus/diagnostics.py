@@ -1,6 +1,7 @@
 """Diagnostics: scan result, read plan, core metrics, firmware, options and a live raw register dump.
 
-Host, serial numbers, MAC-like values, location and credentials are redacted:
+Host, serial numbers, the portal ID, MAC-like values, location and credentials
+(the GX's MQTT password) are redacted:
 by key (`async_redact_data`), and by value everywhere else (a serial also
 appears as an entry title or a register's decoded value).
 """
@@ -18,6 +19,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from victron_gx_modbus import __version__, ledger
 
 from .const import CONF_SCAN, DOMAIN, GX_SERVICES, GX_UNIT, device_identifier
+from .mqtt_settings import MqttSettings
 from .raw_dump import SENSITIVE_KEYS, async_dump
 
 if TYPE_CHECKING:
@@ -45,8 +47,11 @@ _MAC_LIKE = re.compile(r"\b[0-9a-f]{2}([:-]?)[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}\b",
 
 
 def _secrets(entry: VictronGxConfigEntry, scan: ScanResult) -> set[str]:
-    """Values to hide wherever they appear: the host and every serial number."""
+    """Values to hide wherever they appear: the host, every serial number, the MQTT password and portal ID."""
     values = {str(entry.data.get(CONF_HOST) or ""), scan["gx"]["serial"] or "", entry.unique_id or ""}
+    mqtt = MqttSettings.stored(entry.data)
+    if mqtt is not None:
+        values |= {mqtt.password or "", mqtt.portal_id or ""}
     values |= {found["serial"] or "" for found in scan["devices"]}
     return {value for value in values if len(value) >= 3}  # noqa: PLR2004 - too short to be identifying
 

@@ -31,3 +31,14 @@ def device_label(found: FoundDevice, names: dict[str, str]) -> str:
 def device_lines(devices: list[FoundDevice], names: dict[str, str]) -> str:
     """Found devices as a Markdown list with their register counts."""
     return "\n".join(f"- {device_label(found, names)}: {found['registers']} registers" for found in devices)
+
+
+async def async_discovery_line(hass: HomeAssistant, method: str, reason: str | None) -> str:
+    """How the devices were found and, when MQTT was tried in vain, why it was not used (translated)."""
+    texts = await translation.async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    prefix = f"component.{DOMAIN}.selector.discovery.options."
+    line = texts.get(f"{prefix}{method}", method)
+    if reason is not None:
+        why = texts.get(f"{prefix}why_{reason}") or texts.get(f"{prefix}why_other", reason)
+        line = f"{line} {why}"
+    return line

@@ -1,18 +1,20 @@
-"""Options: polling, included devices, writes and their limits, and a rescan that shows what changed.
+"""Options: polling, devices, writes and their limits, MQTT discovery, a rescan that shows what changed.
 
 Changed options reload the entry (OptionsFlowWithReload); an applied rescan
-stores the new scan in the entry's data and reloads it too.
+and changed MQTT settings are stored in the entry's data and reload it too.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -20,12 +22,18 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 
-from .connection import async_scan, scan_outcome
+from victron_gx_modbus.mqtt import MQTT_PORT
+
+from .connection import Discovered, async_discover, async_mqtt_check, scan_outcome
 from .const import (
     CONF_EXCLUDED_DEVICES,
     CONF_LIMITS,
+    CONF_MQTT,
     CONF_SCAN,
     CONF_SLOW_EVERY,
     CONF_SWEEP,
@@ -38,8 +46,9 @@ from .const import (
     MIN_SCAN_INTERVAL,
     MIN_SLOW_EVERY,
 )
-from .labels import async_device_names, device_label, device_lines
+from .labels import async_device_names, async_discovery_line, device_label, device_lines
 from .limits_form import form_values, limits_errors, limits_schema
+from .mqtt_settings import CONF_ENABLED, CONF_MQTT_PASSWORD, CONF_MQTT_PORT, MqttSettings, mqtt_in_use
 from .registers import device_key
 from .sweep import SweepStatus
 from .unit_list import parse_unit_ids, unit_ids_field, unit_ids_text
@@ -48,12 +57,13 @@ if TYPE_CHECKING:
     import asyncio
 
     from victron_gx_modbus import FoundDevice, ScanResult
-    from victron_gx_modbus.client import ScanMode
 
 CONF_DEVICES = "devices"
 CONF_MODE = "mode"
 SECTION_ADVANCED = "advanced"
 SCAN_MODES = ["quick", "deep"]
+MQTT_MODE = "mqtt"
+"""The rescan choice that reads the GX's exact list over its MQTT (entries with MQTT on)."""
 NOTHING = "—"
 """A placeholder's text for an empty list."""
 
@@ -115,9 +125,9 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
 
     def __init__(self) -> None:
         """Start without a rescan."""
-        self._mode: ScanMode = "quick"
-        self._scan_task: asyncio.Task[ScanResult] | None = None
-        self._scan: ScanResult | None = None
+        self._mode = "quick"
+        self._scan_task: asyncio.Task[Discovered] | None = None
+        self._found: Discovered | None = None
         self._scan_error = ""
         self._unit_ids: list[int] | None = None
 
@@ -134,7 +144,7 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         ]
         return self.async_show_menu(
             step_id="init",
-            menu_options=["settings", "writes", "rescan"],
+            menu_options=["settings", "writes", "mqtt", "rescan"],
             description_placeholders={
                 "sweep_percent": NOTHING if status.state == "off" else str(status.percent),
                 "sweep_found": device_lines(found, names) or NOTHING,
@@ -189,11 +199,51 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         values = user_input if user_input is not None else form_values(dict(self.config_entry.options))
         return self.async_show_form(step_id="writes", data_schema=limits_schema(values), errors=errors)
 
-    async def async_step_rescan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Choose a quick scan (known unit IDs), a deep one (every unit ID), or list the unit IDs."""
+    async def async_step_mqtt(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """MQTT discovery on or off, its port and the GX's password (empty: keep it); checked first."""
+        entry = self.config_entry
+        current = MqttSettings.stored(entry.data) or MqttSettings(enabled=False, port=MQTT_PORT)
         errors: dict[str, str] = {}
         if user_input is not None:
-            self._mode = cast("ScanMode", user_input[CONF_MODE])
+            settings = replace(
+                current,
+                enabled=bool(user_input[CONF_ENABLED]),
+                port=int(user_input[CONF_MQTT_PORT]),
+                password=user_input.get(CONF_MQTT_PASSWORD) or current.password,
+            )
+            if settings.enabled:
+                check = await async_mqtt_check(entry.data[CONF_HOST], entry.data[CONF_PORT], settings)
+                error = check.get("error")
+                if error is None:
+                    settings = settings.with_portal_id(check.get("portal_id"))
+                else:
+                    errors["base"] = "invalid_mqtt_password" if error == "credentials" else "mqtt_unavailable"
+            if not errors:
+                self.hass.config_entries.async_update_entry(
+                    entry, data={**entry.data, CONF_MQTT: settings.as_data()}
+                )
+                self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_create_entry(data=dict(entry.options))
+        values = user_input or {CONF_ENABLED: current.enabled, CONF_MQTT_PORT: current.port}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_ENABLED, default=values[CONF_ENABLED]): BooleanSelector(),
+                vol.Required(CONF_MQTT_PORT, default=values[CONF_MQTT_PORT]): _bounded(
+                    1, 65535, "port_range"
+                ),
+                vol.Optional(CONF_MQTT_PASSWORD): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+                ),
+            }
+        )
+        return self.async_show_form(step_id="mqtt", data_schema=schema, errors=errors)
+
+    async def async_step_rescan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the GX's list over MQTT (when on), a quick or deep scan, or list the unit IDs."""
+        errors: dict[str, str] = {}
+        with_mqtt = mqtt_in_use(self.config_entry.data)
+        if user_input is not None:
+            self._mode = str(user_input[CONF_MODE])
             try:
                 self._unit_ids = parse_unit_ids(user_input.get(CONF_UNIT_IDS, ""))
             except ValueError:
@@ -203,9 +253,11 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         current = {CONF_UNIT_IDS: unit_ids_text(self.config_entry.data.get(CONF_UNIT_IDS))}
         schema = vol.Schema(
             {
-                vol.Required(CONF_MODE, default="quick"): SelectSelector(
+                vol.Required(CONF_MODE, default=MQTT_MODE if with_mqtt else "quick"): SelectSelector(
                     SelectSelectorConfig(
-                        options=SCAN_MODES, translation_key="scan_mode", mode=SelectSelectorMode.LIST
+                        options=[MQTT_MODE, *SCAN_MODES] if with_mqtt else SCAN_MODES,
+                        translation_key="scan_mode",
+                        mode=SelectSelectorMode.LIST,
                     )
                 )
             }
@@ -213,11 +265,20 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(step_id="rescan", data_schema=schema, errors=errors)
 
     async def async_step_rescan_progress(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
-        """Scan the GX in the core while the user sees the progress."""
-        host, port = self.config_entry.data[CONF_HOST], self.config_entry.data[CONF_PORT]
+        """Find the devices in the core (MQTT's list, or a scan) while the user sees the progress."""
+        data = self.config_entry.data
+        host, port = data[CONF_HOST], data[CONF_PORT]
         if self._scan_task is None:
+            mqtt = MqttSettings.stored(data) if self._mode == MQTT_MODE else None
             self._scan_task = self.hass.async_create_task(
-                async_scan(host, port, self._mode, self.async_update_progress, self._unit_ids)
+                async_discover(
+                    host,
+                    port,
+                    mode="deep" if self._mode == "deep" else "quick",
+                    progress=self.async_update_progress,
+                    unit_ids=self._unit_ids,
+                    mqtt=mqtt,
+                )
             )
         if not self._scan_task.done():
             return self.async_show_progress(
@@ -226,18 +287,20 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
                 progress_task=self._scan_task,
                 description_placeholders={"host": host},
             )
-        self._scan, self._scan_error = scan_outcome(self._scan_task, f"{host}:{port}")
-        return self.async_show_progress_done(next_step_id="rescan_summary" if self._scan else "rescan_failed")
+        self._found, self._scan_error = scan_outcome(self._scan_task, f"{host}:{port}")
+        next_step = "rescan_summary" if self._found else "rescan_failed"
+        return self.async_show_progress_done(next_step_id=next_step)
 
     async def async_step_rescan_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
         """The scan failed: the stored scan stays."""
         return self.async_abort(reason="scan_failed", description_placeholders={"error": self._scan_error})
 
     async def async_step_rescan_summary(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show which devices the rescan added and removed; applying stores it and reloads."""
-        scan = self._scan
-        if scan is None:  # pragma: no cover - the progress step always comes first
+        """Show which devices the rescan added and removed, and how; applying stores it and reloads."""
+        found = self._found
+        if found is None or found.scan is None:  # pragma: no cover - the progress step always comes first
             return self.async_abort(reason="scan_failed", description_placeholders={"error": "no scan"})
+        scan = found.scan
         entry = self.config_entry
         if scan["gx"]["serial"] != entry.unique_id:
             return self.async_abort(reason="wrong_device")
@@ -247,6 +310,8 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
                 data[CONF_UNIT_IDS] = self._unit_ids
             elif self._mode == "deep":  # nothing is left for a background sweep
                 data[CONF_SWEEP] = {"found": [], "requests": 0, "failed_requests": 0}
+            if found.mqtt is not None:  # keeps the portal ID the GX told
+                data[CONF_MQTT] = found.mqtt.as_data()
             self.hass.config_entries.async_update_entry(entry, data={**data, CONF_SCAN: scan})
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
             return self.async_create_entry(data=dict(entry.options))
@@ -261,5 +326,6 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
                 "registers": str(sum(found["registers"] for found in new.values())),
                 "added": device_lines(added, names) or NOTHING,
                 "removed": device_lines(removed, names) or NOTHING,
+                "discovery": await async_discovery_line(self.hass, found.method, found.reason),
             },
         )

@@ -1,10 +1,12 @@
 """Background sweep: after setup, probe the rest of the plausible unit space at a gentle rate.
 
-Runs once after the first setup and after each quick rescan, as a background
-task of the entry on the entry's own client (the connection is pipelined,
-so polls are not held up). What it finds is stored in the entry with the
-sweep's outcome (a restart does not sweep again); its devices and entities
-are added to the running entry (its client then polls their registers too).
+Runs once after the first setup and after each quick rescan (never for an
+entry that lists its unit IDs or finds its devices over MQTT: those lists
+are exact), as a background task of the entry on the entry's own client
+(the connection is pipelined, so polls are not held up). What it finds is
+stored in the entry with the sweep's outcome (a restart does not sweep
+again); its devices and entities are added to the running entry (its client
+then polls their registers too).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from . import const
 from .const import CONF_SCAN, CONF_SWEEP, CONF_UNIT_IDS, LOGGER
 from .devices import async_sync_devices, gx_serial
 from .entity import new_registers_signal
+from .mqtt_settings import mqtt_in_use
 from .registers import async_move_entities, device_key, included_scan, polled_register_ids, served_registers
 from .writes import writes_on
 
@@ -45,8 +48,8 @@ class SweepStatus:
 
     @classmethod
     def stored(cls, data: dict[str, Any]) -> SweepStatus:
-        """The status an entry's data records: done (with its outcome), not started, or off (unit list)."""
-        if data.get(CONF_UNIT_IDS):
+        """The status an entry's data records: done (with its outcome), not started, or off (units, MQTT)."""
+        if data.get(CONF_UNIT_IDS) or mqtt_in_use(data):
             return cls(state="off")
         outcome = data.get(CONF_SWEEP)
         if not isinstance(outcome, dict):

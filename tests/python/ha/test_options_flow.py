@@ -53,7 +53,7 @@ async def open_options(hass: HomeAssistant, entry: MockConfigEntry, choice: str)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "init"
-    assert result["menu_options"] == ["settings", "writes", "rescan"]
+    assert result["menu_options"] == ["settings", "writes", "mqtt", "rescan"]
     return await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": choice})
 
 
@@ -285,6 +285,7 @@ async def test_quick_rescan_shows_a_removed_then_an_added_device_and_applies_the
         "registers": "643",
         "added": "—",
         "removed": "- SmartSolar MPPT (Solar charger 3), unit 3: 55 registers",
+        "discovery": "Found by the quick Modbus scan.",
     }
     client = entry.runtime_data.client
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})

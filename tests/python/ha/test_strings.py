@@ -53,9 +53,17 @@ def test_every_service_type_has_a_device_name() -> None:
 
 def test_config_flow_texts() -> None:
     config = strings()["config"]
-    assert set(config["error"]) == {"cannot_connect", "timeout", "not_a_gx", "unknown", "invalid_unit_ids"}
+    assert set(config["error"]) == {
+        "cannot_connect",
+        "timeout",
+        "not_a_gx",
+        "unknown",
+        "invalid_unit_ids",
+        "invalid_mqtt_password",
+    }
     assert "Modbus TCP server" in config["error"]["cannot_connect"]
     assert {"already_configured", "scan_failed", "no_host"} <= set(config["abort"])
-    assert {"user", "ssdp_confirm", "summary"} <= set(config["step"])
+    assert {"user", "ssdp_confirm", "mqtt_password", "summary"} <= set(config["step"])
+    assert "{discovery}" in config["step"]["summary"]["description"]
     assert "Modbus TCP" in config["step"]["ssdp_confirm"]["description"]
     assert "scan" in config["progress"]

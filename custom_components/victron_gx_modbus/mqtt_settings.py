@@ -1,0 +1,71 @@
+"""MQTT discovery settings of an entry: whether to read the GX's exact device list over its MQTT, and how.
+
+Stored in the entry's data (Home Assistant's place for secrets) under
+`mqtt`; the password never appears in a repr, a log line or diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Self
+
+from victron_gx_modbus import MqttOptions
+from victron_gx_modbus.mqtt import MQTT_PORT
+
+from .const import CONF_MQTT, MQTT_TIMEOUT
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+CONF_ENABLED = "enabled"
+CONF_MQTT_PORT = "port"
+CONF_MQTT_PASSWORD = "password"  # noqa: S105 - the key, not a password
+CONF_PORTAL_ID = "portal_id"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttSettings:
+    """How to read the GX's Modbus TCP service list over its MQTT (plaintext)."""
+
+    enabled: bool = True
+    port: int = MQTT_PORT
+    password: str | None = field(default=None, repr=False)
+    portal_id: str | None = None
+
+    @classmethod
+    def stored(cls, data: Mapping[str, Any]) -> Self | None:
+        """The settings an entry's data holds; None for an entry made without them."""
+        stored = data.get(CONF_MQTT)
+        if not isinstance(stored, dict):
+            return None
+        return cls(
+            enabled=bool(stored.get(CONF_ENABLED)),
+            port=int(stored.get(CONF_MQTT_PORT, MQTT_PORT)),
+            password=stored.get(CONF_MQTT_PASSWORD) or None,
+            portal_id=stored.get(CONF_PORTAL_ID) or None,
+        )
+
+    def as_data(self) -> dict[str, Any]:
+        """The settings as entry data."""
+        return {
+            CONF_ENABLED: self.enabled,
+            CONF_MQTT_PORT: self.port,
+            CONF_MQTT_PASSWORD: self.password,
+            CONF_PORTAL_ID: self.portal_id,
+        }
+
+    def options(self) -> MqttOptions:
+        """The core's options (the GX's host is the client's)."""
+        return MqttOptions(
+            port=self.port, password=self.password, portal_id=self.portal_id, timeout=MQTT_TIMEOUT
+        )
+
+    def with_portal_id(self, portal_id: str | None) -> Self:
+        """The same settings with the portal ID the GX told (kept when it told none)."""
+        return replace(self, portal_id=portal_id or self.portal_id)
+
+
+def mqtt_in_use(data: Mapping[str, Any]) -> bool:
+    """Whether an entry finds its devices over MQTT (its list is exact: no background sweep)."""
+    settings = MqttSettings.stored(data)
+    return settings is not None and settings.enabled

@@ -1,0 +1,307 @@
+"""MQTT discovery in the flows: the GX's exact list, its password, the fallbacks, no sweep, no leak."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.components.diagnostics import REDACTED
+from homeassistant.config_entries import SOURCE_SSDP, SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
+from victron_gx_modbus import Client, MqttOptions, Simulator
+
+from custom_components.victron_gx_modbus.connection import async_discover, async_mqtt_check
+from custom_components.victron_gx_modbus.const import CONF_MQTT, CONF_SCAN, DOMAIN
+from custom_components.victron_gx_modbus.diagnostics import async_get_config_entry_diagnostics
+from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings, mqtt_in_use
+from custom_components.victron_gx_modbus.sweep import SweepStatus
+
+from .conftest import SCENARIOS
+from .test_options_flow import open_options
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
+    from homeassistant.core import HomeAssistant
+
+FLOW = "custom_components.victron_gx_modbus.config_flow"
+PASSWORD = "gx-Secret-4711"  # noqa: S105 - the simulated GX's password
+OLD_FIRMWARE = {"old-firmware", "pre-3.66"}
+"""Scenarios whose plan validation still refuses requests (fixed elsewhere): at most the quick scan's."""
+MQTT_LINE = "Found over the GX's MQTT: the GX's own list of its devices, exact, with no failed request."
+
+
+async def closed_port() -> int:
+    """A local port nothing listens on any more (MQTT on LAN off)."""
+    async with Simulator("minimal") as sim:
+        return sim.port
+
+
+async def user_flow(hass: HomeAssistant, sim: Simulator) -> ConfigFlowResult:
+    """Submit the simulator's address; the result is the first progress of the scan step."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: sim.host, CONF_PORT: sim.port}
+    )
+
+
+async def after_progress(hass: HomeAssistant, result: ConfigFlowResult) -> ConfigFlowResult:
+    """Wait for the scan step's task and go on to its next step."""
+    assert result["type"] is FlowResultType.SHOW_PROGRESS, result
+    assert result["step_id"] == "scan"
+    await hass.async_block_till_done()
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+def discovery_line(result: ConfigFlowResult) -> str:
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    return placeholders["discovery"]
+
+
+async def create(hass: HomeAssistant, result: ConfigFlowResult) -> ConfigEntry[Any]:
+    """Create the entry from the summary and let it load."""
+    assert result["step_id"] == "summary", result
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entry: ConfigEntry[Any] = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+async def quick_scan(sim: Simulator) -> tuple[set[tuple[int, str]], int]:
+    """The devices and failed requests of a quick scan of `sim` (statistics reset first)."""
+    sim.reset_stats()
+    async with Client(sim.host, sim.port) as client:
+        scan = await client.scan()
+    return {(device["unit"], device["service"]) for device in scan["devices"]}, sim.stats()["exceptions"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+async def test_user_flow_over_mqtt_finds_every_device_without_a_failed_request(
+    hass: HomeAssistant, scenario: str
+) -> None:
+    async with Simulator(scenario, mqtt_port=0) as sim:
+        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            result = await after_progress(hass, await user_flow(hass, sim))
+        assert discovery_line(result) == MQTT_LINE
+        failed = sim.stats()["exceptions"]
+        entry = await create(hass, result)
+        scan = entry.data[CONF_SCAN]
+        assert scan["mode"] == "mqtt"
+        found = {(device["unit"], device["service"]) for device in scan["devices"]}
+        settings = MqttSettings.stored(entry.data)
+        assert settings == MqttSettings(port=sim.mqtt_port or 0, portal_id=scan["gx"]["serial"])
+        assert entry.runtime_data.sweep.state == "off"  # the list is exact: no background sweep
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        quick_found, quick_failed = await quick_scan(sim)  # finds every device of the bundled sites
+        assert quick_found <= found, quick_found - found
+        if scenario in OLD_FIRMWARE:
+            assert failed <= quick_failed
+        else:
+            assert failed == 0
+
+
+async def test_mqtt_off_goes_on_with_the_quick_scan_at_once(hass: HomeAssistant) -> None:
+    async with Simulator("three-phase") as sim:
+        port = await closed_port()
+        started = time.perf_counter()
+        check = await async_mqtt_check(sim.host, sim.port, MqttSettings(port=port))
+        check_seconds = time.perf_counter() - started
+        assert check.get("error") == "unreachable"
+        assert check_seconds < 0.1  # a refused connection costs well under a millisecond (plus the call)
+
+        started = time.perf_counter()
+        plain = await async_discover(sim.host, sim.port, mode="quick", progress=lambda _: None)
+        quick_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        tried = await async_discover(
+            sim.host, sim.port, mode="quick", progress=lambda _: None, mqtt=MqttSettings(port=port)
+        )
+        tried_seconds = time.perf_counter() - started
+        assert (tried.method, tried.reason) == ("quick", "unreachable")
+        assert (plain.method, plain.reason) == ("quick", None)
+        assert tried.scan is not None
+        assert plain.scan is not None
+        assert len(tried.scan["devices"]) == len(plain.scan["devices"])
+        assert tried_seconds < quick_seconds + 0.1, (tried_seconds, quick_seconds)
+
+        with patch(f"{FLOW}.MQTT_PORT", port):
+            result = await after_progress(hass, await user_flow(hass, sim))
+        line = discovery_line(result)
+        assert line.startswith("Found by the quick Modbus scan. MQTT was not used: the GX's MQTT does not")
+        entry = await create(hass, result)
+        assert not mqtt_in_use(entry.data)
+        assert entry.data[CONF_MQTT]["enabled"] is False
+        assert entry.runtime_data.sweep.state == "not_started"  # the quick scan keeps its background sweep
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_password_step_wrong_then_right_then_rescan_and_no_leak(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with Simulator("single-phase-ess", mqtt_port=0, mqtt_password=PASSWORD) as sim:
+        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            result = await after_progress(hass, await user_flow(hass, sim))
+            assert result["type"] is FlowResultType.FORM
+            assert result["step_id"] == "mqtt_password"
+            assert result["errors"] == {}
+            assert sim.stats()["requests"] == 2  # the connection test only: no scan before the password
+            result = await hass.config_entries.flow.async_configure(result["flow_id"], {"password": "wrong"})
+            result = await after_progress(hass, result)
+            assert result["step_id"] == "mqtt_password"
+            assert result["errors"] == {"base": "invalid_mqtt_password"}
+            result = await hass.config_entries.flow.async_configure(result["flow_id"], {"password": PASSWORD})
+            result = await after_progress(hass, result)
+        assert discovery_line(result) == MQTT_LINE
+        assert sim.stats()["exceptions"] == 0
+        entry = await create(hass, result)
+        assert entry.data[CONF_MQTT]["password"] == PASSWORD  # entry data: Home Assistant's place for secrets
+        assert entry.runtime_data.sweep.state == "off"
+
+        # the options rescan offers MQTT first and reads the list with the stored password
+        result = await open_options(hass, entry, "rescan")
+        modes = result["data_schema"].schema["mode"].config["options"]  # type: ignore[union-attr]
+        assert modes == ["mqtt", "quick", "deep"]
+        sim.reset_stats()
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"mode": "mqtt"})
+        await hass.async_block_till_done()
+        result = await hass.config_entries.options.async_configure(result["flow_id"])
+        assert result["step_id"] == "rescan_summary"
+        assert discovery_line(result) == MQTT_LINE
+        assert sim.stats()["exceptions"] == 0
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert entry.data[CONF_MQTT]["password"] == PASSWORD
+        assert entry.runtime_data.sweep.state == "off"
+
+        diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+        text = json.dumps(diagnostics)
+        assert PASSWORD not in text
+        assert diagnostics["entry"]["data"][CONF_MQTT]["password"] == REDACTED
+        assert diagnostics["entry"]["data"][CONF_MQTT]["portal_id"] == REDACTED
+        settings = MqttSettings.stored(entry.data)
+        assert settings is not None
+        assert PASSWORD not in repr(settings)
+        assert PASSWORD not in repr(settings.options())
+        assert PASSWORD not in repr(MqttOptions(password=PASSWORD))
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    leaks = [record for record in caplog.records if PASSWORD in record.getMessage()]
+    assert not leaks
+    assert any(record.levelno == logging.DEBUG for record in caplog.records)
+
+
+async def test_skipping_the_password_uses_the_quick_scan(hass: HomeAssistant) -> None:
+    async with Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim:
+        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            result = await after_progress(hass, await user_flow(hass, sim))
+            assert result["step_id"] == "mqtt_password"
+            result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+            result = await after_progress(hass, result)
+        assert discovery_line(result) == (
+            "Found by the quick Modbus scan. MQTT was not used: you skipped the password."
+        )
+        entry = await create(hass, result)
+        assert entry.data[CONF_MQTT] == {
+            "enabled": False,
+            "port": sim.mqtt_port,
+            "password": None,
+            "portal_id": None,
+        }
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def ssdp(host: str, serial: str, mqtt_on_lan: str) -> SsdpServiceInfo:
+    return SsdpServiceInfo(
+        ssdp_usn="uuid:victron::upnp:rootdevice",
+        ssdp_st="upnp:rootdevice",
+        ssdp_location=f"http://{host}:80/description.xml",
+        upnp={
+            "manufacturer": "Victron Energy",
+            "modelName": "Cerbo GX",
+            "friendlyName": "Cerbo GX",
+            "serialNumber": serial,
+            "X_VrmPortalId": serial,
+            "X_MqttOnLan": mqtt_on_lan,
+        },
+    )
+
+
+@pytest.mark.parametrize(("mqtt_on_lan", "mqtt_used"), [("1", True), ("0", False)])
+async def test_ssdp_says_whether_mqtt_is_open_and_gives_the_portal_id(
+    hass: HomeAssistant, mqtt_on_lan: str, *, mqtt_used: bool
+) -> None:
+    async with Simulator("three-phase", mqtt_port=0) as sim:
+        serial = "c0619ab2a7d1"
+        with patch(f"{FLOW}.DEFAULT_PORT", sim.port), patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            result = await hass.config_entries.flow.async_init(
+                DOMAIN, context={"source": SOURCE_SSDP}, data=ssdp(sim.host, serial, mqtt_on_lan)
+            )
+            assert result["step_id"] == "ssdp_confirm"
+            result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+            result = await after_progress(hass, result)
+        if mqtt_used:
+            assert discovery_line(result) == MQTT_LINE
+            assert sim.stats()["exceptions"] == 0
+        else:
+            assert discovery_line(result) == (
+                "Found by the quick Modbus scan. MQTT was not used: the GX says MQTT on LAN is off."
+            )
+        entry = await create(hass, result)
+        assert mqtt_in_use(entry.data) is mqtt_used
+        assert entry.data[CONF_MQTT]["portal_id"] == serial
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unit_ids_are_scanned_without_mqtt(hass: HomeAssistant) -> None:
+    async with Simulator("minimal", mqtt_port=0) as sim:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {CONF_HOST: sim.host, CONF_PORT: sim.port, "unit_ids": "100"}
+            )
+            result = await after_progress(hass, result)
+        assert discovery_line(result) == "Found at the unit IDs you listed."
+        entry = await create(hass, result)
+        assert not mqtt_in_use(entry.data)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_turn_mqtt_on_and_off_after_checking_it(hass: HomeAssistant) -> None:
+    async with Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim:
+        with patch(f"{FLOW}.MQTT_PORT", await closed_port()):
+            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+        assert not mqtt_in_use(entry.data)
+        assert SweepStatus.stored(dict(entry.data)).state == "not_started"
+
+        async def submit(values: dict[str, Any]) -> ConfigFlowResult:
+            result = await open_options(hass, entry, "mqtt")
+            assert result["step_id"] == "mqtt"
+            return await hass.config_entries.options.async_configure(result["flow_id"], values)
+
+        result = await submit({"enabled": True, "port": await closed_port()})
+        assert result["errors"] == {"base": "mqtt_unavailable"}
+        result = await submit({"enabled": True, "port": sim.mqtt_port, "password": "wrong"})
+        assert result["errors"] == {"base": "invalid_mqtt_password"}
+        result = await submit({"enabled": True, "port": sim.mqtt_port, "password": PASSWORD})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        settings = MqttSettings.stored(entry.data)
+        assert settings == MqttSettings(port=sim.mqtt_port or 0, password=PASSWORD, portal_id="c0619ab1e2f4")
+        assert entry.runtime_data.sweep.state == "off"
+
+        result = await submit({"enabled": False, "port": sim.mqtt_port})  # an empty password keeps it
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert not mqtt_in_use(entry.data)
+        assert entry.data[CONF_MQTT]["password"] == PASSWORD
+        assert entry.runtime_data.sweep.state == "not_started"
+        assert await hass.config_entries.async_unload(entry.entry_id)
