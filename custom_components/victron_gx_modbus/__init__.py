@@ -18,6 +18,7 @@ from .issues import (
     async_update_zero_setpoints_issue,
     async_verify_gx,
 )
+from .mqtt_refresh import async_start_mqtt_refresh
 from .registers import async_move_entities, included_scan, polled_register_ids, served_registers
 from .sweep import SweepStatus, async_start_sweep
 from .writes import entry_limits, writes_on
@@ -101,6 +102,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
     await async_sync_devices(hass, entry, scan)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_start_sweep(hass, entry)
+    async_start_mqtt_refresh(hass, entry)
     return True
 
 

@@ -127,10 +127,10 @@ async def _async_sweep(
         entry, data={**entry.data, CONF_SCAN: swept["result"], CONF_SWEEP: outcome}
     )
     if swept["found"]:
-        await _async_add_found(hass, entry, set(status.found))
+        await async_add_found(hass, entry, set(status.found))
 
 
-async def _async_add_found(hass: HomeAssistant, entry: VictronGxConfigEntry, keys: set[str]) -> None:
+async def async_add_found(hass: HomeAssistant, entry: VictronGxConfigEntry, keys: set[str]) -> None:
     """Add the devices with `keys` (now in the stored scan) and their entities; poll their registers."""
     runtime = entry.runtime_data
     scan = included_scan(entry.data, entry.options)

@@ -22,7 +22,7 @@ from custom_components.victron_gx_modbus.diagnostics import async_get_config_ent
 from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings, mqtt_in_use
 from custom_components.victron_gx_modbus.sweep import SweepStatus
 
-from .conftest import SCENARIOS
+from .conftest import SCENARIOS, entry_entities
 from .test_options_flow import open_options
 
 if TYPE_CHECKING:
@@ -304,4 +304,31 @@ async def test_options_turn_mqtt_on_and_off_after_checking_it(hass: HomeAssistan
         assert not mqtt_in_use(entry.data)
         assert entry.data[CONF_MQTT]["password"] == PASSWORD
         assert entry.runtime_data.sweep.state == "not_started"
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Simulator("three-phase", mqtt_port=0) as sim:
+        await sim.set_present("mppt_garage", present=False)
+        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+        keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
+        assert "3/solarcharger" not in keys
+        sim.reset_stats()
+        await hass.async_block_till_done(wait_background_tasks=True)  # the refresh after setup: nothing new
+        assert len(entry.data[CONF_SCAN]["devices"]) == len(keys)
+        assert sim.stats()["requests"] == 0  # the list names nothing new: no scan
+
+        await sim.set_present("mppt_garage", present=True)
+        sim.reset_stats()
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
+        assert "3/solarcharger" in keys
+        assert sim.stats()["exceptions"] == 0
+        assert "The GX's MQTT lists a further device" in caplog.text
+        unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
+        assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
         assert await hass.config_entries.async_unload(entry.entry_id)

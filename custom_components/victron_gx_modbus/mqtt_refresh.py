@@ -1,0 +1,77 @@
+"""After each setup of an entry that uses MQTT: read the GX's list again and add devices that appeared since.
+
+Reading the list sends no Modbus request; only when it names a device the
+stored scan lacks is the GX scanned over MQTT (exactly the listed devices,
+no failed request) on a short-lived client, and the new devices are stored,
+logged once and added with their entities without a reload. Devices that
+left the list stay until a rescan removes them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+
+from victron_gx_modbus import VictronError, ledger
+
+from .connection import async_discover, async_mqtt_check
+from .const import CONF_SCAN, GX_SERVICES, GX_UNIT, LOGGER
+from .mqtt_settings import MqttSettings
+from .registers import device_key
+from .sweep import async_add_found
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import VictronGxConfigEntry
+
+
+def listed_key(unit: int, service: str) -> str:
+    """The stored key of a listed service (another service listed at unit 100 is read at 0, as the core)."""
+    if unit == GX_UNIT and service not in GX_SERVICES:
+        unit = 0
+    return f"{unit}/{service}"
+
+
+def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
+    """Start the refresh in the background when the entry uses MQTT (ended by unload)."""
+    settings = MqttSettings.stored(entry.data)
+    if settings is None or not settings.enabled:
+        return
+    entry.async_create_background_task(
+        hass, _async_refresh(hass, entry, settings), name=f"victron_gx_modbus mqtt refresh {entry.entry_id}"
+    )
+
+
+async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, settings: MqttSettings) -> None:
+    """Compare the GX's list with the stored scan; scan over MQTT and add what is new."""
+    host, port = entry.data[CONF_HOST], entry.data[CONF_PORT]
+    stored = entry.data[CONF_SCAN]
+    known = {device_key(found) for found in stored["devices"]}
+    try:
+        check = await async_mqtt_check(host, port, settings)
+        known_types = ledger()
+        listed = {listed_key(unit, kind) for unit, kind in check.get("services", []) if kind in known_types}
+        if not listed - known:
+            return
+        found = await async_discover(host, port, mode="quick", progress=lambda _: None, mqtt=settings)
+    except VictronError as err:
+        LOGGER.debug("Reading the GX's MQTT list again failed: %s", err)
+        return
+    if found.mqtt is None or found.scan is None:  # MQTT went away meanwhile: keep what is stored
+        return
+    new = [device for device in found.scan["devices"] if device_key(device) not in known]
+    if not new:
+        return
+    for device in new:
+        LOGGER.info(
+            "The GX's MQTT lists a further device on %s: %s at unit %s (%s); adding it",
+            entry.title,
+            device["service"],
+            device["unit"],
+            device["name"] or "no name",
+        )
+    scan = {**stored, "devices": [*stored["devices"], *new]}
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: scan})
+    await async_add_found(hass, entry, {device_key(device) for device in new})
