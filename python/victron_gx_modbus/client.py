@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Literal, NotRequired, Self, TypedDict
 
@@ -188,6 +189,9 @@ class Client:
         self._host = host
         self._registers: list[PlannedRegister] = []
         self._keys: list[str] = []
+        # A new read plan and its keys are adopted together: a poll never
+        # pairs one plan's values with another plan's keys.
+        self._plan_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         """Nothing to open: the first request connects."""
@@ -235,11 +239,12 @@ class Client:
             mode = "units"
         core = self._core
         mqtt_args = None if mqtt is None else mqtt.as_args(self._host)
-        raw = await run(
-            lambda bridge: core.scan(bridge, mode, unit_ids, progress is not None, mqtt_args), progress
-        )
+        async with self._plan_lock:
+            raw = await run(
+                lambda bridge: core.scan(bridge, mode, unit_ids, progress is not None, mqtt_args), progress
+            )
+            await self._load_plan()
         result: ScanResult = json.loads(raw)
-        await self._load_plan()
         return result
 
     async def mqtt_check(self, mqtt: MqttOptions) -> MqttCheck:
@@ -289,8 +294,9 @@ class Client:
         """
         text = json.dumps(result)
         wanted = None if only is None else set(only)
-        await run(lambda bridge: self._core.use_scan(bridge, text, wanted))
-        await self._load_plan()
+        async with self._plan_lock:
+            await run(lambda bridge: self._core.use_scan(bridge, text, wanted))
+            await self._load_plan()
 
     async def _load_plan(self) -> None:
         plan = json.loads(await run(self._core.plan_json))
@@ -308,8 +314,9 @@ class Client:
         Never raises for an unreachable GX: see `connection_lost` and
         `unavailable`; raises `GXConnectionError` once the client is closed.
         """
-        output: PollOutput = await run(self._core.poll)
-        keys = self._keys
+        async with self._plan_lock:
+            output: PollOutput = await run(self._core.poll)
+            keys = self._keys
         return {
             "values": dict(zip(keys, output["values"], strict=True)),
             "unavailable": [keys[i] for i in output["unavailable"]],

@@ -19,6 +19,7 @@ from victron_gx_modbus import (
     ScanDataError,
     ScanProgress,
     Simulator,
+    register_id,
     _bridge,
 )
 
@@ -259,3 +260,21 @@ async def test_only_the_named_registers_are_planned_and_read() -> None:
         assert snapshot["failed"] == 0
         assert sim.stats()["requests"] == snapshot["requests"] <= 2
         assert everything > 500
+
+
+async def test_a_new_read_plan_never_mixes_with_a_poll_in_flight() -> None:
+    async with Simulator("three-phase") as sim, Client(sim.host, sim.port) as client:
+        result = await client.scan()
+        few = [register_id(r["unit"], r["service"], r["key"]) for r in client.registers[:5]]
+        await client.use_scan(result, only=few)
+
+        async def keep_polling() -> list[int]:
+            return [len((await client.poll())["values"]) for _ in range(20)]
+
+        polling = asyncio.create_task(keep_polling())
+        for only in (None, few, None):  # the plan grows and shrinks while polls run
+            await asyncio.sleep(0)
+            await client.use_scan(result, only=only)
+        sizes = await polling
+        assert set(sizes) <= {len(few), len(client.registers)}
+        assert len((await client.poll())["values"]) == len(client.registers)
