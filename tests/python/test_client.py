@@ -19,8 +19,8 @@ from victron_gx_modbus import (
     ScanDataError,
     ScanProgress,
     Simulator,
-    register_id,
     _bridge,
+    register_id,
 )
 
 if TYPE_CHECKING:
