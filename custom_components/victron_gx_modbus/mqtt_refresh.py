@@ -16,10 +16,10 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from victron_gx_modbus import VictronError, ledger
 
 from .connection import async_discover, async_mqtt_check
-from .const import CONF_SCAN, GX_SERVICES, GX_UNIT, LOGGER
+from .const import CONF_SCAN, CONF_UNIT_IDS, GX_SERVICES, GX_UNIT, LOGGER
 from .mqtt_settings import MqttSettings
 from .registers import device_key
-from .sweep import async_add_found
+from .sweep import async_add_found, still_current
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -37,8 +37,8 @@ def listed_key(unit: int, service: str) -> str:
 def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
     """Start the refresh in the background when the entry uses MQTT (ended by unload)."""
     settings = MqttSettings.stored(entry.data)
-    if settings is None or not settings.enabled:
-        return
+    if settings is None or not settings.enabled or entry.data.get(CONF_UNIT_IDS):
+        return  # an entry that lists its unit IDs wants exactly those
     entry.async_create_background_task(
         hass, _async_refresh(hass, entry, settings), name=f"victron_gx_modbus mqtt refresh {entry.entry_id}"
     )
@@ -62,7 +62,7 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
     if found.mqtt is None or found.scan is None:  # MQTT went away meanwhile: keep what is stored
         return
     new = [device for device in found.scan["devices"] if device_key(device) not in known]
-    if not new:
+    if not new or not still_current(entry, stored):
         return
     for device in new:
         LOGGER.info(

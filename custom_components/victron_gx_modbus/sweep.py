@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from victron_gx_modbus import VictronError
@@ -29,7 +30,7 @@ from .writes import writes_on
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from victron_gx_modbus import Client, ScanProgress
+    from victron_gx_modbus import Client, ScanProgress, ScanResult
 
     from .coordinator import VictronGxConfigEntry
 
@@ -100,8 +101,9 @@ async def _async_sweep(
         status.done, status.total = step["done"], step["total"]
 
     status.state = "running"
+    base = entry.data[CONF_SCAN]
     try:
-        swept = await client.sweep(entry.data[CONF_SCAN], rate=const.SWEEP_RATE, progress=on_step)
+        swept = await client.sweep(base, rate=const.SWEEP_RATE, progress=on_step)
     except VictronError as err:
         status.state = "failed"
         if client.closed:  # the entry was unloaded under the sweep
@@ -109,6 +111,9 @@ async def _async_sweep(
         LOGGER.warning(
             "The background search for further devices stopped: %s (it runs again at the next start)", err
         )
+        return
+    if not still_current(entry, base):  # a rescan or an unload came first: its reload sweeps anew
+        status.state = "failed"
         return
     status.state = "done"
     status.found = [device_key(found) for found in swept["found"]]
@@ -130,8 +135,29 @@ async def _async_sweep(
         await async_add_found(hass, entry, set(status.found))
 
 
+def still_current(entry: VictronGxConfigEntry, base: ScanResult) -> bool:
+    """Whether a background task started from `base` may store its result.
+
+    Not when the entry is being unloaded (its client is closing) nor when a
+    rescan stored another scan meanwhile (that would be overwritten).
+    """
+    return entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_SCAN) is base
+
+
 async def async_add_found(hass: HomeAssistant, entry: VictronGxConfigEntry, keys: set[str]) -> None:
-    """Add the devices with `keys` (now in the stored scan) and their entities; poll their registers."""
+    """Add the devices with `keys` (now in the stored scan) and their entities; poll their registers.
+
+    An unload under way stops it quietly (its reload adds them from the stored scan).
+    """
+    try:
+        await _async_add_found(hass, entry, keys)
+    except VictronError as err:
+        if not entry.runtime_data.client.closed:
+            raise
+        LOGGER.debug("Adding devices stopped: the entry is unloading (%s)", err)
+
+
+async def _async_add_found(hass: HomeAssistant, entry: VictronGxConfigEntry, keys: set[str]) -> None:
     runtime = entry.runtime_data
     scan = included_scan(entry.data, entry.options)
     serial = gx_serial(scan)

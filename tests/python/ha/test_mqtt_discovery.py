@@ -20,7 +20,7 @@ from custom_components.victron_gx_modbus.connection import async_discover, async
 from custom_components.victron_gx_modbus.const import CONF_MQTT, CONF_SCAN, DOMAIN
 from custom_components.victron_gx_modbus.diagnostics import async_get_config_entry_diagnostics
 from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings, mqtt_in_use
-from custom_components.victron_gx_modbus.sweep import SweepStatus
+from custom_components.victron_gx_modbus.sweep import SweepStatus, still_current
 
 from .conftest import SCENARIOS, entry_entities
 from .test_options_flow import open_options
@@ -332,3 +332,42 @@ async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
         unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
         assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_rescan_over_mqtt_that_fell_back_turns_mqtt_off_and_lets_the_sweep_run(
+    hass: HomeAssistant,
+) -> None:
+    async with Simulator("minimal", mqtt_port=0) as sim:
+        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+        assert entry.runtime_data.sweep.state == "off"
+        # MQTT on LAN turned off at the GX since the set-up
+        mqtt = {**entry.data[CONF_MQTT], "port": await closed_port()}
+        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_MQTT: mqtt})
+        result = await open_options(hass, entry, "rescan")
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"mode": "mqtt"})
+        await hass.async_block_till_done()
+        result = await hass.config_entries.options.async_configure(result["flow_id"])
+        assert result["step_id"] == "rescan_summary"
+        assert discovery_line(result) != MQTT_LINE
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert entry.data[CONF_SCAN]["mode"] == "quick"
+        assert not mqtt_in_use(entry.data)
+        assert entry.runtime_data.sweep.state == "not_started"  # the quick scan gets its sweep
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_background_result_is_not_stored_over_a_newer_scan(hass: HomeAssistant) -> None:
+    async with Simulator("minimal") as sim:
+        with patch(f"{FLOW}.MQTT_PORT", await closed_port()):
+            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+        base = entry.data[CONF_SCAN]
+        assert still_current(entry, base)
+        rescanned = {**base, "stats": {**base["stats"], "duration_ms": base["stats"]["duration_ms"] + 1}}
+        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: rescanned})
+        assert not still_current(entry, base), "a rescan stored another scan"
+        assert still_current(entry, entry.data[CONF_SCAN])
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        assert not still_current(entry, entry.data[CONF_SCAN]), "the entry is unloaded"
