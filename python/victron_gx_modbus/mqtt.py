@@ -26,8 +26,15 @@ class MqttOptions:
 
     @classmethod
     def parse(cls, target: str, *, password: str | None = None) -> MqttOptions:
-        """Options from `HOST`, `HOST:PORT` or `:PORT` (ValueError when unreadable)."""
+        """Options from `HOST`, `HOST:PORT`, `:PORT`, an IPv6 address or `[IPV6]:PORT` (else ValueError)."""
+        if target.count(":") > 1 and not target.startswith("["):  # a bare IPv6 address
+            return cls(host=target, password=password)
         host, sep, port = target.rpartition(":") if ":" in target else (target, "", "")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        elif target.startswith("["):
+            msg = f"bad MQTT address in {target!r}"
+            raise ValueError(msg)
         if not sep:
             return cls(host=target or None, password=password)
         if not port.isdigit() or not 0 < int(port) < 65536:  # noqa: PLR2004

@@ -94,6 +94,8 @@ async def test_a_scan_without_mqtt_reports_its_one_phase() -> None:
         ("venus.local", "venus.local", 1883),
         ("10.0.0.2:1884", "10.0.0.2", 1884),
         (":1", None, 1),
+        ("fe80::1", "fe80::1", 1883),
+        ("[::1]:1884", "::1", 1884),
     ],
 )
 def test_targets_parse(target: str, host: str | None, port: int) -> None:
@@ -102,9 +104,9 @@ def test_targets_parse(target: str, host: str | None, port: int) -> None:
     assert options.as_args("gx")[:2] == (host or "gx", port)
 
 
-@pytest.mark.parametrize("target", ["gx:", "gx:x", "gx:70000", ":0"])
+@pytest.mark.parametrize("target", ["gx:", "gx:x", "gx:70000", ":0", "[::1]:x", "[::1"])
 def test_bad_targets_are_refused(target: str) -> None:
-    with pytest.raises(ValueError, match="bad MQTT port"):
+    with pytest.raises(ValueError, match="bad MQTT"):
         MqttOptions.parse(target)
 
 
