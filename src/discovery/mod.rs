@@ -45,7 +45,7 @@ use validate::validate;
 
 pub use candidates::GX_UNIT;
 pub use identify::identify;
-pub use sweep::{sweep, SweepResult, SWEEP_UNITS};
+pub use sweep::{sweep, SweepResult, MIN_RATE, SWEEP_UNITS};
 pub use validate::gx_firmware;
 
 /// Version of the serialised scan result (stored in Home Assistant's config entry).

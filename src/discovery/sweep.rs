@@ -28,6 +28,9 @@ use crate::transport::Transport;
 /// The plausible unit space a sweep covers.
 pub const SWEEP_UNITS: [RangeInclusive<u8>; 2] = [0..=63, 204..=247];
 
+/// The slowest sweep rate, in requests per second (one request per 100 s).
+pub const MIN_RATE: f64 = 0.01;
+
 /// Spaces requests: at most one per `gap`, whoever sends them.
 pub(super) struct Pace {
     gap: Duration,
@@ -35,10 +38,11 @@ pub(super) struct Pace {
 }
 
 impl Pace {
-    /// A pace of `rate` requests per second (> 0; infinite: no pacing).
+    /// A pace of `rate` requests per second (infinite: no pacing); a rate
+    /// below [`MIN_RATE`] (or NaN) is taken as [`MIN_RATE`].
     pub(super) fn new(rate: f64) -> Self {
         Self {
-            gap: Duration::from_secs_f64(1.0 / rate),
+            gap: Duration::from_secs_f64(1.0 / rate.max(MIN_RATE)),
             next: Mutex::new(Instant::now()),
         }
     }
@@ -175,5 +179,14 @@ mod tests {
         }
         // The first slot is free; five gaps of 10 ms follow.
         assert!(start.elapsed() >= Duration::from_millis(50));
+    }
+
+    #[test]
+    fn pace_clamps_rates_below_the_minimum() {
+        let slowest = Duration::from_secs(100);
+        for rate in [1e-21, 0.0, -1.0, f64::NAN, MIN_RATE] {
+            assert_eq!(Pace::new(rate).gap, slowest, "rate {rate}");
+        }
+        assert_eq!(Pace::new(f64::INFINITY).gap, Duration::ZERO);
     }
 }

@@ -16,8 +16,11 @@ use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
 
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -230,6 +233,30 @@ impl Drop for TaskGroup {
     }
 }
 
+/// Runs `future`, turning a panic while polling it into an
+/// [`CoreError::Internal`] outcome, so the awaiting Python call gets an
+/// exception instead of waiting forever.
+async fn unwind_to_error<T, F>(future: F) -> Result<T, CoreError>
+where
+    F: Future<Output = Result<T, CoreError>>,
+{
+    let mut future = pin!(future);
+    std::future::poll_fn(move |cx| {
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a task panicked".to_owned());
+                Poll::Ready(Err(CoreError::Internal(message)))
+            }
+        }
+    })
+    .await
+}
+
 /// Starts `task` on the core's runtime and returns its ticket; its outcome
 /// is delivered through `bridge`. With a `group`, closing the group ends it.
 pub fn spawn<T, F>(
@@ -257,6 +284,7 @@ where
     };
     let owner = group_state.clone();
     let done = Arc::clone(&shared);
+    let future = unwind_to_error(future);
     let wrapped = async move {
         let outcome = match closing.as_mut() {
             Some(closing) => tokio::select! {
@@ -287,4 +315,26 @@ where
         None => drop(handle),
     }
     Ok(ticket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_task_becomes_an_internal_error() {
+        let outcome: Result<(), CoreError> = unwind_to_error(async {
+            tokio::task::yield_now().await;
+            panic!("boom in a task");
+        })
+        .await;
+        match outcome {
+            Err(CoreError::Internal(message)) => assert_eq!(message, "boom in a task"),
+            other => panic!("not an internal error: {other:?}"),
+        }
+        let formatted: Result<u8, CoreError> =
+            unwind_to_error(async { panic!("rate {}", 1) }).await;
+        assert!(matches!(formatted, Err(CoreError::Internal(m)) if m == "rate 1"));
+        assert!(matches!(unwind_to_error(async { Ok(7_u8) }).await, Ok(7)));
+    }
 }

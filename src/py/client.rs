@@ -15,7 +15,8 @@ use super::errors::{CoreError, ScanDataError};
 use super::mqtt::{check_json, mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
 use crate::discovery::{
-    identify, scan, sweep, GxIdentity, ScanMode, ScanProgress, ScanResult, SCAN_RESULT_VERSION,
+    identify, scan, sweep, GxIdentity, ScanMode, ScanProgress, ScanResult, MIN_RATE,
+    SCAN_RESULT_VERSION,
 };
 use crate::frame::Reply;
 use crate::guard::Writer;
@@ -314,7 +315,7 @@ impl ClientCore {
     }
 
     /// Sweeps the units 0-63 and 204-247 that the scan result (JSON) has not
-    /// covered, at most `rate` requests per second; delivers the sweep result
+    /// covered, at most `rate` requests per second (at least `MIN_RATE`, 0.01); delivers the sweep result
     /// as JSON (not adopted for polling). With `progress`, every probe is an event.
     fn sweep(
         &self,
@@ -323,8 +324,10 @@ impl ClientCore {
         rate: f64,
         progress: bool,
     ) -> PyResult<u64> {
-        if rate.is_nan() || rate <= 0.0 {
-            return Err(pyo3::exceptions::PyValueError::new_err("rate must be > 0"));
+        if rate.is_nan() || rate < MIN_RATE {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "rate must be at least {MIN_RATE} requests/s"
+            )));
         }
         let base = parse_scan(scan_json)?;
         let (transport, ledger) = (self.transport.clone(), self.ledger);

@@ -136,6 +136,8 @@ pub enum CoreError {
     ShutDown,
     /// A write refused by the guard, failed at the GX or not confirmed.
     Guard(crate::guard::GuardError),
+    /// A bug: a task of the core panicked (the message says where).
+    Internal(String),
 }
 
 impl CoreError {
@@ -155,6 +157,9 @@ impl CoreError {
                 VictronError::new_err("the core has shut down (the interpreter is exiting)")
             }
             Self::Guard(err) => super::writes::guard_error(py, err),
+            Self::Internal(message) => {
+                VictronError::new_err(format!("internal error in the core: {message}"))
+            }
         }
     }
 }
