@@ -8,7 +8,9 @@ use common::{expected, found, start};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use victron_gx_modbus::discovery::{scan, sweep, ScanMode, ScanResult};
+use victron_gx_modbus::discovery::{
+    scan, sweep, ScanError, ScanMode, ScanProgress, ScanResult, MAX_UNANSWERED_IN_A_ROW,
+};
 use victron_gx_modbus::ledger::embedded;
 use victron_gx_modbus::plan::plan_all;
 use victron_gx_modbus::poll::Poller;
@@ -160,6 +162,58 @@ async fn polls_are_not_delayed_by_a_sweep() {
         "median poll {during:?} during a sweep, {alone:?} alone"
     );
     eprintln!("median poll: alone {alone:?}, during a sweep {during:?}");
+    t.close().await;
+    sim.stop().await;
+}
+
+/// Makes the simulator stall `count` requests once the sweep has probed
+/// `after` pairs (its start-up reads are past by then).
+fn stall_after(
+    sim: &Arc<Simulator>,
+    after: usize,
+    count: u32,
+) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
+    let sim = Arc::clone(sim);
+    Arc::new(move |progress: ScanProgress| {
+        if progress.phase == "sweeping" && progress.done == after {
+            sim.stall(count);
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_without_a_reply_is_skipped_and_counted() {
+    let ledger = embedded().expect("ledger");
+    let sim = Arc::new(start("minimal").await);
+    let t = transport(&sim);
+    let base = quick(&t).await;
+    let stalled = MAX_UNANSWERED_IN_A_ROW - 1;
+    let swept = sweep(&t, ledger, &base, FAST, stall_after(&sim, 10, stalled))
+        .await
+        .expect("a few timeouts do not end the sweep");
+    assert_eq!(swept.stats.unanswered, u64::from(stalled));
+    assert_eq!(sim.stats().faults_injected, u64::from(stalled));
+    assert_eq!(found(&swept.result), expected(&sim).await);
+    t.close().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_of_a_gx_that_stops_answering_fails() {
+    let ledger = embedded().expect("ledger");
+    let sim = Arc::new(start("minimal").await);
+    let t = transport(&sim);
+    let base = quick(&t).await;
+    let progress = stall_after(&sim, 10, u32::MAX);
+    let outcome = sweep(&t, ledger, &base, FAST, progress).await;
+    assert!(
+        matches!(outcome, Err(ScanError::Transport(_))),
+        "{outcome:?}"
+    );
+    // It gave up after the allowed probes in a row (each stalled request
+    // is one injected fault), not at the end of the unit space.
+    let stats = sim.stats();
+    assert_eq!(stats.faults_injected, u64::from(MAX_UNANSWERED_IN_A_ROW));
     t.close().await;
     sim.stop().await;
 }

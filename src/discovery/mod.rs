@@ -45,7 +45,7 @@ use validate::validate;
 
 pub use candidates::GX_UNIT;
 pub use identify::identify;
-pub use sweep::{sweep, SweepResult, MIN_RATE, SWEEP_UNITS};
+pub use sweep::{sweep, SweepResult, MAX_UNANSWERED_IN_A_ROW, MIN_RATE, SWEEP_UNITS};
 pub use validate::gx_firmware;
 
 /// Version of the serialised scan result (stored in Home Assistant's config entry).
@@ -125,6 +125,10 @@ pub struct ScanStats {
     pub requests: u64,
     /// Requests the GX answered with an exception (each one an ERROR in its log).
     pub failed_requests: u64,
+    /// Requests that got no reply (timeout, connection lost): a sweep skips
+    /// the probe, a scan stops at the first.
+    #[serde(default)]
+    pub unanswered: u64,
     /// Wall time.
     pub duration_ms: f64,
 }
@@ -193,6 +197,7 @@ pub enum ScanError {
 struct Tally {
     requests: AtomicU64,
     failed: AtomicU64,
+    unanswered: AtomicU64,
     pace: Option<sweep::Pace>,
 }
 
@@ -209,9 +214,11 @@ impl Tally {
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let result = BlockResult::from_reply(transport.read(unit, start, quantity).await, quantity);
-        if matches!(result, BlockResult::Exception(_)) {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
+        match result {
+            BlockResult::Exception(_) => self.failed.fetch_add(1, Ordering::Relaxed),
+            BlockResult::Failed(_) => self.unanswered.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
         result
     }
 }
@@ -362,6 +369,7 @@ pub async fn scan(
             probes: scanner.probed.len(),
             requests: tally.requests.load(Ordering::Relaxed),
             failed_requests: tally.failed.load(Ordering::Relaxed),
+            unanswered: tally.unanswered.load(Ordering::Relaxed),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         },
     })

@@ -28,6 +28,10 @@ use crate::transport::Transport;
 /// The plausible unit space a sweep covers.
 pub const SWEEP_UNITS: [RangeInclusive<u8>; 2] = [0..=63, 204..=247];
 
+/// Probes in a row without a reply after which a sweep gives up: the GX is
+/// gone, and a sweep of it must not count as done.
+pub const MAX_UNANSWERED_IN_A_ROW: u32 = 5;
+
 /// The slowest sweep rate, in requests per second (one request per 100 s).
 pub const MIN_RATE: f64 = 0.01;
 
@@ -89,7 +93,8 @@ fn pending(base: &ScanResult, ledger: &Ledger) -> Vec<(u8, String)> {
 
 /// Sweeps the rest of the plausible unit space at most `rate` requests per
 /// second (validation included; infinite: unpaced), then validates what it found exactly as a
-/// scan does. `progress` gets phase `sweeping` per probe. Dropping the
+/// scan does. A probe without a reply is skipped; [`MAX_UNANSWERED_IN_A_ROW`]
+/// of them in a row end the sweep with the transport error. `progress` gets phase `sweeping` per probe. Dropping the
 /// future cancels the sweep.
 pub async fn sweep(
     transport: &Transport,
@@ -118,6 +123,7 @@ pub async fn sweep(
     let total = pairs.len();
     let mut found = Vec::new();
     let mut absent_code = base.gx.absent_exception;
+    let mut unanswered_in_a_row = 0;
     for (done, (unit, service)) in pairs.into_iter().enumerate() {
         let addresses = ledger
             .service(&service)
@@ -125,11 +131,22 @@ pub async fn sweep(
             .map(probe_addresses)
             .unwrap_or_default();
         // `None`: the firmware refused every probe register (no such type here).
+        // A probe without a reply is skipped (counted in `unanswered`).
         match probe(transport, &tally, &refused, &service, &addresses, unit).await {
-            Some(BlockResult::Words(_)) => found.push(new_device(unit, &service)),
-            Some(BlockResult::Exception(code)) => absent_code = Some(code),
-            Some(BlockResult::Failed(err)) => return Err(err.into()),
-            None => {}
+            Some(BlockResult::Failed(err)) => {
+                unanswered_in_a_row += 1;
+                if unanswered_in_a_row >= MAX_UNANSWERED_IN_A_ROW {
+                    return Err(err.into());
+                }
+            }
+            outcome => {
+                unanswered_in_a_row = 0;
+                match outcome {
+                    Some(BlockResult::Words(_)) => found.push(new_device(unit, &service)),
+                    Some(BlockResult::Exception(code)) => absent_code = Some(code),
+                    _ => {}
+                }
+            }
         }
         progress(ScanProgress {
             phase: "sweeping",
@@ -161,6 +178,7 @@ pub async fn sweep(
             probes: total,
             requests: tally.requests.load(Ordering::Relaxed),
             failed_requests: tally.failed.load(Ordering::Relaxed),
+            unanswered: tally.unanswered.load(Ordering::Relaxed),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         },
     })
