@@ -253,3 +253,16 @@ async fn a_gx_without_834_gets_its_firmware_from_mqtt() {
     t.close().await;
     sim.stop().await;
 }
+
+#[test]
+fn the_simulator_config_does_not_show_its_password() {
+    let mut config = MqttConfig {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        password: Some("s3cret-pw".to_owned()),
+    };
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("s3cret-pw"), "{shown}");
+    assert!(shown.contains(r#"password: Some("***")"#), "{shown}");
+    config.password = None;
+    assert!(format!("{config:?}").contains("password: None"));
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, Packet, QoS};
 use serde::{Deserialize, Serialize};
 
-use super::{payload_value, value_topic, ListedService, FIRMWARE_PATH, MQTT_PORT};
+use super::{payload_value, redacted, value_topic, ListedService, FIRMWARE_PATH, MQTT_PORT};
 
 /// How long the list may stay silent before it counts as complete, when the
 /// GX does not announce the end of its full publish.
@@ -15,8 +15,8 @@ const QUIET: Duration = Duration::from_millis(300);
 /// How long the DISCONNECT may take to leave.
 const GOODBYE: Duration = Duration::from_millis(100);
 
-/// Where and how to reach the GX's MQTT broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and how to reach the GX's MQTT broker (`Debug` hides the password).
+#[derive(Clone, PartialEq, Eq)]
 pub struct MqttOptions {
     /// Host name or IP address (usually the GX's Modbus host).
     pub host: String,
@@ -30,6 +30,19 @@ pub struct MqttOptions {
     pub portal_id: Option<String>,
     /// Bound on the whole exchange, connection included.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for MqttOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &redacted(self.password.as_deref()))
+            .field("portal_id", &self.portal_id)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl MqttOptions {
@@ -318,5 +331,16 @@ mod tests {
         };
         assert_eq!(list.services.len(), 2);
         assert_eq!(list.active(), vec![(227, "vebus".to_owned())]);
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let mut options = MqttOptions::new("gx.local");
+        assert!(format!("{options:?}").contains("password: None"));
+        options.password = Some("s3cret-pw".to_owned());
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains(r#"password: Some("***")"#), "{shown}");
+        assert!(shown.contains("gx.local"), "{shown}");
     }
 }

@@ -83,6 +83,11 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
     levels.next().is_none()
 }
 
+/// A password as `Debug` shows it: `Some("***")` or `None`, never the text.
+pub(crate) fn redacted(password: Option<&str>) -> Option<&'static str> {
+    password.map(|_| "***")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

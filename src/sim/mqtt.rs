@@ -30,8 +30,8 @@ const MAX_PACKET: usize = 1 << 16;
 /// The GX's own services: their D-Bus names carry no suffix.
 const GX_SERVICES: &[&str] = &["system", "settings", "hub4", "platform"];
 
-/// What the MQTT face serves.
-#[derive(Debug, Clone)]
+/// What the MQTT face serves (`Debug` hides the password).
+#[derive(Clone)]
 pub(super) struct MqttFace {
     /// Portal ID of the topics.
     pub portal: String,
@@ -41,6 +41,17 @@ pub(super) struct MqttFace {
     pub password: Option<String>,
     /// Requests for the scenario's devices go to the simulator's service.
     pub jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl std::fmt::Debug for MqttFace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttFace")
+            .field("portal", &self.portal)
+            .field("firmware", &self.firmware)
+            .field("password", &crate::mqtt::redacted(self.password.as_deref()))
+            .field("jobs", &self.jobs)
+            .finish()
+    }
 }
 
 /// The unit ID a GX lists for a device instance: its unit ID table first

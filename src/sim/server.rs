@@ -53,13 +53,23 @@ pub struct SimConfig {
     pub mqtt: Option<MqttConfig>,
 }
 
-/// The simulator's MQTT face (see [`crate::mqtt`] for the topics).
-#[derive(Debug, Clone)]
+/// The simulator's MQTT face (see [`crate::mqtt`] for the topics; `Debug`
+/// hides the password).
+#[derive(Clone)]
 pub struct MqttConfig {
     /// Address to listen on (loopback; port 0 picks one).
     pub bind: SocketAddr,
     /// Password clients must send (`None`: none asked).
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for MqttConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttConfig")
+            .field("bind", &self.bind)
+            .field("password", &crate::mqtt::redacted(self.password.as_deref()))
+            .finish()
+    }
 }
 
 impl SimConfig {
