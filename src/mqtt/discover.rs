@@ -170,7 +170,7 @@ impl Collected {
         match field {
             "ServiceName" => entry.0 = value.and_then(|v| v.as_str().map(str::to_owned)),
             "UnitId" => entry.1 = value.and_then(|v| v.as_u64()?.try_into().ok()),
-            "IsActive" => entry.2 = value.and_then(|v| v.as_i64().map(|n| n != 0)),
+            "IsActive" => entry.2 = value.as_ref().and_then(active_flag),
             _ => {}
         }
     }
@@ -187,6 +187,17 @@ impl Collected {
                 })
             })
             .collect()
+    }
+}
+
+/// `IsActive` as a flag: a boolean, a number or a numeric string (0: not
+/// active); `None` for anything else.
+fn active_flag(value: &serde_json::Value) -> Option<bool> {
+    match value {
+        serde_json::Value::Bool(flag) => Some(*flag),
+        serde_json::Value::Number(number) => number.as_f64().map(|n| n != 0.0),
+        serde_json::Value::String(text) => text.trim().parse::<f64>().ok().map(|n| n != 0.0),
+        _ => None,
     }
 }
 
@@ -342,5 +353,32 @@ mod tests {
         assert!(!shown.contains("s3cret-pw"), "{shown}");
         assert!(shown.contains(r#"password: Some("***")"#), "{shown}");
         assert!(shown.contains("gx.local"), "{shown}");
+    }
+
+    #[test]
+    fn is_active_takes_booleans_numbers_and_numeric_strings() {
+        let cases: [(&[u8], Option<bool>); 9] = [
+            (br#"{"value": false}"#, Some(false)),
+            (br#"{"value": 0}"#, Some(false)),
+            (br#"{"value": "0"}"#, Some(false)),
+            (br#"{"value": true}"#, Some(true)),
+            (br#"{"value": 1}"#, Some(true)),
+            (br#"{"value": "1"}"#, Some(true)),
+            (br#"{"value": 0.0}"#, Some(false)),
+            (br#"{"value": null}"#, None),
+            (br#"{"value": "yes"}"#, None),
+        ];
+        for (payload, expected) in cases {
+            let mut collected = Collected::default();
+            collected.take("0/IsActive", payload);
+            let flag = collected.entries.get(&0).and_then(|entry| entry.2);
+            assert_eq!(flag, expected, "{}", String::from_utf8_lossy(payload));
+        }
+        // An inactive entry is listed as inactive, not left out or active.
+        let mut collected = Collected::default();
+        collected.take("0/ServiceName", br#"{"value": "com.victronenergy.tank.x"}"#);
+        collected.take("0/UnitId", br#"{"value": 20}"#);
+        collected.take("0/IsActive", br#"{"value": false}"#);
+        assert!(!collected.services()[0].active);
     }
 }
