@@ -51,6 +51,8 @@ class ScanStats(TypedDict):
     requests: int
     failed_requests: int
     duration_ms: float
+    unanswered: NotRequired[int]
+    """Requests that got no reply and were skipped (a background sweep; a scan stops at the first)."""
 
 
 class ScanResult(TypedDict):

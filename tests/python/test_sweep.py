@@ -37,7 +37,7 @@ async def test_a_cancelled_sweep_sends_nothing_more() -> None:
         assert sim.stats()["requests"] == before
 
 
-@pytest.mark.parametrize("rate", [0.0, -1.0, math.nan])
+@pytest.mark.parametrize("rate", [0.0, -1.0, math.nan, 1e-30])
 async def test_a_nonsense_rate_is_refused(rate: float) -> None:
     async with Simulator("minimal", latency_ms=0) as sim, Client(sim.host, sim.port) as client:
         scan = await client.scan()
