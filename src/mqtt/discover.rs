@@ -217,6 +217,9 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     if let Some(password) = &options.password {
         mqtt.set_credentials(options.username.clone().unwrap_or_default(), password);
     }
+    // The echo that marks the end of the full publish our keepalive asked
+    // for (another client's keepalive ends its own, not ours).
+    let echo = client_id();
     let (client, mut events) = AsyncClient::new(mqtt, 16);
     let send = |result: Result<(), rumqttc::ClientError>| {
         result.map_err(|err| MqttError::Protocol(err.to_string()))
@@ -236,7 +239,7 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
         };
         match packet {
             Packet::ConnAck(_) => match &portal {
-                Some(id) => send(ask_for_services(&client, id))?,
+                Some(id) => send(ask_for_services(&client, id, &echo))?,
                 None => send(client.try_subscribe("N/+/system/0/Serial", QoS::AtMostOnce))?,
             },
             Packet::Publish(publish) => {
@@ -249,10 +252,10 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
                 match &portal {
                     None if rest == "system/0/Serial" => {
                         portal = Some(id.to_owned());
-                        send(ask_for_services(&client, id))?;
+                        send(ask_for_services(&client, id, &echo))?;
                     }
                     Some(known) if known == id => {
-                        if rest == "full_publish_completed" {
+                        if rest == "full_publish_completed" && completes(&publish.payload, &echo) {
                             break;
                         }
                         if rest.strip_prefix("platform/0") == Some(FIRMWARE_PATH) {
@@ -295,9 +298,32 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     })
 }
 
+/// Whether a `full_publish_completed` notice ends the full publish that the
+/// keepalive carrying `echo` asked for (dbus-flashmq echoes the
+/// `full-publish-completed-echo` keepalive option).
+fn completes(payload: &[u8], echo: &str) -> bool {
+    serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| {
+            v.get(ECHO_OPTION)
+                .and_then(serde_json::Value::as_str)
+                .map(|e| e == echo)
+        })
+        .unwrap_or(false)
+}
+
+/// The keepalive option (and notice field) that pairs a full publish with
+/// the keepalive that asked for it.
+pub(crate) const ECHO_OPTION: &str = "full-publish-completed-echo";
+
 /// Subscribes to the service list and the end-of-publish notice, then sends
-/// the keepalive that makes the GX publish everything.
-fn ask_for_services(client: &AsyncClient, portal: &str) -> Result<(), rumqttc::ClientError> {
+/// the keepalive that makes the GX publish everything, asking it to echo
+/// `echo` when done.
+fn ask_for_services(
+    client: &AsyncClient,
+    portal: &str,
+    echo: &str,
+) -> Result<(), rumqttc::ClientError> {
     client.try_subscribe(
         format!("N/{portal}/modbustcp/0/Services/#"),
         QoS::AtMostOnce,
@@ -310,12 +336,36 @@ fn ask_for_services(client: &AsyncClient, portal: &str) -> Result<(), rumqttc::C
         format!("N/{portal}/full_publish_completed"),
         QoS::AtMostOnce,
     )?;
-    client.try_publish(format!("R/{portal}/keepalive"), QoS::AtMostOnce, false, "")
+    let options = serde_json::json!({ "keepalive-options": [{ ECHO_OPTION: echo }] });
+    client.try_publish(
+        format!("R/{portal}/keepalive"),
+        QoS::AtMostOnce,
+        false,
+        options.to_string(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_our_echo_ends_the_full_publish() {
+        assert!(completes(
+            br#"{"full-publish-completed-echo": "ours"}"#,
+            "ours"
+        ));
+        assert!(!completes(
+            br#"{"full-publish-completed-echo": "theirs"}"#,
+            "ours"
+        ));
+        assert!(!completes(
+            br#"{"full-publish-completed-echo": ""}"#,
+            "ours"
+        ));
+        assert!(!completes(b"{}", "ours"));
+        assert!(!completes(b"not json", "ours"));
+    }
 
     #[test]
     fn entries_fill_field_by_field() {

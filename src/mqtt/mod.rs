@@ -13,6 +13,7 @@
 mod discover;
 mod scan;
 
+pub(crate) use discover::ECHO_OPTION;
 pub use discover::{read_services, MqttError, MqttOptions, ServiceList};
 pub use scan::{scan_with_mqtt, Discovery, Phase};
 

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::server::{DeviceInfo, Job};
-use crate::mqtt::{payload, topic_matches, value_topic, FIRMWARE_PATH};
+use crate::mqtt::{payload, topic_matches, value_topic, ECHO_OPTION, FIRMWARE_PATH};
 use crate::unit_ids::UNIT_ID_TABLE;
 
 /// Largest packet accepted from a client.
@@ -74,8 +74,9 @@ fn service_name(device: &DeviceInfo) -> String {
 }
 
 impl MqttFace {
-    /// Every topic of a full publish, in order, ending with the completion notice.
-    async fn full_publish(&self) -> Vec<(String, Vec<u8>)> {
+    /// Every topic of a full publish, in order, ending with the completion
+    /// notice that echoes the keepalive's `echo` option (empty without one).
+    async fn full_publish(&self, echo: &str) -> Vec<(String, Vec<u8>)> {
         let (reply, answer) = oneshot::channel();
         let devices = match self.jobs.send(Job::Devices { reply }) {
             Ok(()) => answer.await.unwrap_or_default(),
@@ -106,7 +107,9 @@ impl MqttFace {
         }
         out.push((
             format!("N/{portal}/full_publish_completed"),
-            br#"{"full-publish-completed-echo": ""}"#.to_vec(),
+            serde_json::json!({ ECHO_OPTION: echo })
+                .to_string()
+                .into_bytes(),
         ));
         out
     }
@@ -204,7 +207,8 @@ async fn serve(mut stream: TcpStream, face: Arc<MqttFace>) {
                     out.push(Packet::PubAck(rumqttc::PubAck::new(publish.pkid)));
                 }
                 if publish.topic == format!("R/{}/keepalive", face.portal) {
-                    for (topic, bytes) in face.full_publish().await {
+                    for (topic, bytes) in face.full_publish(&keepalive_echo(&publish.payload)).await
+                    {
                         if filters.iter().any(|f| topic_matches(f, &topic)) {
                             out.push(Packet::Publish(Publish::new(topic, QoS::AtMostOnce, bytes)));
                         }
@@ -232,9 +236,33 @@ async fn send(stream: &mut TcpStream, packets: &[Packet]) -> std::io::Result<()>
     stream.write_all(&buffer).await
 }
 
+/// The `full-publish-completed-echo` option of a keepalive's payload, e.g.
+/// `{"keepalive-options": [{"full-publish-completed-echo": "id"}]}` (empty
+/// when absent or unreadable, as a GX answers a bare keepalive).
+fn keepalive_echo(payload: &[u8]) -> String {
+    let options = serde_json::from_slice::<serde_json::Value>(payload).ok();
+    options
+        .as_ref()
+        .and_then(|v| v.get("keepalive-options"))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .find_map(|option| option.get(ECHO_OPTION).and_then(serde_json::Value::as_str))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keepalive_echo_is_read_from_its_options() {
+        let asked = br#"{"keepalive-options": ["suppress-republish", {"full-publish-completed-echo": "x1"}]}"#;
+        assert_eq!(keepalive_echo(asked), "x1");
+        assert_eq!(keepalive_echo(b""), "");
+        assert_eq!(keepalive_echo(br#"{"keepalive-options": []}"#), "");
+    }
 
     #[test]
     fn units_are_listed_like_the_gx_lists_them() {
