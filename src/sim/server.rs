@@ -178,17 +178,19 @@ pub struct Simulator {
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
+/// A listener on `addr` (a bind error names the address).
+async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind { addr, source })
+}
+
 impl Simulator {
     /// Starts a simulator on the current tokio runtime.
     pub async fn start(config: SimConfig) -> Result<Self, SimError> {
         let ledger = ledger::embedded()?;
         let gx = Gx::new(&config.scenario, ledger, config.seed)?;
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| SimError::Bind {
-                addr: config.bind,
-                source,
-            })?;
+        let listener = bind(config.bind).await?;
         let addr = listener.local_addr().map_err(|source| SimError::Bind {
             addr: config.bind,
             source,
@@ -361,12 +363,7 @@ async fn mqtt_listener(
     scenario: &Scenario,
     jobs: mpsc::UnboundedSender<Job>,
 ) -> Result<(TcpListener, Arc<MqttFace>), SimError> {
-    let listener = TcpListener::bind(config.bind)
-        .await
-        .map_err(|source| SimError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+    let listener = bind(config.bind).await?;
     let system = scenario.devices.iter().find(|d| d.service == "system");
     let portal = system
         .and_then(|d| d.serial.clone())
