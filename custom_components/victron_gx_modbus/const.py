@@ -1,6 +1,7 @@
 """Constants of the Victron GX Modbus integration."""
 
 import logging
+from datetime import timedelta
 from typing import Final
 
 DOMAIN: Final = "victron_gx_modbus"
@@ -83,5 +84,7 @@ CONF_UNIT_IDS: Final = "unit_ids"
 """Entry data: the unit IDs the user listed (only those are scanned; no background sweep)."""
 CONF_MQTT: Final = "mqtt"
 """Entry data: MQTT discovery settings (enabled, port, the GX's password when it asks for one, portal ID)."""
+MQTT_REFRESH_INTERVAL: Final = timedelta(minutes=10)
+"""How often an MQTT entry reads the GX's list again for devices plugged in since (no Modbus request)."""
 MQTT_TIMEOUT: Final = 5.0
 """Seconds the MQTT check and the list's reading may take at most (a refused connection answers at once)."""

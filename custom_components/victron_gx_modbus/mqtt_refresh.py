@@ -1,4 +1,4 @@
-"""After each setup of an entry that uses MQTT: read the GX's list again and add devices that appeared since.
+"""An MQTT entry reads the GX's list again (at each setup, then every ten minutes) and adds new devices.
 
 Reading the list sends no Modbus request; only when it names a device the
 stored scan lacks is the GX scanned over MQTT (exactly the listed devices,
@@ -12,16 +12,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.helpers.event import async_track_time_interval
 
 from victron_gx_modbus import VictronError, ledger
 
 from .connection import async_discover, async_mqtt_check
-from .const import CONF_SCAN, CONF_UNIT_IDS, GX_SERVICES, GX_UNIT, LOGGER
+from .const import CONF_SCAN, CONF_UNIT_IDS, GX_SERVICES, GX_UNIT, LOGGER, MQTT_REFRESH_INTERVAL
 from .mqtt_settings import MqttSettings
 from .registers import device_key
 from .sweep import async_add_found, still_current
 
 if TYPE_CHECKING:
+    import asyncio
+    from datetime import datetime
+
     from homeassistant.core import HomeAssistant
 
     from .coordinator import VictronGxConfigEntry
@@ -35,12 +40,24 @@ def listed_key(unit: int, service: str) -> str:
 
 
 def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
-    """Start the refresh in the background when the entry uses MQTT (ended by unload)."""
+    """Read the list now and every MQTT_REFRESH_INTERVAL when the entry uses MQTT (ended by unload)."""
     settings = MqttSettings.stored(entry.data)
     if settings is None or not settings.enabled or entry.data.get(CONF_UNIT_IDS):
         return  # an entry that lists its unit IDs wants exactly those
-    entry.async_create_background_task(
-        hass, _async_refresh(hass, entry, settings), name=f"victron_gx_modbus mqtt refresh {entry.entry_id}"
+    running: set[asyncio.Task[None]] = set()
+
+    @callback
+    def refresh(_: datetime | None = None) -> None:
+        if running:  # the previous reading has not finished
+            return
+        name = f"victron_gx_modbus mqtt refresh {entry.entry_id}"
+        task = entry.async_create_background_task(hass, _async_refresh(hass, entry, settings), name=name)
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    refresh()
+    entry.async_on_unload(
+        async_track_time_interval(hass, refresh, MQTT_REFRESH_INTERVAL, cancel_on_shutdown=True)
     )
 
 

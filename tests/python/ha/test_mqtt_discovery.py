@@ -14,10 +14,12 @@ from homeassistant.config_entries import SOURCE_SSDP, SOURCE_USER, ConfigEntrySt
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from victron_gx_modbus import Client, MqttOptions, Simulator
 
 from custom_components.victron_gx_modbus.connection import async_discover, async_mqtt_check
-from custom_components.victron_gx_modbus.const import CONF_MQTT, CONF_SCAN, DOMAIN
+from custom_components.victron_gx_modbus.const import CONF_MQTT, CONF_SCAN, DOMAIN, MQTT_REFRESH_INTERVAL
 from custom_components.victron_gx_modbus.diagnostics import async_get_config_entry_diagnostics
 from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings, mqtt_in_use
 from custom_components.victron_gx_modbus.sweep import SweepStatus, still_current
@@ -332,6 +334,30 @@ async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
         unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
         assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_device_plugged_in_later_is_added_at_the_next_periodic_reading(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Simulator("three-phase", mqtt_port=0) as sim:
+        await sim.set_present("mppt_garage", present=False)
+        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+        await hass.async_block_till_done(wait_background_tasks=True)
+        await sim.set_present("mppt_garage", present=True)
+        sim.reset_stats()
+        async_fire_time_changed(hass, dt_util.utcnow() + MQTT_REFRESH_INTERVAL)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
+        assert "3/solarcharger" in keys, "added without a reload"
+        assert entry.state is ConfigEntryState.LOADED
+        assert sim.stats()["exceptions"] == 0
+        assert caplog.text.count("The GX's MQTT lists a further device") == 1
+        unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
+        assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        async_fire_time_changed(hass, dt_util.utcnow() + 3 * MQTT_REFRESH_INTERVAL)  # unloaded: nothing runs
+        await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_a_rescan_over_mqtt_that_fell_back_turns_mqtt_off_and_lets_the_sweep_run(
