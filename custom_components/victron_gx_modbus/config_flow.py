@@ -244,12 +244,11 @@ class VictronGxConfigFlow(ConfigFlow, domain=DOMAIN):
         scan = found.scan
         title = _title(scan)
         if user_input is not None:
-            mqtt = found.mqtt or replace(self._mqtt, enabled=False)
             data: dict[str, Any] = {
                 CONF_HOST: self._host,
                 CONF_PORT: self._port,
                 CONF_SCAN: scan,
-                CONF_MQTT: mqtt.as_data(),
+                CONF_MQTT: found.mqtt_settings(self._mqtt).as_data(),
             }
             if self._model:
                 data[CONF_MODEL] = self._model

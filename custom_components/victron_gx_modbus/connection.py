@@ -6,7 +6,7 @@ it answers (its exact list, no failed request), else by a Modbus scan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from victron_gx_modbus import (
@@ -89,6 +89,14 @@ class Discovered:
     scan: ScanResult | None
     mqtt: MqttSettings | None = None
     reason: str | None = None
+
+    def mqtt_settings(self, asked: MqttSettings) -> MqttSettings:
+        """The MQTT settings to store after asking with `asked`.
+
+        Those that read the exact list (with the portal ID the GX told), else
+        `asked` turned off, so the background sweep completes the scan.
+        """
+        return self.mqtt or replace(asked, enabled=False)
 
     @property
     def needs_password(self) -> bool:

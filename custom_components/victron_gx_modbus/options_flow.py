@@ -310,12 +310,8 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
                 data[CONF_UNIT_IDS] = self._unit_ids
             elif self._mode == "deep":  # nothing is left for a background sweep
                 data[CONF_SWEEP] = {"found": [], "requests": 0, "failed_requests": 0}
-            if found.mqtt is not None:  # keeps the portal ID the GX told
-                data[CONF_MQTT] = found.mqtt.as_data()
-            elif self._mode == MQTT_MODE and (settings := MqttSettings.stored(data)) is not None:
-                # MQTT was asked for but the scan fell back: as at set-up, turn it
-                # off so the background sweep completes the quick scan.
-                data[CONF_MQTT] = replace(settings, enabled=False).as_data()
+            if self._mode == MQTT_MODE and (asked := MqttSettings.stored(data)) is not None:
+                data[CONF_MQTT] = found.mqtt_settings(asked).as_data()
             self.hass.config_entries.async_update_entry(entry, data={**data, CONF_SCAN: scan})
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
             return self.async_create_entry(data=dict(entry.options))
