@@ -172,11 +172,7 @@ pub(super) fn candidates(mode: &ScanMode, ledger: &Ledger) -> Vec<Candidate> {
         }
         ScanMode::Exact(listed) => exact_candidates(listed),
         ScanMode::Units(units) => {
-            // The GX lists a device of instance 0 as unit 100 (Available
-            // services), which reaches it as unit 0 does: probe it there,
-            // where the other scans report it.
             let mut out = Vec::new();
-            let device_unit = |u: u8| if u == GX_UNIT { 0 } else { u };
             push(&mut out, 50, units.iter().copied().map(device_unit), &types);
             out
         }
@@ -184,16 +180,25 @@ pub(super) fn candidates(mode: &ScanMode, ledger: &Ledger) -> Vec<Candidate> {
     order(out, ledger)
 }
 
-/// The devices of the GX's own list, but its services at unit 100. The GX
-/// lists instance 0 as unit 100, which reaches it as unit 0 does; a device
-/// there is reported at unit 0, as the other scans report it.
+/// The unit at which a device the GX lists at `unit` is probed and reported:
+/// the GX lists a device of instance 0 as unit 100 (Available services, its
+/// MQTT list), which reaches it as unit 0 does, where the other scans report it.
+fn device_unit(unit: u8) -> u8 {
+    if unit == GX_UNIT {
+        0
+    } else {
+        unit
+    }
+}
+
+/// The devices of the GX's own list, but its services at unit 100.
 fn exact_candidates(listed: &[(u8, String)]) -> Vec<Candidate> {
     listed
         .iter()
         .filter(|(unit, service)| !(*unit == GX_UNIT && GX_SERVICES.contains(&service.as_str())))
         .map(|(unit, service)| Candidate {
             score: 50,
-            unit: if *unit == GX_UNIT { 0 } else { *unit },
+            unit: device_unit(*unit),
             service: service.clone(),
         })
         .collect()

@@ -20,13 +20,12 @@ use crate::ledger::{Ledger, Register, Service};
 use crate::poll::BlockResult;
 use crate::transport::Transport;
 
+use super::served::FIRMWARE_KEYS;
 use super::validate::gx_firmware;
 use super::{GxIdentity, ScanError, GX_UNIT};
 
 /// D-Bus path of the GX's serial in the system service.
 const SERIAL_PATH: &str = "/Serial";
-/// Keys of the GX firmware registers (834 read as hex, 835 the beta number).
-const FIRMWARE_KEYS: [&str; 2] = ["gx_firmware_major_version", "gx_firmware_beta_release"];
 
 /// One read: start address and quantity.
 type Read = (u16, u16);

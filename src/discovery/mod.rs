@@ -232,22 +232,12 @@ pub async fn scan(
 ) -> Result<ScanResult, ScanError> {
     let started = Instant::now();
     let tally = Arc::new(Tally::default());
-    let mut gx = GxIdentity::default();
     // The GX's firmware first: it is also the connection test.
-    let mut serves_firmware = true;
-    match tally
-        .read(transport, GX_UNIT, served::FIRMWARE_ADDRESS, 2)
-        .await
-    {
-        BlockResult::Words(words) => gx.firmware = Some(gx_firmware(words[0], words[1])),
-        BlockResult::Exception(0x02) => serves_firmware = false,
-        BlockResult::Exception(code) => {
-            return Err(ScanError::NotAGx(format!(
-                "unit 100 answered exception {code:#04x}"
-            )));
-        }
-        BlockResult::Failed(err) => return Err(err.into()),
-    }
+    let mut gx = GxIdentity {
+        firmware: served::read_firmware(transport, &tally).await?,
+        ..GxIdentity::default()
+    };
+    let serves_firmware = gx.firmware.is_some();
     // Which registers and reserved words the GX is too old for: left out
     // everywhere instead of failing one by one.
     let served = served::learn(transport, &tally, ledger, serves_firmware).await?;

@@ -21,6 +21,7 @@ use crate::poll::BlockResult;
 use crate::transport::Transport;
 
 use super::candidates::GX_SERVICES;
+use super::validate::gx_firmware;
 use super::{ScanError, Tally, GX_UNIT};
 
 /// The newest first appearance a GX serves.
@@ -29,8 +30,9 @@ pub(super) type Ceiling = Appearance;
 /// Address of the GX firmware register (unit 100).
 pub(super) const FIRMWARE_ADDRESS: u16 = 834;
 
-/// Keys of the GX firmware registers (834 and 835).
-const FIRMWARE_KEYS: [&str; 2] = ["gx_firmware_major_version", "gx_firmware_beta_release"];
+/// Keys of the GX firmware registers (834 read as hex, 835 the beta number).
+pub(super) const FIRMWARE_KEYS: [&str; 2] =
+    ["gx_firmware_major_version", "gx_firmware_beta_release"];
 
 /// A word of the system range that was a gap (0x02) before dbus-modbustcp
 /// v1.0.95 and reads 0xFFFF since.
@@ -136,6 +138,23 @@ fn revision_probes(ledger: &Ledger, list: (u8, u32)) -> Vec<(u32, u16)> {
     best.into_iter()
         .map(|(revision, (_, address))| (revision, address))
         .collect()
+}
+
+/// Reads the GX firmware (834-835, e.g. `v3.60`): `None` when the GX refuses
+/// them (0x02: older than every list that has them); another exception means
+/// unit 100 is no GX.
+pub(super) async fn read_firmware(
+    transport: &Transport,
+    tally: &Tally,
+) -> Result<Option<String>, ScanError> {
+    match tally.read(transport, GX_UNIT, FIRMWARE_ADDRESS, 2).await {
+        BlockResult::Words(words) => Ok(Some(gx_firmware(words[0], words[1]))),
+        BlockResult::Exception(0x02) => Ok(None),
+        BlockResult::Exception(code) => Err(ScanError::NotAGx(format!(
+            "unit 100 answered exception {code:#04x}"
+        ))),
+        BlockResult::Failed(err) => Err(err.into()),
+    }
 }
 
 /// Reads one word at unit 100: whether its address is defined (a reply, or

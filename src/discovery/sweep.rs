@@ -19,7 +19,7 @@ use super::candidates::{all_service_types, GX_SERVICES};
 use super::validate::validate;
 use super::{
     new_device, probe, probe_addresses, served, FoundDevice, Refused, ScanError, ScanProgress,
-    ScanResult, ScanStats, Tally, GX_UNIT,
+    ScanResult, ScanStats, Tally,
 };
 use crate::ledger::Ledger;
 use crate::poll::BlockResult;
@@ -110,13 +110,7 @@ pub async fn sweep(
     });
     // What this GX's server serves, learnt as the scan learns it (the
     // firmware in the scan result may come from MQTT, not from 834).
-    let serves_firmware = match tally
-        .read(transport, GX_UNIT, served::FIRMWARE_ADDRESS, 2)
-        .await
-    {
-        BlockResult::Failed(err) => return Err(err.into()),
-        outcome => outcome != BlockResult::Exception(0x02),
-    };
+    let serves_firmware = served::read_firmware(transport, &tally).await?.is_some();
     let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
     let refused = Refused::default();
     let pairs = pending(base, ledger);
