@@ -309,6 +309,14 @@ async def test_options_turn_mqtt_on_and_off_after_checking_it(hass: HomeAssistan
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+def assert_garage_mppt_added(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """three-phase's garage MPPT (unit 3) is in the stored scan, with its entities."""
+    keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
+    assert "3/solarcharger" in keys
+    unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
+    assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
+
+
 async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -327,12 +335,9 @@ async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
         sim.reset_stats()
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
-        keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
-        assert "3/solarcharger" in keys
+        assert_garage_mppt_added(hass, entry)
         assert sim.stats()["exceptions"] == 0
         assert "The GX's MQTT lists a further device" in caplog.text
-        unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
-        assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -348,13 +353,10 @@ async def test_a_device_plugged_in_later_is_added_at_the_next_periodic_reading(
         sim.reset_stats()
         async_fire_time_changed(hass, dt_util.utcnow() + MQTT_REFRESH_INTERVAL)
         await hass.async_block_till_done(wait_background_tasks=True)
-        keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
-        assert "3/solarcharger" in keys, "added without a reload"
-        assert entry.state is ConfigEntryState.LOADED
+        assert_garage_mppt_added(hass, entry)
+        assert entry.state is ConfigEntryState.LOADED, "added without a reload"
         assert sim.stats()["exceptions"] == 0
         assert caplog.text.count("The GX's MQTT lists a further device") == 1
-        unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
-        assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
         assert await hass.config_entries.async_unload(entry.entry_id)
         async_fire_time_changed(hass, dt_util.utcnow() + 3 * MQTT_REFRESH_INTERVAL)  # unloaded: nothing runs
         await hass.async_block_till_done(wait_background_tasks=True)
