@@ -153,6 +153,25 @@ class HomeAssistantApi:
         entry: dict[str, Any] = result["result"]
         return entry
 
+    async def options_flow(self, entry_id: str) -> dict[str, Any]:
+        """Open an entry's options flow (its first step)."""
+        result: dict[str, Any] = await self._json(
+            "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
+        )
+        return result
+
+    async def options_flow_step(self, flow_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """Answer an options flow's step (a form's fields, or a menu's `next_step_id`)."""
+        result: dict[str, Any] = await self._json(
+            "POST", f"/api/config/config_entries/options/flow/{flow_id}", json=answer
+        )
+        return result
+
+    async def states(self) -> list[dict[str, Any]]:
+        """Every entity's state."""
+        states: list[dict[str, Any]] = await self._json("GET", "/api/states")
+        return states
+
 
 class Websocket:
     """Home Assistant's websocket API: commands, and counting state writes of chosen entities."""
