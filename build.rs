@@ -22,10 +22,15 @@ fn main() -> io::Result<()> {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
-        let absolute = fs::canonicalize(path)?;
+        let name = path
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        // Relative to the crate being compiled, not to where this script last
+        // ran: a cargo target dir shared by checkouts at other paths (a
+        // clean clone, a worktree) must never embed another checkout's files.
         source.push_str(&format!(
-            "    ({stem:?}, include_str!({:?})),\n",
-            absolute.display().to_string()
+            "    ({stem:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/register_ledgers/{name}\"))),\n"
         ));
     }
     source.push_str("];\n");
