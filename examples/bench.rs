@@ -552,7 +552,15 @@ async fn discovery_row(
     let mut wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     if mode == Discovery::QuickBackground {
         // Unpaced here; at its rate the sweep sends one request per 1/rate s.
-        let swept = sweep(&t, ledger, &result, f64::INFINITY, Arc::new(|_| {})).await?;
+        let swept = sweep(
+            &t,
+            ledger,
+            &result,
+            f64::INFINITY,
+            Duration::ZERO,
+            Arc::new(|_| {}),
+        )
+        .await?;
         wall_ms += swept.stats.requests as f64 * 1000.0 / options.sweep_rate;
         result = ScanResult {
             stats: ScanStats {

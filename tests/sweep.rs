@@ -20,6 +20,9 @@ use victron_gx_modbus::transport::{Transport, TransportConfig};
 /// No pacing: tests where the rate is not the point run at full speed.
 const FAST: f64 = f64::INFINITY;
 
+/// How long a test's sweep waits for a GX that stopped answering.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 fn transport(sim: &Simulator) -> Transport {
     let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
     config.max_rate = 0.0;
@@ -42,7 +45,7 @@ async fn quick_scan_and_sweep_find_what_the_deep_scan_finds_on_every_scenario() 
         let sim = start(name).await;
         let t = transport(&sim);
         let base = quick(&t).await;
-        let swept = sweep(&t, ledger, &base, FAST, Arc::new(|_| {}))
+        let swept = sweep(&t, ledger, &base, FAST, PATIENCE, Arc::new(|_| {}))
             .await
             .expect("sweep");
         let all = expected(&sim).await;
@@ -75,7 +78,7 @@ async fn sweep_finds_a_device_plugged_in_after_the_scan() {
     let base = quick(&t).await;
     assert!(!found(&base).contains(&(20, "tank".to_owned())));
     sim.set_present("water", true).await.expect("device");
-    let swept = sweep(&t, ledger, &base, FAST, Arc::new(|_| {}))
+    let swept = sweep(&t, ledger, &base, FAST, PATIENCE, Arc::new(|_| {}))
         .await
         .expect("sweep");
     let new: Vec<_> = swept
@@ -102,7 +105,7 @@ async fn sweep_keeps_to_its_rate() {
     let rate = 100.0;
     let started = Instant::now();
     // Two seconds of a sweep that would take half a minute, then cancelled.
-    let sweeping = sweep(&t, ledger, &base, rate, Arc::new(|_| {}));
+    let sweeping = sweep(&t, ledger, &base, rate, PATIENCE, Arc::new(|_| {}));
     assert!(tokio::time::timeout(Duration::from_secs(2), sweeping)
         .await
         .is_err());
@@ -151,7 +154,7 @@ async fn polls_are_not_delayed_by_a_sweep() {
     let sweeping = tokio::spawn({
         let t = t.clone();
         let base = base.clone();
-        async move { sweep(&t, ledger, &base, 50.0, Arc::new(|_| {})).await }
+        async move { sweep(&t, ledger, &base, 50.0, PATIENCE, Arc::new(|_| {})).await }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let during = median_poll(&t, &mut poller).await;
@@ -188,9 +191,16 @@ async fn a_probe_without_a_reply_is_skipped_and_counted() {
     let t = transport(&sim);
     let base = quick(&t).await;
     let stalled = MAX_UNANSWERED_IN_A_ROW - 1;
-    let swept = sweep(&t, ledger, &base, FAST, stall_after(&sim, 10, stalled))
-        .await
-        .expect("a few timeouts do not end the sweep");
+    let swept = sweep(
+        &t,
+        ledger,
+        &base,
+        FAST,
+        PATIENCE,
+        stall_after(&sim, 10, stalled),
+    )
+    .await
+    .expect("a few timeouts do not end the sweep");
     assert_eq!(swept.stats.unanswered, u64::from(stalled));
     assert_eq!(sim.stats().faults_injected, u64::from(stalled));
     assert_eq!(found(&swept.result), expected(&sim).await);
@@ -199,13 +209,13 @@ async fn a_probe_without_a_reply_is_skipped_and_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sweep_of_a_gx_that_stops_answering_fails() {
+async fn a_sweep_of_a_gx_that_stops_answering_fails_after_its_patience() {
     let ledger = embedded().expect("ledger");
     let sim = Arc::new(start("minimal").await);
     let t = transport(&sim);
     let base = quick(&t).await;
     let progress = stall_after(&sim, 10, u32::MAX);
-    let outcome = sweep(&t, ledger, &base, FAST, progress).await;
+    let outcome = sweep(&t, ledger, &base, FAST, Duration::ZERO, progress).await;
     assert!(
         matches!(outcome, Err(ScanError::Transport(_))),
         "{outcome:?}"
@@ -214,6 +224,88 @@ async fn a_sweep_of_a_gx_that_stops_answering_fails() {
     // is one injected fault), not at the end of the unit space.
     let stats = sim.stats();
     assert_eq!(stats.faults_injected, u64::from(MAX_UNANSWERED_IN_A_ROW));
+    t.close().await;
+    sim.stop().await;
+}
+
+/// Reboots the simulator for `seconds` once the sweep has probed `after` pairs.
+fn reboot_after(
+    sim: &Arc<Simulator>,
+    after: usize,
+    seconds: f64,
+) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
+    let sim = Arc::clone(sim);
+    Arc::new(move |progress: ScanProgress| {
+        if progress.phase == "sweeping" && progress.done == after {
+            sim.reboot(Duration::from_secs_f64(seconds));
+        }
+    })
+}
+
+/// Exception replies at unit 0 (where no device of `minimal` is) during a
+/// sweep of `minimal`: one per service type probed there and answered.
+async fn absent_answers_at_unit_0(
+    progress: impl Fn(&Arc<Simulator>) -> Arc<dyn Fn(ScanProgress) + Send + Sync>,
+) -> (u64, u64) {
+    let ledger = embedded().expect("ledger");
+    let sim = Arc::new(start("minimal").await);
+    let t = transport(&sim);
+    let base = quick(&t).await;
+    let before = sim.stats().by_unit.get(&0).map_or(0, |u| u.exceptions);
+    sweep(&t, ledger, &base, FAST, PATIENCE, progress(&sim))
+        .await
+        .expect("the sweep survives a reboot");
+    let stats = sim.stats();
+    let after = stats.by_unit.get(&0).map_or(0, |u| u.exceptions);
+    t.close().await;
+    sim.stop().await;
+    (after - before, stats.reboots)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_waits_for_a_rebooting_gx_and_probes_again_what_the_reboot_cost() {
+    let (undisturbed, _) = absent_answers_at_unit_0(|_| Arc::new(|_| {})).await;
+    let started = Instant::now();
+    // The reboot comes after 10 of the unit-0 probes.
+    let (rebooted, reboots) = absent_answers_at_unit_0(|sim| reboot_after(sim, 10, 2.0)).await;
+    assert_eq!(reboots, 1);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the sweep waited for the GX"
+    );
+    // Without probing again, the pairs lost to the reboot would have no answer.
+    assert!(
+        rebooted >= undisturbed,
+        "{rebooted} pairs at unit 0 answered after a reboot, {undisturbed} without"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_gives_up_on_a_gx_gone_longer_than_its_patience() {
+    let ledger = embedded().expect("ledger");
+    let sim = Arc::new(start("minimal").await);
+    let t = transport(&sim);
+    let base = quick(&t).await;
+    let started = Instant::now();
+    let patience = Duration::from_secs(2);
+    let outcome = sweep(
+        &t,
+        ledger,
+        &base,
+        FAST,
+        patience,
+        reboot_after(&sim, 10, 30.0),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Err(ScanError::Transport(_))),
+        "{outcome:?}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= patience && waited < patience + Duration::from_secs(5),
+        "gave up after {waited:?}"
+    );
     t.close().await;
     sim.stop().await;
 }

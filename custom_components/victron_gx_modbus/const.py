@@ -80,6 +80,8 @@ CONF_SWEEP: Final = "sweep"
 """Entry data: the background sweep's outcome once it finished (absent: still to do)."""
 SWEEP_RATE: Final = 5.0
 """Requests per second of the background sweep (it yields to polling)."""
+SWEEP_PATIENCE: Final = 900.0
+"""Seconds the background sweep waits for a GX that stopped answering (a reboot) before it gives up."""
 CONF_UNIT_IDS: Final = "unit_ids"
 """Entry data: the unit IDs the user listed (only those are scanned; no background sweep)."""
 CONF_MQTT: Final = "mqtt"

@@ -103,7 +103,9 @@ async def _async_sweep(
     status.state = "running"
     base = entry.data[CONF_SCAN]
     try:
-        swept = await client.sweep(base, rate=const.SWEEP_RATE, progress=on_step)
+        swept = await client.sweep(
+            base, rate=const.SWEEP_RATE, patience=const.SWEEP_PATIENCE, progress=on_step
+        )
     except VictronError as err:
         status.state = "failed"
         if client.closed:  # the entry was unloaded under the sweep

@@ -192,7 +192,9 @@ class ClientCore:
         self, bridge: BridgeCore, mqtt: tuple[str, int, str | None, str | None, str | None, float]
     ) -> int:
         """Read the GX's MQTT service list only; delivers `MqttCheck` as JSON."""
-    def sweep(self, bridge: BridgeCore, scan_json: str, rate: float, progress: bool) -> int:
+    def sweep(
+        self, bridge: BridgeCore, scan_json: str, rate: float, patience_s: float, progress: bool
+    ) -> int:
         """Sweep units 0-63 and 204-247 beyond the scan at `rate` requests/s; delivers JSON."""
     def use_scan(self, bridge: BridgeCore, scan_json: str, only: set[str] | None = None) -> int:
         """Adopt a stored scan result (only the named registers, if given); delivers None."""

@@ -81,7 +81,7 @@ class SweepResult(TypedDict):
 class ScanProgress(TypedDict):
     """One progress step of a scan or sweep."""
 
-    phase: Literal["probing", "validating", "sweeping", "done"]
+    phase: Literal["probing", "validating", "sweeping", "waiting", "done"]
     done: int
     total: int
     found: int
@@ -270,6 +270,7 @@ class Client:
         result: ScanResult,
         *,
         rate: float = 5.0,
+        patience: float = 900.0,
         progress: Callable[[ScanProgress], object] | None = None,
     ) -> SweepResult:
         """Complete a scan in the background: every service type at units 0-63 and 204-247.
@@ -277,13 +278,17 @@ class Client:
         Probes each pair `result` has not found, one request at a time, at
         most `rate` requests per second (validation included; `math.inf`:
         unpaced), and validates what it finds as a scan does. Polls on this
-        client go on meanwhile (the connection is pipelined). The merged
-        result is returned, not adopted: pass it to `use_scan`. Cancelling
-        the call stops the sweep.
+        client go on meanwhile (the connection is pipelined). When the GX
+        stops answering (a reboot), the sweep waits for it, probes again
+        what the outage cost and goes on; it fails when the GX has not
+        answered for `patience` seconds (0-86400). The merged result is
+        returned, not adopted: pass it to `use_scan`. Cancelling the call
+        stops the sweep.
         """
         text = json.dumps(result)
         core = self._core
-        raw = await run(lambda bridge: core.sweep(bridge, text, rate, progress is not None), progress)
+        wants_progress = progress is not None
+        raw = await run(lambda bridge: core.sweep(bridge, text, rate, patience, wants_progress), progress)
         swept: SweepResult = json.loads(raw)
         return swept
 

@@ -45,7 +45,9 @@ use validate::validate;
 
 pub use candidates::GX_UNIT;
 pub use identify::identify;
-pub use sweep::{sweep, SweepResult, MAX_UNANSWERED_IN_A_ROW, MIN_RATE, SWEEP_UNITS};
+pub use sweep::{
+    sweep, SweepResult, FIRST_PAUSE, LONGEST_PAUSE, MAX_UNANSWERED_IN_A_ROW, MIN_RATE, SWEEP_UNITS,
+};
 pub use validate::gx_firmware;
 
 /// Version of the serialised scan result (stored in Home Assistant's config entry).

@@ -6,7 +6,7 @@
 //! The transport is pipelined: polls on the same connection are not queued
 //! behind the sweep's requests.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::ops::RangeInclusive;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,8 +28,8 @@ use crate::transport::Transport;
 /// The plausible unit space a sweep covers.
 pub const SWEEP_UNITS: [RangeInclusive<u8>; 2] = [0..=63, 204..=247];
 
-/// Probes in a row without a reply after which a sweep gives up: the GX is
-/// gone, and a sweep of it must not count as done.
+/// Probes in a row without a reply after which a sweep takes the GX as gone
+/// and waits for it (see [`sweep`]).
 pub const MAX_UNANSWERED_IN_A_ROW: u32 = 5;
 
 /// The slowest sweep rate, in requests per second (one request per 100 s).
@@ -59,6 +59,35 @@ impl Pace {
             tokio::time::sleep_until((*next).into()).await;
         }
         *next = (*next).max(now) + self.gap;
+    }
+}
+
+/// The first pause of a sweep waiting for a GX that stopped answering.
+pub const FIRST_PAUSE: Duration = Duration::from_secs(1);
+
+/// The longest pause between two looks at a GX that stopped answering.
+pub const LONGEST_PAUSE: Duration = Duration::from_secs(30);
+
+/// Waits until the GX answers again (a read of its firmware registers, with
+/// pauses that double up to [`LONGEST_PAUSE`]); `last` when `deadline` passes first.
+async fn wait_for_gx(
+    transport: &Transport,
+    tally: &Tally,
+    deadline: Instant,
+    mut last: ScanError,
+) -> Result<(), ScanError> {
+    let mut pause = FIRST_PAUSE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(last);
+        }
+        tokio::time::sleep(pause.min(left)).await;
+        match served::read_firmware(transport, tally).await {
+            Err(ScanError::Transport(err)) => last = ScanError::Transport(err),
+            answered => return answered.map(|_| ()),
+        }
+        pause = (pause * 2).min(LONGEST_PAUSE);
     }
 }
 
@@ -92,15 +121,21 @@ fn pending(base: &ScanResult, ledger: &Ledger) -> Vec<(u8, String)> {
 }
 
 /// Sweeps the rest of the plausible unit space at most `rate` requests per
-/// second (validation included; infinite: unpaced), then validates what it found exactly as a
-/// scan does. A probe without a reply is skipped; [`MAX_UNANSWERED_IN_A_ROW`]
-/// of them in a row end the sweep with the transport error. `progress` gets phase `sweeping` per probe. Dropping the
-/// future cancels the sweep.
+/// second (validation included; infinite: unpaced), then validates what it
+/// found exactly as a scan does. A probe without a reply is skipped (counted
+/// in `unanswered`); after [`MAX_UNANSWERED_IN_A_ROW`] of them in a row the
+/// GX is taken as gone (rebooting, unplugged): the sweep waits for it
+/// (backing off from [`FIRST_PAUSE`] to [`LONGEST_PAUSE`]), probes those pairs
+/// again once it answers, and goes on where it was. It ends with the
+/// transport error when the GX has not answered for `patience`. `progress`
+/// gets phase `sweeping` per probe (`waiting` while the GX is gone). Dropping
+/// the future cancels the sweep.
 pub async fn sweep(
     transport: &Transport,
     ledger: &'static Ledger,
     base: &ScanResult,
     rate: f64,
+    patience: Duration,
     progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
 ) -> Result<SweepResult, ScanError> {
     let started = Instant::now();
@@ -113,28 +148,46 @@ pub async fn sweep(
     let serves_firmware = served::read_firmware(transport, &tally).await?.is_some();
     let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
     let refused = Refused::default();
-    let pairs = pending(base, ledger);
-    let total = pairs.len();
+    let mut queue: VecDeque<(u8, String)> = pending(base, ledger).into();
+    let total = queue.len();
+    let mut done = 0;
     let mut found = Vec::new();
     let mut absent_code = base.gx.absent_exception;
-    let mut unanswered_in_a_row = 0;
-    for (done, (unit, service)) in pairs.into_iter().enumerate() {
+    // The pairs probed without a reply since the last reply, and when that began.
+    let mut streak: Vec<(u8, String)> = Vec::new();
+    let mut silent_since = Instant::now();
+    while let Some((unit, service)) = queue.pop_front() {
         let addresses = ledger
             .service(&service)
             .filter(|s| served.unsupported(s).len() < s.registers.len())
             .map(probe_addresses)
             .unwrap_or_default();
         // `None`: the firmware refused every probe register (no such type here).
-        // A probe without a reply is skipped (counted in `unanswered`).
         match probe(transport, &tally, &refused, &service, &addresses, unit).await {
             Some(BlockResult::Failed(err)) => {
-                unanswered_in_a_row += 1;
-                if unanswered_in_a_row >= MAX_UNANSWERED_IN_A_ROW {
-                    return Err(err.into());
+                if streak.is_empty() {
+                    silent_since = Instant::now();
+                }
+                streak.push((unit, service));
+                if streak.len() >= MAX_UNANSWERED_IN_A_ROW as usize {
+                    let waiting = ScanProgress {
+                        phase: "waiting",
+                        done,
+                        total,
+                        found: found.len(),
+                    };
+                    progress(waiting);
+                    wait_for_gx(transport, &tally, silent_since + patience, err.into()).await?;
+                    // Those probes were lost to the outage: send them again.
+                    done -= streak.len() - 1;
+                    for pair in streak.drain(..).rev() {
+                        queue.push_front(pair);
+                    }
+                    continue;
                 }
             }
             outcome => {
-                unanswered_in_a_row = 0;
+                streak.clear();
                 match outcome {
                     Some(BlockResult::Words(_)) => found.push(new_device(unit, &service)),
                     Some(BlockResult::Exception(code)) => absent_code = Some(code),
@@ -142,9 +195,10 @@ pub async fn sweep(
                 }
             }
         }
+        done += 1;
         progress(ScanProgress {
             phase: "sweeping",
-            done: done + 1,
+            done,
             total,
             found: found.len(),
         });

@@ -315,13 +315,16 @@ impl ClientCore {
     }
 
     /// Sweeps the units 0-63 and 204-247 that the scan result (JSON) has not
-    /// covered, at most `rate` requests per second (at least `MIN_RATE`, 0.01); delivers the sweep result
-    /// as JSON (not adopted for polling). With `progress`, every probe is an event.
+    /// covered, at most `rate` requests per second (at least `MIN_RATE`, 0.01),
+    /// waiting up to `patience_s` seconds for a GX that stopped answering;
+    /// delivers the sweep result as JSON (not adopted for polling). With
+    /// `progress`, every probe is an event.
     fn sweep(
         &self,
         bridge: &BridgeCore,
         scan_json: &str,
         rate: f64,
+        patience_s: f64,
         progress: bool,
     ) -> PyResult<u64> {
         if rate.is_nan() || rate < MIN_RATE {
@@ -329,11 +332,17 @@ impl ClientCore {
                 "rate must be at least {MIN_RATE} requests/s"
             )));
         }
+        if !(0.0..=86_400.0).contains(&patience_s) {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "patience must be between 0 and 86400 seconds, got {patience_s}"
+            )));
+        }
+        let patience = Duration::from_secs_f64(patience_s);
         let base = parse_scan(scan_json)?;
         let (transport, ledger) = (self.transport.clone(), self.ledger);
         self.run(bridge, move |events| async move {
             let reporter = reporter(events, progress);
-            let result = sweep(&transport, ledger, &base, rate, reporter).await?;
+            let result = sweep(&transport, ledger, &base, rate, patience, reporter).await?;
             Ok(serde_json::to_string(&result)?)
         })
     }

@@ -1,4 +1,4 @@
-"""Client.sweep: completes a scan at a bounded rate, can be cancelled, refuses a nonsense rate."""
+"""Client.sweep: completes a scan at a bounded rate, waits for a rebooting GX, can be cancelled."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import math
 
 import pytest
-from victron_gx_modbus import Client, Simulator
+from victron_gx_modbus import Client, ScanProgress, Simulator
 
 
 async def test_sweep_finds_a_device_connected_after_the_scan() -> None:
@@ -43,3 +43,29 @@ async def test_a_nonsense_rate_is_refused(rate: float) -> None:
         scan = await client.scan()
         with pytest.raises(ValueError, match="rate"):
             await client.sweep(scan, rate=rate)
+
+
+@pytest.mark.parametrize("patience", [-1.0, math.nan, math.inf, 86_401.0])
+async def test_a_nonsense_patience_is_refused(patience: float) -> None:
+    async with Simulator("minimal", latency_ms=0) as sim, Client(sim.host, sim.port) as client:
+        scan = await client.scan()
+        with pytest.raises(ValueError, match="patience"):
+            await client.sweep(scan, patience=patience)
+
+
+async def test_a_sweep_through_a_reboot_says_it_waited_and_finds_the_device() -> None:
+    async with Simulator("single-phase-ess", latency_ms=0) as sim, Client(sim.host, sim.port) as client:
+        await sim.set_present("water", present=False)
+        scan = await client.scan()
+        await sim.set_present("water", present=True)
+        steps: list[str] = []
+
+        def on_step(step: ScanProgress) -> None:
+            if step["phase"] == "sweeping" and step["done"] == 5:
+                sim.reboot(1.5)
+            steps.append(step["phase"])
+
+        swept = await client.sweep(scan, rate=math.inf, patience=30.0, progress=on_step)
+    assert [(found["unit"], found["service"]) for found in swept["found"]] == [(20, "tank")]
+    assert "waiting" in steps
+    assert steps[-1] == "done"

@@ -197,16 +197,36 @@ async def test_unload_mid_sweep_leaves_nothing_running(
 
 
 @pytest.mark.usefixtures("sweep_on")
-async def test_a_failed_sweep_is_logged_once_and_retried_at_the_next_start(
+async def test_a_sweep_waits_for_a_rebooting_gx_and_goes_on(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr("custom_components.victron_gx_modbus.const.SWEEP_RATE", 100.0)
+    entry = await setup_entry(hass, simulator)
+    await wait_for(lambda: status_of(entry).done > 0, within=5)
+    simulator.reboot(2.0)
+    before = status_of(entry).done
+    await wait_for(lambda: status_of(entry).done > before + 50, within=20)
+    assert status_of(entry).state == "running"
+    assert simulator.stats()["reboots"] == 1
+    assert not [r for r in caplog.records if "search" in r.getMessage() and r.levelno >= logging.WARNING]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("sweep_on")
+async def test_a_sweep_of_a_gx_gone_longer_than_its_patience_is_logged_once_and_retried_at_the_next_start(
     hass: HomeAssistant,
     simulator: Simulator,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr("custom_components.victron_gx_modbus.const.SWEEP_RATE", 50.0)
+    monkeypatch.setattr("custom_components.victron_gx_modbus.const.SWEEP_PATIENCE", 1.0)
     entry = await setup_entry(hass, simulator)
     await wait_for(lambda: status_of(entry).done > 0, within=5)
-    simulator.reboot(2.0)
+    simulator.reboot(10.0)
     await wait_for(lambda: status_of(entry).state == "failed", within=20)
     warnings = [
         r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "search" in r.getMessage()
