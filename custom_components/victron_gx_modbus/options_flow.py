@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 CONF_DEVICES = "devices"
 CONF_MODE = "mode"
+CONF_FORGET_PASSWORD = "forget_password"  # noqa: S105 - a field's key, not a password
 SECTION_ADVANCED = "advanced"
 SCAN_MODES = ["quick", "deep"]
 MQTT_MODE = "mqtt"
@@ -118,6 +119,14 @@ def _settings_schema(values: dict[str, Any], choices: list[SelectOptionDict]) ->
             ),
         }
     )
+
+
+def _password_to_store(user_input: dict[str, Any], stored: str | None) -> str | None:
+    """The MQTT password to store: the typed one, else none when forgotten, else the stored one."""
+    typed = user_input.get(CONF_MQTT_PASSWORD)
+    if typed:
+        return str(typed)
+    return None if user_input.get(CONF_FORGET_PASSWORD) else stored
 
 
 class VictronGxOptionsFlow(OptionsFlowWithReload):
@@ -200,7 +209,11 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(step_id="writes", data_schema=limits_schema(values), errors=errors)
 
     async def async_step_mqtt(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """MQTT discovery on or off, its port and the GX's password (empty: keep it); checked first."""
+        """MQTT discovery on or off, its port and the GX's password; checked with what will be stored.
+
+        An empty password keeps the stored one; with one stored, the form
+        also offers to forget it (a GX whose security profile no longer asks).
+        """
         entry = self.config_entry
         current = MqttSettings.stored(entry.data) or MqttSettings(enabled=False, port=MQTT_PORT)
         errors: dict[str, str] = {}
@@ -209,7 +222,7 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
                 current,
                 enabled=bool(user_input[CONF_ENABLED]),
                 port=int(user_input[CONF_MQTT_PORT]),
-                password=user_input.get(CONF_MQTT_PASSWORD) or current.password,
+                password=_password_to_store(user_input, current.password),
             )
             if settings.enabled:
                 check = await async_mqtt_check(entry.data[CONF_HOST], entry.data[CONF_PORT], settings)
@@ -225,18 +238,16 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
                 self.hass.config_entries.async_schedule_reload(entry.entry_id)
                 return self.async_create_entry(data=dict(entry.options))
         values = user_input or {CONF_ENABLED: current.enabled, CONF_MQTT_PORT: current.port}
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_ENABLED, default=values[CONF_ENABLED]): BooleanSelector(),
-                vol.Required(CONF_MQTT_PORT, default=values[CONF_MQTT_PORT]): _bounded(
-                    1, 65535, "port_range"
-                ),
-                vol.Optional(CONF_MQTT_PASSWORD): TextSelector(
-                    TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
-                ),
-            }
-        )
-        return self.async_show_form(step_id="mqtt", data_schema=schema, errors=errors)
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(CONF_ENABLED, default=values[CONF_ENABLED]): BooleanSelector(),
+            vol.Required(CONF_MQTT_PORT, default=values[CONF_MQTT_PORT]): _bounded(1, 65535, "port_range"),
+            vol.Optional(CONF_MQTT_PASSWORD): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+            ),
+        }
+        if current.password is not None:
+            fields[vol.Optional(CONF_FORGET_PASSWORD, default=False)] = BooleanSelector()
+        return self.async_show_form(step_id="mqtt", data_schema=vol.Schema(fields), errors=errors)
 
     async def async_step_rescan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose the GX's list over MQTT (when on), a quick or deep scan, or list the unit IDs."""

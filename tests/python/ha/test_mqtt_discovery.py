@@ -309,6 +309,62 @@ async def test_options_turn_mqtt_on_and_off_after_checking_it(hass: HomeAssistan
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_options_forget_the_stored_mqtt_password_only_when_asked(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # the same site's MQTT face asking for a password, and (its security profile changed) asking for none
+    async with (
+        Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim,
+        Simulator("minimal", mqtt_port=0) as unguarded,
+    ):
+        with patch(f"{FLOW}.MQTT_PORT", await closed_port()):
+            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+
+        async def submit(values: dict[str, Any], *, offers_forget: bool) -> ConfigFlowResult:
+            result = await open_options(hass, entry, "mqtt")
+            fields = {str(key) for key in result["data_schema"].schema}  # type: ignore[union-attr]
+            assert ("forget_password" in fields) is offers_forget, fields
+            result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+            await hass.async_block_till_done()
+            return result
+
+        def stored_password() -> str | None:
+            return MqttSettings.stored(entry.data).password  # type: ignore[union-attr]
+
+        guarded = {"enabled": True, "port": sim.mqtt_port}
+        result = await submit({**guarded, "password": PASSWORD}, offers_forget=False)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert stored_password() == PASSWORD
+
+        # the GX still asks: forgetting is checked first and refused, the password stays
+        result = await submit({**guarded, "forget_password": True}, offers_forget=True)
+        assert result["errors"] == {"base": "invalid_mqtt_password"}
+        result = await submit({**guarded, "password": "wrong", "forget_password": True}, offers_forget=True)
+        assert result["errors"] == {"base": "invalid_mqtt_password"}
+        result = await submit({**guarded, "forget_password": False}, offers_forget=True)  # empty: keep
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert stored_password() == PASSWORD
+        assert mqtt_in_use(entry.data)
+
+        # the GX asks for none any more: forgetting is checked without it and stored
+        result = await submit(
+            {"enabled": True, "port": unguarded.mqtt_port, "forget_password": True}, offers_forget=True
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert stored_password() is None
+        assert entry.data[CONF_MQTT]["password"] is None
+        assert mqtt_in_use(entry.data)
+        result = await submit({"enabled": True, "port": unguarded.mqtt_port}, offers_forget=False)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert stored_password() is None
+
+        diagnostics = json.dumps(await async_get_config_entry_diagnostics(hass, entry))
+        assert PASSWORD not in diagnostics
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    assert not [record for record in caplog.records if PASSWORD in record.getMessage()]
+
+
 def assert_garage_mppt_added(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
     """three-phase's garage MPPT (unit 3) is in the stored scan, with its entities."""
     keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
