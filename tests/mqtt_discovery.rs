@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::mqtt::{read_services, scan_with_mqtt, MqttError, MqttOptions, ServiceList};
+use victron_gx_modbus::mqtt::{
+    read_services, scan_listed, scan_with_mqtt, ListedUnits, MqttError, MqttOptions, ServiceList,
+};
 use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 
@@ -230,6 +232,53 @@ async fn a_list_without_an_active_service_is_no_list() {
         .await
         .expect_err("nothing active");
     assert_eq!(err, MqttError::NoServiceList);
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_already_read_is_scanned_as_given_without_another_mqtt_session() {
+    let sim = start("three-phase", None).await;
+    let list = read_services(&options(&sim)).await.expect("list");
+    assert_eq!(sim.stats().mqtt_connections, 1);
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    config.max_rate = 0.0;
+    let t = Transport::new(config);
+    let ledger = embedded().expect("ledger");
+    let whole = ListedUnits::from(&list);
+    // A part of the list: the GX's own services and one device at a unit of
+    // its own (a device of instance 0 is listed at 100 and found at 0).
+    let own = |service: &str| ["system", "settings", "hub4", "platform"].contains(&service);
+    let elsewhere = whole
+        .active
+        .iter()
+        .find(|(unit, _)| *unit != 100)
+        .cloned()
+        .expect("a device at another unit");
+    let mut part = whole.clone();
+    part.active
+        .retain(|pair| own(&pair.1) || *pair == elsewhere);
+    assert!(part.active.len() < whole.active.len());
+    for (listed, want) in [
+        (&part, part.active.iter().cloned().collect()),
+        (&whole, expected(&sim).await),
+    ] {
+        sim.reset_stats();
+        let (result, discovery) = scan_listed(&t, ledger, listed, Arc::new(|_| {}))
+            .await
+            .expect("scan");
+        assert_eq!(found(&result), want);
+        assert_eq!(result.mode, "mqtt");
+        assert_eq!(result.stats.failed_requests, 0);
+        let stats = sim.stats();
+        assert_eq!((stats.exceptions, stats.mqtt_connections), (0, 0));
+        assert!(stats.requests > 0);
+        assert_eq!(discovery.used, "mqtt");
+        assert_eq!(discovery.fallback, None);
+        assert_eq!(discovery.phases.len(), 1);
+        assert_eq!(discovery.phases[0].listed, Some(list.services.len()));
+        assert_eq!(result.gx.firmware, list.firmware);
+    }
+    t.close().await;
     sim.stop().await;
 }
 

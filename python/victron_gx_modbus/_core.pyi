@@ -188,6 +188,15 @@ class ClientCore:
         mqtt: tuple[str, int, str | None, str | None, str | None, float] | None = None,
     ) -> int:
         """Scan the GX; delivers the scan result as JSON (and progress events)."""
+    def scan_listed(
+        self,
+        bridge: BridgeCore,
+        services: list[tuple[int, str]],
+        listed: int,
+        firmware: str | None,
+        progress: bool,
+    ) -> int:
+        """Scan exactly these (unit ID, service type) pairs over Modbus, no MQTT; delivers JSON as `scan`."""
     def mqtt_check(
         self, bridge: BridgeCore, mqtt: tuple[str, int, str | None, str | None, str | None, float]
     ) -> int:

@@ -249,6 +249,32 @@ class Client:
         result: ScanResult = json.loads(raw)
         return result
 
+    async def scan_listed(
+        self, check: MqttCheck, *, progress: Callable[[ScanProgress], object] | None = None
+    ) -> ScanResult:
+        """Scan exactly the services a successful `mqtt_check` returned, without reading MQTT again.
+
+        The result is what `scan(mqtt=...)` gives when the list answers (mode
+        "mqtt", no failed request), adopted for polling; the check's firmware
+        stands in for a GX without firmware registers. A check that failed
+        or lists no connected service raises ValueError.
+        """
+        services = check.get("services")
+        if "error" in check or not services:
+            msg = f"the MQTT check gave no list to scan: {check.get('error', 'no connected service')}"
+            raise ValueError(msg)
+        listed = check.get("listed", len(services))
+        firmware = check.get("firmware")
+        core = self._core
+        async with self._plan_lock:
+            raw = await run(
+                lambda bridge: core.scan_listed(bridge, services, listed, firmware, progress is not None),
+                progress,
+            )
+            await self._load_plan()
+        result: ScanResult = json.loads(raw)
+        return result
+
     async def mqtt_check(self, mqtt: MqttOptions) -> MqttCheck:
         """Read the GX's service list over its MQTT and send no Modbus request.
 

@@ -89,5 +89,7 @@ class MqttCheck(TypedDict):
     """Listed services that are connected (what a scan over MQTT probes)."""
     services: NotRequired[list[tuple[int, str]]]
     """The connected services as (unit ID, service type) pairs."""
+    firmware: NotRequired[str | None]
+    """The GX firmware (Venus OS version) its MQTT published; None when it published none."""
     error: NotRequired[MqttErrorKind]
     message: NotRequired[str]

@@ -44,6 +44,8 @@ class SimulatorStats(TypedDict):
     connections_accepted: int
     connections_rejected: int
     connections_open: int
+    mqtt_connections: int
+    """TCP connections its MQTT face accepted (one per MQTT client session)."""
     malformed_requests: int
     faults_injected: int
     reboots: int

@@ -15,7 +15,7 @@ mod scan;
 
 pub(crate) use discover::ECHO_OPTION;
 pub use discover::{read_services, MqttError, MqttOptions, ServiceList};
-pub use scan::{scan_with_mqtt, Discovery, Phase};
+pub use scan::{scan_listed, scan_with_mqtt, Discovery, ListedUnits, Phase};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,12 +1,13 @@
 //! A scan that asks the GX's MQTT first: the exact service list when the
 //! broker answers, the quick Modbus scan at once when it does not.
+//! A list read earlier (a check) is scanned as it is, without asking again.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{read_services, MqttOptions};
+use super::{read_services, MqttOptions, ServiceList};
 use crate::discovery::{scan, ScanError, ScanMode, ScanProgress, ScanResult};
 use crate::ledger::Ledger;
 use crate::transport::Transport;
@@ -70,6 +71,53 @@ impl Discovery {
     }
 }
 
+/// What a reading of the GX's MQTT list told, as a scan of exactly those
+/// services needs it (no MQTT session of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedUnits {
+    /// (unit, service type) of every active service, as the GX lists them.
+    pub active: Vec<(u8, String)>,
+    /// Services the list holds, active or not.
+    pub listed: usize,
+    /// The GX firmware its platform service published, if any.
+    pub firmware: Option<String>,
+}
+
+impl From<&ServiceList> for ListedUnits {
+    fn from(list: &ServiceList) -> Self {
+        Self {
+            active: list.active(),
+            listed: list.services.len(),
+            firmware: list.firmware.clone(),
+        }
+    }
+}
+
+/// Scans exactly the listed services over Modbus (`ScanMode::Exact`), with
+/// no MQTT exchange: for a caller that has just read the list. A GX older
+/// than list 3.66 has no firmware registers; its platform service still
+/// says which Venus OS it runs, so the list's firmware fills that in.
+pub async fn scan_listed(
+    transport: &Transport,
+    ledger: &'static Ledger,
+    listed: &ListedUnits,
+    progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
+) -> Result<(ScanResult, Discovery), ScanError> {
+    let mode = ScanMode::Exact(listed.active.clone());
+    let mut result = scan(transport, ledger, mode, progress).await?;
+    if result.gx.firmware.is_none() {
+        result.gx.firmware.clone_from(&listed.firmware);
+    }
+    let mut phase = Phase::of(&result);
+    phase.listed = Some(listed.listed);
+    let discovery = Discovery {
+        used: phase.name.clone(),
+        fallback: None,
+        phases: vec![phase],
+    };
+    Ok((result, discovery))
+}
+
 /// Reads the GX's service list over MQTT and scans exactly those units; when
 /// the broker cannot be reached, refuses the credentials, times out or has
 /// no list, runs the quick scan instead and says why.
@@ -84,21 +132,12 @@ pub async fn scan_with_mqtt(
     let mqtt_ms = started.elapsed().as_secs_f64() * 1000.0;
     match listed {
         Ok(list) => {
-            let mut result =
-                scan(transport, ledger, ScanMode::Exact(list.active()), progress).await?;
-            // A GX older than list 3.66 has no firmware registers; its
-            // platform service still says which Venus OS it runs.
-            if result.gx.firmware.is_none() {
-                result.gx.firmware.clone_from(&list.firmware);
+            let (result, mut discovery) =
+                scan_listed(transport, ledger, &ListedUnits::from(&list), progress).await?;
+            // The phase's time includes reading the list.
+            if let Some(phase) = discovery.phases.first_mut() {
+                phase.duration_ms += mqtt_ms;
             }
-            let mut phase = Phase::of(&result);
-            phase.duration_ms += mqtt_ms;
-            phase.listed = Some(list.services.len());
-            let discovery = Discovery {
-                used: phase.name.clone(),
-                fallback: None,
-                phases: vec![phase],
-            };
             Ok((result, discovery))
         }
         Err(err) => {

@@ -21,7 +21,7 @@ use crate::discovery::{
 use crate::frame::Reply;
 use crate::guard::Writer;
 use crate::ledger::{self, Ledger};
-use crate::mqtt::{read_services, scan_with_mqtt, Discovery};
+use crate::mqtt::{read_services, scan_listed, scan_with_mqtt, Discovery, ListedUnits};
 use crate::plan::{plan, plan_all, Cycle, Tier};
 use crate::poll::Poller;
 use crate::transport::{Transport, TransportConfig, TransportError};
@@ -149,6 +149,23 @@ fn port_number(port: i64) -> PyResult<u16> {
         .ok_or_else(|| {
             pyo3::exceptions::PyValueError::new_err(format!("port must be 1-65535, got {port}"))
         })
+}
+
+/// The scan result as Python gets it (JSON, with how it was found under
+/// `discovery`), after adopting it for polling.
+async fn adopt_scan(
+    state: &Mutex<State>,
+    ledger: &'static Ledger,
+    slow_every: u64,
+    result: ScanResult,
+    discovery: &Discovery,
+) -> Result<String, CoreError> {
+    let mut value = serde_json::to_value(&result)?;
+    value["discovery"] = serde_json::to_value(discovery)?;
+    let mut state = state.lock().await;
+    state.poller = Some(poller_for(ledger, &result, slow_every, None));
+    state.scan = Some(result);
+    Ok(value.to_string())
 }
 
 /// Progress steps as events (or dropped without `progress`).
@@ -294,13 +311,43 @@ impl ClientCore {
                     (result, discovery)
                 }
             };
-            let mut value = serde_json::to_value(&result)?;
-            value["discovery"] = serde_json::to_value(&discovery)?;
-            let json = value.to_string();
-            let mut state = state.lock().await;
-            state.poller = Some(poller_for(ledger, &result, slow_every, None));
-            state.scan = Some(result);
-            Ok(json)
+            adopt_scan(&state, ledger, slow_every, result, &discovery).await
+        })
+    }
+
+    /// Scans exactly the `services` (unit ID, service type) that an MQTT
+    /// check returned, over Modbus and without reading MQTT again; `listed`
+    /// and `firmware` are the check's. Delivers and adopts the result as
+    /// `scan` does (mode `mqtt`). An empty list is a `ValueError`.
+    #[pyo3(signature = (bridge, services, listed, firmware, progress))]
+    fn scan_listed(
+        &self,
+        bridge: &BridgeCore,
+        services: Vec<(u8, String)>,
+        listed: usize,
+        firmware: Option<String>,
+        progress: bool,
+    ) -> PyResult<u64> {
+        if services.is_empty() {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "the list to scan names no service",
+            ));
+        }
+        let listed = ListedUnits {
+            listed,
+            active: services,
+            firmware,
+        };
+        let (transport, ledger, state, slow_every) = (
+            self.transport.clone(),
+            self.ledger,
+            Arc::clone(&self.state),
+            self.slow_every,
+        );
+        self.run(bridge, move |events| async move {
+            let reporter = reporter(events, progress);
+            let (result, discovery) = scan_listed(&transport, ledger, &listed, reporter).await?;
+            adopt_scan(&state, ledger, slow_every, result, &discovery).await
         })
     }
 

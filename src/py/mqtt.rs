@@ -54,8 +54,9 @@ fn error_kind(err: &MqttError) -> &'static str {
 }
 
 /// The outcome of reading the service list as JSON: `portal_id`, `listed`
-/// and `active` counts and the active `(unit, service type)` pairs, or
-/// `error` (its kind) and `message`. The password is never part of it.
+/// and `active` counts, the active `(unit, service type)` pairs and the GX
+/// `firmware` (null when not published), or `error` (its kind) and
+/// `message`. The password is never part of it.
 pub fn check_json(outcome: &Result<ServiceList, MqttError>) -> String {
     match outcome {
         Ok(list) => serde_json::json!({
@@ -63,6 +64,7 @@ pub fn check_json(outcome: &Result<ServiceList, MqttError>) -> String {
             "listed": list.services.len(),
             "active": list.active().len(),
             "services": list.active(),
+            "firmware": list.firmware,
         }),
         Err(err) => serde_json::json!({
             "error": error_kind(err),

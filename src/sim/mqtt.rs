@@ -9,6 +9,7 @@
 //! With a password set, a connection without it is refused (CONNACK 4/5),
 //! as on a GX whose security profile asks for one.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -41,6 +42,8 @@ pub(super) struct MqttFace {
     pub password: Option<String>,
     /// Requests for the scenario's devices go to the simulator's service.
     pub jobs: mpsc::UnboundedSender<Job>,
+    /// Connections accepted so far (the simulator's stats show and reset it).
+    pub connections: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for MqttFace {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for MqttFace {
             .field("firmware", &self.firmware)
             .field("password", &crate::mqtt::redacted(self.password.as_deref()))
             .field("jobs", &self.jobs)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -135,6 +139,7 @@ pub(super) async fn accept_loop(
             _ = shutdown.changed() => break,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                face.connections.fetch_add(1, Ordering::Relaxed);
                 connections.spawn(serve(stream, Arc::clone(&face)));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -159,6 +159,8 @@ struct Shared {
     reboot: Notify,
     down_for: Mutex<Duration>,
     open: AtomicU64,
+    /// Connections the MQTT face accepted (kept by the face, shown in the stats).
+    mqtt_connections: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -196,8 +198,17 @@ impl Simulator {
             source,
         })?;
         let (jobs, job_rx) = mpsc::unbounded_channel();
+        let mqtt_connections = Arc::new(AtomicU64::new(0));
         let mqtt = match &config.mqtt {
-            Some(mqtt) => Some(mqtt_listener(mqtt, &config.scenario, jobs.clone()).await?),
+            Some(mqtt) => Some(
+                mqtt_listener(
+                    mqtt,
+                    &config.scenario,
+                    jobs.clone(),
+                    Arc::clone(&mqtt_connections),
+                )
+                .await?,
+            ),
             None => None,
         };
         let (generation, _) = watch::channel(0);
@@ -214,6 +225,7 @@ impl Simulator {
             reboot: Notify::new(),
             down_for: Mutex::new(Duration::ZERO),
             open: AtomicU64::new(0),
+            mqtt_connections,
         });
         let service = tokio::spawn(service_loop(
             gx,
@@ -264,12 +276,14 @@ impl Simulator {
     pub fn stats(&self) -> Stats {
         let mut stats = lock(&self.shared.stats).clone();
         stats.connections_open = self.shared.open.load(Ordering::Relaxed);
+        stats.mqtt_connections = self.shared.mqtt_connections.load(Ordering::Relaxed);
         stats
     }
 
     /// Clears the request statistics (not the site's state).
     pub fn reset_stats(&self) {
         *lock(&self.shared.stats) = Stats::default();
+        self.shared.mqtt_connections.store(0, Ordering::Relaxed);
     }
 
     /// Injects a fault into the next `count` replies.
@@ -362,6 +376,7 @@ async fn mqtt_listener(
     config: &MqttConfig,
     scenario: &Scenario,
     jobs: mpsc::UnboundedSender<Job>,
+    connections: Arc<AtomicU64>,
 ) -> Result<(TcpListener, Arc<MqttFace>), SimError> {
     let listener = bind(config.bind).await?;
     let system = scenario.devices.iter().find(|d| d.service == "system");
@@ -379,6 +394,7 @@ async fn mqtt_listener(
         firmware,
         password: config.password.clone(),
         jobs,
+        connections,
     };
     Ok((listener, Arc::new(face)))
 }

@@ -78,6 +78,8 @@ pub struct Stats {
     pub connections_rejected: u64,
     /// Connections open now.
     pub connections_open: u64,
+    /// TCP connections the MQTT face accepted (each one MQTT client session).
+    pub mqtt_connections: u64,
     /// Frames from clients that could not be parsed (the connection was dropped).
     pub malformed_requests: u64,
     /// Faults injected so far.

@@ -139,5 +139,39 @@ async def test_the_check_reads_only_the_list_and_says_why_not() -> None:
         assert "cannot connect" in refused["message"]
 
 
+@pytest.mark.parametrize("scenario", ["three-phase", "pre-3.66"])
+async def test_a_checked_list_is_scanned_without_a_second_mqtt_session(scenario: str) -> None:
+    async with Simulator(scenario, service_time_ms=0, mqtt_port=0, mqtt_password=PASSWORD) as sim:
+        options = MqttOptions(port=sim.mqtt_port or 0, password=PASSWORD)
+        async with Client(sim.host, sim.port, max_rate=0) as gx:
+            reference = await gx.scan(mqtt=options)
+        sim.reset_stats()
+        async with Client(sim.host, sim.port, max_rate=0) as gx:
+            check = await gx.mqtt_check(options)
+            result = await gx.scan_listed(check)
+            stats = sim.stats()
+            snapshot = await gx.poll()  # a fresh client polls what it scanned
+    assert stats["mqtt_connections"] == 1  # the check's; the scan asked MQTT nothing
+    assert result["stats"]["failed_requests"] == stats["exceptions"] == ALLOWED_FAILURES.get(scenario, 0)
+    assert result["mode"] == "mqtt"
+    assert {(d["unit"], d["service"]) for d in result["devices"]} == {
+        (d["unit"], d["service"]) for d in reference["devices"]
+    }
+    assert result["gx"]["firmware"] == reference["gx"]["firmware"] == check.get("firmware")
+    [phase] = result["discovery"]["phases"]
+    assert (phase["name"], phase.get("listed")) == ("mqtt", check["listed"])
+    assert result["discovery"]["fallback"] is None
+    assert snapshot["values"], "the result is adopted for polling"
+
+
+async def test_a_failed_check_is_no_list_to_scan() -> None:
+    async with Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim:
+        async with Client(sim.host, sim.port) as gx:
+            refused = await gx.mqtt_check(MqttOptions(port=sim.mqtt_port or 0))
+            with pytest.raises(ValueError, match="credentials"):
+                await gx.scan_listed(refused)
+        assert sim.stats()["requests"] == 0
+
+
 def test_the_password_is_not_in_the_options_repr() -> None:
     assert PASSWORD not in repr(MqttOptions(password=PASSWORD))
