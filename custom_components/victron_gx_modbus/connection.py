@@ -157,6 +157,12 @@ async def async_mqtt_check(host: str, port: int, mqtt: MqttSettings) -> MqttChec
         return await client.mqtt_check(mqtt.options())
 
 
+async def async_scan_listed(host: str, port: int, check: MqttCheck) -> ScanResult:
+    """Scan exactly the devices a successful MQTT check listed, over Modbus only (no second MQTT session)."""
+    async with flow_client(host, port) as client:
+        return await client.scan_listed(check)
+
+
 def scan_outcome(task: asyncio.Task[Discovered], address: str) -> tuple[Discovered | None, str]:
     """The outcome of a finished discovery task; or None and the error's text (logged)."""
     try:

@@ -1,10 +1,11 @@
 """An MQTT entry reads the GX's list again (at each setup, then every ten minutes) and adds new devices.
 
 Reading the list sends no Modbus request; only when it names a device the
-stored scan lacks is the GX scanned over MQTT (exactly the listed devices,
-no failed request) on a short-lived client, and the new devices are stored,
-logged once and added with their entities without a reload. Devices that
-left the list stay until a rescan removes them.
+stored scan lacks are exactly the listed devices scanned over Modbus (no
+failed request, and no second MQTT session: the list just read is the one
+scanned) on a short-lived client, and the new devices are stored, logged
+once and added with their entities without a reload. Devices that left the
+list stay until a rescan removes them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from victron_gx_modbus import VictronError, ledger
 
-from .connection import async_discover, async_mqtt_check
+from .connection import async_mqtt_check, async_scan_listed
 from .const import CONF_SCAN, CONF_UNIT_IDS, GX_SERVICES, GX_UNIT, LOGGER, MQTT_REFRESH_INTERVAL
 from .mqtt_settings import MqttSettings
 from .registers import device_key
@@ -62,7 +63,7 @@ def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -
 
 
 async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, settings: MqttSettings) -> None:
-    """Compare the GX's list with the stored scan; scan over MQTT and add what is new."""
+    """Compare the GX's list with the stored scan; scan that list and add what is new (one MQTT session)."""
     host, port = entry.data[CONF_HOST], entry.data[CONF_PORT]
     stored = entry.data[CONF_SCAN]
     known = {device_key(found) for found in stored["devices"]}
@@ -72,13 +73,11 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
         listed = {listed_key(unit, kind) for unit, kind in check.get("services", []) if kind in known_types}
         if not listed - known:
             return
-        found = await async_discover(host, port, mode="quick", progress=lambda _: None, mqtt=settings)
+        scanned = await async_scan_listed(host, port, check)
     except VictronError as err:
-        LOGGER.debug("Reading the GX's MQTT list again failed: %s", err)
+        LOGGER.debug("Reading the GX's MQTT list again (or scanning it) failed: %s", err)
         return
-    if found.mqtt is None or found.scan is None:  # MQTT went away meanwhile: keep what is stored
-        return
-    new = [device for device in found.scan["devices"] if device_key(device) not in known]
+    new = [device for device in scanned["devices"] if device_key(device) not in known]
     if not new or not still_current(entry, stored):
         return
     for device in new:

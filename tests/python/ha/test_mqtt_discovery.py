@@ -365,12 +365,19 @@ async def test_options_forget_the_stored_mqtt_password_only_when_asked(
     assert not [record for record in caplog.records if PASSWORD in record.getMessage()]
 
 
-def assert_garage_mppt_added(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-    """three-phase's garage MPPT (unit 3) is in the stored scan, with its entities."""
+def assert_garage_mppt_added(hass: HomeAssistant, entry: ConfigEntry[Any], sim: Simulator) -> None:
+    """three-phase's garage MPPT (unit 3) is in the stored scan, with its entities, for one MQTT session.
+
+    The refresh read the list once and scanned that list (no second session,
+    no failed request); `sim`'s statistics were reset before the refresh.
+    """
     keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
     assert "3/solarcharger" in keys
     unique_ids = {e.unique_id for e in entry_entities(hass, entry)}
     assert any(unique_id.startswith("c0619ab2a7d1_3_solarcharger_") for unique_id in unique_ids)
+    stats = sim.stats()
+    assert (stats["mqtt_connections"], stats["exceptions"]) == (1, 0)
+    assert stats["requests"] > 0
 
 
 async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
@@ -391,8 +398,7 @@ async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
         sim.reset_stats()
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
-        assert_garage_mppt_added(hass, entry)
-        assert sim.stats()["exceptions"] == 0
+        assert_garage_mppt_added(hass, entry, sim)
         assert "The GX's MQTT lists a further device" in caplog.text
         assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -409,9 +415,8 @@ async def test_a_device_plugged_in_later_is_added_at_the_next_periodic_reading(
         sim.reset_stats()
         async_fire_time_changed(hass, dt_util.utcnow() + MQTT_REFRESH_INTERVAL)
         await hass.async_block_till_done(wait_background_tasks=True)
-        assert_garage_mppt_added(hass, entry)
+        assert_garage_mppt_added(hass, entry, sim)
         assert entry.state is ConfigEntryState.LOADED, "added without a reload"
-        assert sim.stats()["exceptions"] == 0
         assert caplog.text.count("The GX's MQTT lists a further device") == 1
         assert await hass.config_entries.async_unload(entry.entry_id)
         async_fire_time_changed(hass, dt_util.utcnow() + 3 * MQTT_REFRESH_INTERVAL)  # unloaded: nothing runs
