@@ -140,6 +140,15 @@ impl ClientCore {
     {
         Ok(spawn(bridge, Some(&self.tasks), task)?)
     }
+
+    /// What a scan task needs to adopt its result.
+    fn adopter(&self) -> Adopter {
+        Adopter {
+            state: Arc::clone(&self.state),
+            ledger: self.ledger,
+            slow_every: self.slow_every,
+        }
+    }
 }
 
 fn port_number(port: i64) -> PyResult<u16> {
@@ -151,21 +160,25 @@ fn port_number(port: i64) -> PyResult<u16> {
         })
 }
 
-/// The scan result as Python gets it (JSON, with how it was found under
-/// `discovery`), after adopting it for polling.
-async fn adopt_scan(
-    state: &Mutex<State>,
+/// What a scan task needs to adopt its result for polling (the client's
+/// plan state, ledger and slow-tier factor).
+struct Adopter {
+    state: Arc<Mutex<State>>,
     ledger: &'static Ledger,
     slow_every: u64,
-    result: ScanResult,
-    discovery: &Discovery,
-) -> Result<String, CoreError> {
-    let mut value = serde_json::to_value(&result)?;
-    value["discovery"] = serde_json::to_value(discovery)?;
-    let mut state = state.lock().await;
-    state.poller = Some(poller_for(ledger, &result, slow_every, None));
-    state.scan = Some(result);
-    Ok(value.to_string())
+}
+
+impl Adopter {
+    /// The scan result as Python gets it (JSON, with how it was found under
+    /// `discovery`), after adopting it for polling.
+    async fn adopt(&self, result: ScanResult, discovery: &Discovery) -> Result<String, CoreError> {
+        let mut value = serde_json::to_value(&result)?;
+        value["discovery"] = serde_json::to_value(discovery)?;
+        let mut state = self.state.lock().await;
+        state.poller = Some(poller_for(self.ledger, &result, self.slow_every, None));
+        state.scan = Some(result);
+        Ok(value.to_string())
+    }
 }
 
 /// Progress steps as events (or dropped without `progress`).
@@ -295,12 +308,7 @@ impl ClientCore {
                     "mode must be 'quick', 'deep', or 'units' with a non-empty list of unit IDs",
                 )),
             };
-        let (transport, ledger, state, slow_every) = (
-            self.transport.clone(),
-            self.ledger,
-            Arc::clone(&self.state),
-            self.slow_every,
-        );
+        let (transport, ledger, adopter) = (self.transport.clone(), self.ledger, self.adopter());
         self.run(bridge, move |events| async move {
             let reporter = reporter(events, progress);
             let (result, discovery) = match mqtt {
@@ -311,7 +319,7 @@ impl ClientCore {
                     (result, discovery)
                 }
             };
-            adopt_scan(&state, ledger, slow_every, result, &discovery).await
+            adopter.adopt(result, &discovery).await
         })
     }
 
@@ -338,16 +346,11 @@ impl ClientCore {
             active: services,
             firmware,
         };
-        let (transport, ledger, state, slow_every) = (
-            self.transport.clone(),
-            self.ledger,
-            Arc::clone(&self.state),
-            self.slow_every,
-        );
+        let (transport, ledger, adopter) = (self.transport.clone(), self.ledger, self.adopter());
         self.run(bridge, move |events| async move {
             let reporter = reporter(events, progress);
             let (result, discovery) = scan_listed(&transport, ledger, &listed, reporter).await?;
-            adopt_scan(&state, ledger, slow_every, result, &discovery).await
+            adopter.adopt(result, &discovery).await
         })
     }
 
