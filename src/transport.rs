@@ -188,6 +188,52 @@ struct Counters {
     latencies: VecDeque<f64>,
     consecutive_timeouts: u32,
     connected_once: bool,
+    losses: LossLog,
+}
+
+/// At most one warning about a lost connection per [`LOSS_WARNING_EVERY`]:
+/// a flaky GX that resets the connection every few replies must not flood
+/// the log (the others go to debug, and the next warning counts them).
+const LOSS_WARNING_EVERY: Duration = Duration::from_secs(300);
+
+struct LossLog {
+    every: Duration,
+    last_warning: Option<Instant>,
+    since_warning: u64,
+}
+
+impl Default for LossLog {
+    fn default() -> Self {
+        Self {
+            every: LOSS_WARNING_EVERY,
+            last_warning: None,
+            since_warning: 0,
+        }
+    }
+}
+
+impl LossLog {
+    /// Logs one lost or dropped connection (`what`, e.g. "connection to … lost: …");
+    /// whether that was a warning.
+    fn log(&mut self, what: &str) -> bool {
+        let now = Instant::now();
+        if self
+            .last_warning
+            .is_some_and(|last| now.duration_since(last) < self.every)
+        {
+            self.since_warning += 1;
+            log::debug!("{what}");
+            return false;
+        }
+        match std::mem::take(&mut self.since_warning) {
+            0 => log::warn!("{what}"),
+            more => log::warn!(
+                "{what} ({more} more connection losses since the last warning, logged at debug)"
+            ),
+        }
+        self.last_warning = Some(now);
+        true
+    }
 }
 
 /// A connection to one GX, shared by every caller (cheap to clone).
@@ -407,12 +453,12 @@ impl Transport {
     /// Drops a connection that failed (if it is still the current one).
     async fn lose(&self, conn: &Arc<Connection>, reason: &str) {
         if conn.alive.swap(false, Ordering::Relaxed) {
-            lock(&self.inner.counters).metrics.disconnects += 1;
-            log::warn!(
+            let mut counters = lock(&self.inner.counters);
+            counters.metrics.disconnects += 1;
+            counters.losses.log(&format!(
                 "connection to {}:{} dropped: {reason}",
-                self.inner.config.host,
-                self.inner.config.port
-            );
+                self.inner.config.host, self.inner.config.port
+            ));
         }
         fail_all(
             &conn.pending,
@@ -543,8 +589,11 @@ fn connection_ended(
     error: TransportError,
 ) {
     if alive.swap(false, Ordering::Relaxed) {
-        lock(counters).metrics.disconnects += 1;
-        log::warn!("connection to {addr} lost: {error}");
+        let mut counters = lock(counters);
+        counters.metrics.disconnects += 1;
+        counters
+            .losses
+            .log(&format!("connection to {addr} lost: {error}"));
     }
     fail_all(pending, &error);
 }
@@ -604,5 +653,25 @@ fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: Str
         alive,
         reader,
         writer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connection_losses_warn_once_per_period() {
+        let mut losses = LossLog {
+            every: Duration::from_millis(100),
+            ..LossLog::default()
+        };
+        assert!(losses.log("lost 1"), "the first loss is a warning");
+        assert!(!losses.log("lost 2"));
+        assert!(!losses.log("lost 3"));
+        assert_eq!(losses.since_warning, 2);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert!(losses.log("lost 4"), "a period later, a warning again");
+        assert_eq!(losses.since_warning, 0, "counted in that warning");
     }
 }
