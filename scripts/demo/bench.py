@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -40,7 +39,8 @@ import aiohttp
 from victron_gx_modbus import Simulator
 
 from .api import HomeAssistantApi, Websocket
-from .state import HA_COMMAND, free_port, prepare
+from .process import home_assistant
+from .state import free_port, prepare
 
 INTERVAL_S = 5.0
 LATENCY_MS = 5.0
@@ -103,15 +103,8 @@ async def _scenario(scenario: str, cycles: int) -> list[Figures]:
     base = f"http://127.0.0.1:{port}"
     results: list[Figures] = []
     async with Simulator(scenario, latency_ms=LATENCY_MS) as gx:
-        hass = await asyncio.create_subprocess_exec(
-            *HA_COMMAND,
-            str(folder),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )
         try:
-            async with aiohttp.ClientSession() as session:
+            async with home_assistant(folder) as hass, aiohttp.ClientSession() as session:
                 api = HomeAssistantApi(session, base)
                 async with asyncio.timeout(120):
                     await api.wait_until_up()
@@ -159,12 +152,6 @@ async def _scenario(scenario: str, cycles: int) -> list[Figures]:
                         )
                     )
         finally:
-            if hass.returncode is None:
-                hass.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(hass.wait(), 30)
-                except TimeoutError:
-                    hass.kill()
             shutil.rmtree(folder, ignore_errors=True)
     return results
 

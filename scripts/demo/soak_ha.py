@@ -27,7 +27,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -40,7 +39,8 @@ import psutil
 from victron_gx_modbus import Simulator
 
 from .api import HomeAssistantApi, Websocket
-from .state import HA_COMMAND, free_port, prepare
+from .process import home_assistant
+from .state import free_port, prepare
 
 if TYPE_CHECKING:
     from victron_gx_modbus.simulator import SimulatedDevice
@@ -237,28 +237,16 @@ async def _soak(args: argparse.Namespace) -> Outcome:
     folder = Path(tempfile.mkdtemp(prefix="vgm-soak-ha-"))
     login = prepare(folder, args.scenario, port)
     try:
-        async with Simulator(args.scenario, latency_ms=LATENCY_MS) as gx:
-            hass = await asyncio.create_subprocess_exec(
-                *HA_COMMAND,
-                str(folder),
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            try:
-                async with aiohttp.ClientSession() as session:
-                    api = HomeAssistantApi(session, f"http://127.0.0.1:{port}")
-                    async with asyncio.timeout(120):
-                        await api.wait_until_up()
-                    await api.log_in(login.username, login.password)
-                    outcome = await _drive(api, gx, hass.pid, args)
-            finally:
-                if hass.returncode is None:
-                    hass.send_signal(signal.SIGTERM)
-                    try:
-                        await asyncio.wait_for(hass.wait(), 30)
-                    except TimeoutError:
-                        hass.kill()
+        async with (
+            Simulator(args.scenario, latency_ms=LATENCY_MS) as gx,
+            home_assistant(folder) as hass,
+            aiohttp.ClientSession() as session,
+        ):
+            api = HomeAssistantApi(session, f"http://127.0.0.1:{port}")
+            async with asyncio.timeout(120):
+                await api.wait_until_up()
+            await api.log_in(login.username, login.password)
+            outcome = await _drive(api, gx, hass.pid, args)
         outcome.problems += _judge_log(folder / "home-assistant.log", outcome.injected)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
