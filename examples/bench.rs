@@ -6,12 +6,15 @@
 //! adjacent registers), one request after another; polling reads every group
 //! found, one request per group per cycle.
 //!
-//! It also times the fast cycle's reads with our pipelined transport and with
-//! tokio-modbus (one request in flight per context: one context, and a pool
-//! of 8), and reports, per scenario, the requests per poll cycle of our plan for
-//! every register and for the default-enabled entities only, beside the
-//! lower bound (the fewest reads of at most 125 served words that cover the
-//! registers each cycle is due to read, by exhaustive search).
+//! It also compares our pipelined transport with tokio-modbus (one request
+//! in flight per context: one context, and a pool of 8) on the same requests:
+//! the fast cycle's reads, and the quick scan's (the deep scan's too with
+//! `--deep`), recorded and replayed wave by wave (`bench/scan_replay.rs`;
+//! the median of `--runs` runs). And it reports, per scenario, the requests
+//! per poll cycle of our plan for every register and for the default-enabled
+//! entities only, beside the lower bound (the fewest reads of at most 125
+//! served words that cover the registers each cycle is due to read, by
+//! exhaustive search).
 //!
 //! First, per bundled scenario, the discovery rows: devices found / present,
 //! requests, failed requests and wall time of the quick scan, of MQTT
@@ -23,7 +26,7 @@
 //!
 //! `cargo run --release --example bench -- [--latency-ms 5] [--polls 10]
 //! [--scenarios single-phase-ess,three-phase,large] [--scan-only] [--deep]
-//! [--background] [--sweep-rate 5] [--json]`
+//! [--background] [--sweep-rate 5] [--runs 5] [--json]`
 
 use std::collections::BTreeMap;
 use std::env;
@@ -32,9 +35,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio_modbus::client::Reader;
-use tokio_modbus::prelude::SlaveContext;
-use tokio_modbus::Slave;
 use victron_gx_modbus::discovery::{scan, sweep, ScanMode, ScanResult, ScanStats};
 use victron_gx_modbus::frame::{Reply, MAX_READ_QUANTITY};
 use victron_gx_modbus::ledger::{embedded, Ledger, Register};
@@ -44,6 +44,14 @@ use victron_gx_modbus::poll::{decode_block, BlockResult, Poller};
 use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 use victron_gx_modbus::unit_ids::UNIT_ID_TABLE;
+
+#[path = "bench/clients.rs"]
+mod clients;
+#[path = "bench/scan_replay.rs"]
+mod scan_replay;
+
+use clients::{Client, Read, CLIENTS};
+use scan_replay::ScanComparison;
 
 struct Options {
     latency_ms: f64,
@@ -58,6 +66,8 @@ struct Options {
     background: bool,
     /// Requests per second of the background sweep.
     sweep_rate: f64,
+    /// Runs of each scan replayed over each client (the median is reported).
+    runs: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -74,6 +84,7 @@ fn options() -> Result<Options, String> {
         deep: false,
         background: false,
         sweep_rate: 5.0,
+        runs: 5,
     };
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -88,6 +99,13 @@ fn options() -> Result<Options, String> {
                     .and_then(|v| v.parse().ok())
                     .filter(|rate: &f64| *rate > 0.0)
                     .ok_or("bad --sweep-rate")?
+            }
+            "--runs" => {
+                options.runs = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|runs: &usize| *runs > 0)
+                    .ok_or("bad --runs")?
             }
             "--latency-ms" => {
                 options.latency_ms = args
@@ -157,6 +175,7 @@ struct ScenarioFigures {
     baseline_poll: PollFigures,
     selections: Vec<SelectionFigures>,
     clients: Vec<ClientFigures>,
+    scan_clients: Vec<ScanComparison>,
     decode_us_per_1000_registers: f64,
     ratios: BTreeMap<&'static str, f64>,
 }
@@ -288,16 +307,15 @@ async fn ours(
     Ok((scan_figures, poll_figures, decode_us, selections, clients))
 }
 
-/// The fast cycle's blocks read by our pipelined transport (8 in flight, no
-/// rate cap) and by tokio-modbus, which allows one request in flight per
-/// context: with one context, and with a pool of 8 contexts sharing the
-/// blocks. This keeps the choice of our own framing a measured one.
+/// The fast cycle's blocks read by each client under test (see [`clients`]):
+/// the same blocks, `polls` cycles. This keeps the choice of our own
+/// framing a measured one.
 async fn client_figures(
     sim: &Simulator,
     plan: &Plan,
     polls: usize,
 ) -> Result<Vec<ClientFigures>, Box<dyn std::error::Error>> {
-    let blocks: Vec<(u8, u16, u16)> = plan
+    let blocks: Vec<Read> = plan
         .cycle(Cycle::Fast)
         .iter()
         .map(|&i| {
@@ -309,62 +327,44 @@ async fn client_figures(
         })
         .collect();
     let cycles = polls.max(1);
-    let addr = SocketAddr::from(([127, 0, 0, 1], sim.addr().port()));
     let mut figures = Vec::new();
-
-    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
-    config.max_rate = 0.0;
-    let t = Transport::new(config);
-    let started = Instant::now();
-    for _ in 0..cycles {
-        let mut reads = tokio::task::JoinSet::new();
-        for &(unit, start, quantity) in &blocks {
-            let t = t.clone();
-            reads.spawn(async move { t.read(unit, start, quantity).await });
-        }
-        while let Some(read) = reads.join_next().await {
-            read??;
-        }
-    }
-    figures.push(("ours, pipelined (8 in flight)", started.elapsed()));
-    t.close().await;
-
-    for (name, pool) in [
-        ("tokio-modbus, 1 context", 1),
-        ("tokio-modbus, pool of 8 contexts", 8),
-    ] {
-        let mut contexts = Vec::new();
-        for _ in 0..pool {
-            contexts.push(tokio_modbus::client::tcp::connect_slave(addr, Slave(0)).await?);
-        }
+    for kind in CLIENTS {
+        let mut client = Client::connect(kind, sim.addr().port()).await?;
         let started = Instant::now();
         for _ in 0..cycles {
-            let mut tasks = tokio::task::JoinSet::new();
-            for (index, mut ctx) in contexts.drain(..).enumerate() {
-                let share: Vec<(u8, u16, u16)> =
-                    blocks.iter().copied().skip(index).step_by(pool).collect();
-                tasks.spawn(async move {
-                    for (unit, start, quantity) in share {
-                        ctx.set_slave(Slave(unit));
-                        let _ = ctx.read_holding_registers(start, quantity).await;
-                    }
-                    ctx
-                });
-            }
-            while let Some(ctx) = tasks.join_next().await {
-                contexts.push(ctx?);
+            let outcome = client.read_batch(&blocks).await?;
+            if outcome.exceptions + outcome.errors > 0 {
+                return Err(format!("{}: a poll cycle failed: {outcome:?}", kind.label()).into());
             }
         }
-        figures.push((name, started.elapsed()));
-    }
-    Ok(figures
-        .into_iter()
-        .map(|(client, elapsed)| ClientFigures {
-            client,
+        figures.push(ClientFigures {
+            client: kind.label(),
             requests_per_cycle: blocks.len(),
-            wall_ms_per_cycle: elapsed.as_secs_f64() * 1000.0 / cycles as f64,
-        })
-        .collect())
+            wall_ms_per_cycle: started.elapsed().as_secs_f64() * 1000.0 / cycles as f64,
+        });
+        client.close().await;
+    }
+    Ok(figures)
+}
+
+/// Discovery over each client under test (see [`scan_replay`]): the quick
+/// scan, and the deep scan with `--deep`, on a simulator of its own.
+async fn scan_client_figures(
+    name: &str,
+    ledger: &'static Ledger,
+    options: &Options,
+) -> Result<Vec<ScanComparison>, Box<dyn std::error::Error>> {
+    let sim = start(name, Duration::from_secs_f64(options.latency_ms / 1000.0)).await?;
+    let mut modes = vec![ScanMode::Quick];
+    if options.deep {
+        modes.push(ScanMode::Deep);
+    }
+    let mut figures = Vec::new();
+    for mode in modes {
+        figures.push(scan_replay::compare(&sim, ledger, mode, options.runs).await?);
+    }
+    sim.stop().await;
+    Ok(figures)
 }
 
 type Include = fn(&PlanDevice<'_>, &Register) -> bool;
@@ -655,6 +655,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (ours_scan, ours_poll, decode_us, selections, clients) =
             ours(name, ledger, &options).await?;
         let (baseline_scan, baseline_poll) = baseline(name, ledger, &options).await?;
+        let scan_clients = scan_client_figures(name, ledger, &options).await?;
         let mut ratios = BTreeMap::new();
         ratios.insert(
             "scan_requests",
@@ -690,6 +691,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             baseline_poll,
             selections,
             clients,
+            scan_clients,
             decode_us_per_1000_registers: decode_us,
             ratios,
         };
@@ -742,6 +744,37 @@ fn print_human(f: &ScenarioFigures, latency_ms: f64) {
             "client    {:<33} {:>3} requests: {:>7.1} ms per fast cycle",
             c.client, c.requests_per_cycle, c.wall_ms_per_cycle
         );
+    }
+    for s in &f.scan_clients {
+        println!(
+            "{:<9} {} requests in {} waves {:?}, exceptions by code {:?}; the scan itself on ours without a rate cap: {:.1} ms",
+            format!("{} scan", s.scan),
+            s.requests,
+            s.waves,
+            s.wave_sizes,
+            s.exceptions_by_code,
+            s.scan_itself_ms_median
+        );
+        for c in &s.clients {
+            let runs = c.runs.len() as u64;
+            let total = c
+                .runs
+                .iter()
+                .fold(clients::Outcome::default(), |mut sum, run| {
+                    sum.add(&run.outcome);
+                    sum
+                });
+            println!(
+                "          {:<33} {} connection(s): {:>8.1} ms (median of {runs}), {} requests and {} failed per run, {} errors and {} reconnects in all runs",
+                c.client,
+                c.connections,
+                c.wall_ms_median,
+                total.requests / runs.max(1),
+                total.exceptions / runs.max(1),
+                total.errors,
+                total.reconnects
+            );
+        }
     }
     println!(
         "decode    {:.2} us per 1,000 registers",
