@@ -167,6 +167,36 @@ fn validation_catches_a_kwh_counter_without_total_increasing() {
 }
 
 #[test]
+fn validation_catches_a_suggested_unit_off_a_duration() {
+    let on_power = broken(|l| {
+        let reg = l
+            .services
+            .iter_mut()
+            .flat_map(|s| s.registers.iter_mut())
+            .find(|r| r.ha.device_class.as_deref() == Some("power"))
+            .expect("a power sensor");
+        reg.ha.suggested_unit = Some("h".into());
+    });
+    assert!(
+        on_power.iter().any(|p| p.contains("suggested unit")),
+        "{on_power:?}"
+    );
+    let not_time = broken(|l| {
+        let reg = l
+            .services
+            .iter_mut()
+            .flat_map(|s| s.registers.iter_mut())
+            .find(|r| r.ha.suggested_unit.is_some())
+            .expect("a duration shown in another unit");
+        reg.ha.suggested_unit = Some("kWh".into());
+    });
+    assert!(
+        not_time.iter().any(|p| p.contains("suggested unit")),
+        "{not_time:?}"
+    );
+}
+
+#[test]
 fn validation_catches_an_address_shared_by_two_services() {
     let problems = broken(|l| {
         let address = l.services[1].registers[0].address;

@@ -116,6 +116,7 @@ def _sensor(service: str, register: Register) -> VictronSensorEntityDescription:
         state_class=SensorStateClass(ha["state_class"]) if ha["state_class"] else None,
         native_unit_of_measurement=ha["unit"],
         suggested_display_precision=ha["suggested_precision"],
+        suggested_unit_of_measurement=ha["suggested_unit"],
         entity_category=_category(ha),
         entity_registry_enabled_default=ha["enabled_by_default"],
     )

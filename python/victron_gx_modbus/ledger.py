@@ -29,6 +29,7 @@ class HaMetadata(TypedDict):
     entity_category: Literal["config", "diagnostic"] | None
     enabled_by_default: bool
     suggested_precision: int | None
+    suggested_unit: str | None
     states: dict[str, str] | None
     write: WriteSpec | None
 

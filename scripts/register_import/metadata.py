@@ -232,6 +232,7 @@ def draft_metadata(facts: RegisterFacts) -> dict[str, Any]:
         ),
         "enabled_by_default": False,
         "suggested_precision": _precision(facts) if numeric else None,
+        "suggested_unit": None,
         "states": state_keys(facts.enum) if facts.enum and platform in {"sensor", "select"} else None,
         "write": _write_spec(facts, platform, unit_info),
     }

@@ -99,6 +99,10 @@ pub struct HaMeta {
     pub enabled_by_default: bool,
     /// Suggested display precision.
     pub suggested_precision: Option<u8>,
+    /// The unit Home Assistant shows the value in when it is not `unit`
+    /// (a duration in seconds shown in hours); the user can change it.
+    #[serde(default)]
+    pub suggested_unit: Option<String>,
     /// Our state key per enum code (enum sensors and selects).
     pub states: Option<BTreeMap<String, String>>,
     /// How a writable register is written.

@@ -109,6 +109,7 @@ fn check_register(service: &str, reg: &Register, problems: &mut Vec<String>) {
     }
     check_enum(&at, reg, problems);
     check_platform(&at, reg, is_text, problems);
+    check_suggested_unit(&at, reg, problems);
 }
 
 /// Values a type spans, the "not available" sentinel included.
@@ -116,6 +117,27 @@ fn full_bounds(register_type: RegisterType, scale: f64) -> Option<(f64, f64)> {
     let (min, max) = register_type.raw_bounds()?;
     let (a, b) = (min as f64 / scale, (max + 1) as f64 / scale);
     Some((a.min(b), a.max(b)))
+}
+
+/// Home Assistant converts only between units of one kind: a suggested unit
+/// is for a duration sensor, and is another unit of time.
+fn check_suggested_unit(at: &str, reg: &Register, problems: &mut Vec<String>) {
+    const TIME_UNITS: [&str; 4] = ["s", "min", "h", "d"];
+    let Some(suggested) = reg.ha.suggested_unit.as_deref() else {
+        return;
+    };
+    let is_duration = reg.ha.platform == Platform::Sensor
+        && reg.ha.device_class.as_deref() == Some("duration")
+        && reg
+            .ha
+            .unit
+            .as_deref()
+            .is_some_and(|unit| TIME_UNITS.contains(&unit));
+    if !is_duration || !TIME_UNITS.contains(&suggested) {
+        problems.push(format!(
+            "{at}: suggested unit {suggested:?} is not a unit of time for a duration sensor"
+        ));
+    }
 }
 
 fn check_enum(at: &str, reg: &Register, problems: &mut Vec<String>) {

@@ -95,6 +95,12 @@ async def test_three_phase_values_and_units(hass: HomeAssistant, simulator: Simu
         assert float(power.state) == values[f"30/grid/ac_l{phase}_power"]
         assert 100 < float(power.state) < 5000
 
+    time_to_go = state_of_register(hass, "sensor", 225, "battery", "time_to_go")
+    assert time_to_go.attributes[ATTR_UNIT_OF_MEASUREMENT] == "h", "seconds at the GX, shown in hours"
+    seconds = values["225/battery/time_to_go"]
+    assert isinstance(seconds, float)
+    assert float(time_to_go.state) == pytest.approx(seconds / 3600)
+
     state = state_of_register(hass, "sensor", 225, "battery", "state")
     assert state.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.ENUM
     assert state.state == "running"
