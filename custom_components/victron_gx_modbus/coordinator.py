@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from victron_gx_modbus import GXConnectionError
@@ -16,6 +17,8 @@ from victron_gx_modbus import GXConnectionError
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from homeassistant.core import HomeAssistant
 
     from victron_gx_modbus import Client, ScanResult, Snapshot
@@ -60,6 +63,10 @@ class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
     """Polls one GX; an unreachable GX fails the update, so every entity goes unavailable.
 
     Home Assistant's coordinator logs the failure once and the recovery once.
+    A listener whose context is a register id hears of a poll only when that
+    register's value or availability changed, or when the GX was lost or came
+    back (then every listener does); a listener without context hears of every
+    update.
     """
 
     config_entry: VictronGxConfigEntry
@@ -75,6 +82,38 @@ class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
             update_interval=timedelta(seconds=seconds),
         )
         self.client = client
+        self._listeners_by_register: dict[str | None, list[CALLBACK_TYPE]] = {}
+        self._success_told_to_all: bool | None = None
+        """`last_update_success` when every listener was last told (None: never)."""
+
+    @callback
+    def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:  # noqa: ANN401 - HA's signature
+        """Listen for updates; `context` is the register id the listener shows, or None for every update."""
+        remove = super().async_add_listener(update_callback, context)
+        register_id: str | None = context
+        self._listeners_by_register.setdefault(register_id, []).append(update_callback)
+
+        @callback
+        def remove_listener() -> None:
+            remove()
+            callbacks = self._listeners_by_register[register_id]
+            callbacks.remove(update_callback)
+            if not callbacks:
+                del self._listeners_by_register[register_id]
+
+        return remove_listener
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell the listeners of the registers that changed; everyone when the GX was lost or came back."""
+        if not (self.last_update_success and self._success_told_to_all and self.data is not None):
+            self._success_told_to_all = self.last_update_success
+            super().async_update_listeners()
+            return
+        by_register = self._listeners_by_register
+        for register_id in (None, *self.data.changed):
+            for update_callback in tuple(by_register.get(register_id, ())):
+                update_callback()
 
     async def _async_update_data(self) -> PollData:
         """Poll every due register; the core never raises for an unreachable GX.

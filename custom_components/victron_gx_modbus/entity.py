@@ -31,8 +31,8 @@ class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
     _attr_has_entity_name = True
 
     def __init__(self, coordinator: VictronGxCoordinator, register: ServedRegister, gx_serial: str) -> None:
-        """Bind the entity to a register a found device serves."""
-        super().__init__(coordinator)
+        """Bind the entity to a register a found device serves; it hears of polls that changed it."""
+        super().__init__(coordinator, context=register.register_id)
         self.entity_description = register.description
         self._register_id = register.register_id
         self._attr_unique_id = entity_unique_id(gx_serial, register.unit, register.service, register.key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -190,17 +191,94 @@ async def test_a_state_is_written_only_when_its_register_changed(
 
     monkeypatch.setattr(VictronGxEntity, "async_write_ha_state", spy)
     coordinator = coordinator_of(entry)
-    shown = {
-        entity.unique_id.removeprefix(f"{THREE_PHASE_SERIAL}_").replace("_", "/", 2)
-        for entity in entry_entities(hass, entry)
-        if entity.disabled_by is None
-    }
+    shown = shown_registers(hass, entry)
     for _ in range(3):
         await coordinator.async_refresh()
         await hass.async_block_till_done()
         expected = coordinator.data.changed & shown
         assert sorted(written) == sorted(expected)
         written.clear()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def shown_registers(hass: HomeAssistant, entry: VictronGxConfigEntry) -> set[str]:
+    """Register ids of the entry's enabled entities."""
+    return {
+        entity.unique_id.removeprefix(f"{THREE_PHASE_SERIAL}_").replace("_", "/", 2)
+        for entity in entry_entities(hass, entry)
+        if entity.disabled_by is None
+    }
+
+
+async def test_only_entities_of_changed_registers_hear_of_a_poll_but_all_of_an_outage(
+    hass: HomeAssistant, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[str] = []
+    original = VictronGxEntity._handle_coordinator_update
+
+    def spy(self: VictronGxEntity) -> None:
+        told.append(self._register_id)
+        original(self)
+
+    monkeypatch.setattr(VictronGxEntity, "_handle_coordinator_update", spy)  # before the entities subscribe
+    entry = await setup_entry(hass, simulator)
+    coordinator = coordinator_of(entry)
+    shown = shown_registers(hass, entry)
+    polls_with_changes = 0
+    for _ in range(4):
+        await asyncio.sleep(0.3)  # the site model moves with time
+        told.clear()
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        changed = coordinator.data.changed & shown
+        assert shown - changed, "some registers keep their value"
+        assert sorted(told) == sorted(changed)
+        polls_with_changes += bool(changed)
+    assert polls_with_changes
+
+    simulator.reboot(1.5)
+    told.clear()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    lost = not coordinator.last_update_success  # (not narrowed: the refreshes below change it)
+    assert lost
+    assert sorted(told) == sorted(shown)
+    states = {hass.states.get(e.entity_id) for e in entry_entities(hass, entry) if e.disabled_by is None}
+    assert {state.state for state in states if state is not None} == {STATE_UNAVAILABLE}
+
+    async with asyncio.timeout(15):
+        while not coordinator.last_update_success:
+            told.clear()
+            await asyncio.sleep(0.2)
+            await coordinator.async_refresh()
+            await hass.async_block_till_done()
+    assert sorted(told) == sorted(shown), "every entity hears that the GX is back"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_listener_hears_of_its_register_until_removed(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    entry = await setup_entry(hass, simulator)
+    coordinator = coordinator_of(entry)
+    heard: list[str] = []
+    remove_current = coordinator.async_add_listener(
+        lambda: heard.append("current"), "225/battery/dc_0_current"
+    )
+    remove_any = coordinator.async_add_listener(lambda: heard.append("any"))
+
+    set_value(entry, "225/battery/soc", 51.5)
+    assert heard == ["any"]
+    set_value(entry, "225/battery/dc_0_current", 1.5)
+    assert sorted(heard) == ["any", "any", "current"]
+    remove_current()
+    heard.clear()
+    set_value(entry, "225/battery/dc_0_current", 2.5)
+    assert heard == ["any"]
+    remove_any()
+    heard.clear()
+    set_value(entry, "225/battery/dc_0_current", 3.5)
+    assert heard == []
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
