@@ -167,6 +167,12 @@ class HomeAssistantApi:
         )
         return result
 
+    async def diagnostics(self, entry_id: str) -> dict[str, Any]:
+        """The integration's diagnostics of a config entry (its `data`)."""
+        result: dict[str, Any] = await self._json("GET", f"/api/diagnostics/config_entry/{entry_id}")
+        data: dict[str, Any] = result["data"]
+        return data
+
     async def states(self) -> list[dict[str, Any]]:
         """Every entity's state."""
         states: list[dict[str, Any]] = await self._json("GET", "/api/states")
