@@ -167,11 +167,11 @@ class HomeAssistantApi:
         )
         return result
 
-    async def diagnostics(self, entry_id: str) -> dict[str, Any]:
-        """The integration's diagnostics of a config entry (its `data`)."""
-        result: dict[str, Any] = await self._json("GET", f"/api/diagnostics/config_entry/{entry_id}")
-        data: dict[str, Any] = result["data"]
-        return data
+    async def sweep_percent(self, entry_id: str) -> int:
+        """How far the entry's background sweep is (100: done), as its options menu shows it."""
+        menu = await self.options_flow(entry_id)
+        await self._json("DELETE", f"/api/config/config_entries/options/flow/{menu['flow_id']}")
+        return int(menu["description_placeholders"]["sweep_percent"])
 
     async def states(self) -> list[dict[str, Any]]:
         """Every entity's state."""

@@ -97,14 +97,14 @@ async def _measure(pid: int, ws: Websocket, cycles: int) -> tuple[list[float], l
 
 
 async def _wait_for_sweep(api: HomeAssistantApi, ws: Websocket, entry_id: str) -> None:
-    """Wait until the background sweep after the set-up has ended (about ten minutes).
+    """Wait until the background sweep after the set-up is done (about ten minutes).
 
     The figures are those of the steady state a site spends its days in,
     not of the sweep's first minutes. The websocket's events are drained
     meanwhile (Home Assistant closes a connection that falls behind).
     """
     async with asyncio.timeout(SWEEP_WAIT_S):
-        while (await api.diagnostics(entry_id))["sweep"]["state"] == "running":
+        while await api.sweep_percent(entry_id) < 100:  # noqa: PLR2004 - percent
             await ws.count_events_for(30)
 
 
