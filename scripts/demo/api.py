@@ -206,6 +206,18 @@ class Websocket:
                     raise DemoError(msg)
                 return reply.get("result")
 
+    async def entry_entities(self, entry_id: str) -> list[dict[str, Any]]:
+        """The entity registry's entries of one config entry."""
+        registry: list[dict[str, Any]] = await self.command({"type": "config/entity_registry/list"})
+        return [item for item in registry if item.get("config_entry_id") == entry_id]
+
+    async def enable_every_entity(self, entry_id: str) -> None:
+        """Enable every disabled entity of a config entry, as a user would (HA reloads it 30 s later)."""
+        for item in await self.entry_entities(entry_id):
+            if item.get("disabled_by"):
+                update = {"entity_id": item["entity_id"], "disabled_by": None}
+                await self.command({"type": "config/entity_registry/update", **update})
+
     async def subscribe_state_changes(self) -> None:
         """Receive state_changed events (counted in `writes`)."""
         await self.command({"type": "subscribe_events", "event_type": "state_changed"})

@@ -131,22 +131,11 @@ async def _scenario(scenario: str, cycles: int) -> list[Figures]:
                 idle_loop = statistics.median(idle_windows)
                 entry = await api.add_gx(gx.host, gx.port)
                 await _wait_for_sweep(api, ws, entry["entry_id"])
-                registry = await ws.command({"type": "config/entity_registry/list"})
-                ours = [e for e in registry if e.get("config_entry_id") == entry["entry_id"]]
                 for selection in ("default-enabled entities", "every entity"):
                     if selection == "every entity":
-                        for item in ours:
-                            if item.get("disabled_by"):
-                                await ws.command(
-                                    {
-                                        "type": "config/entity_registry/update",
-                                        "entity_id": item["entity_id"],
-                                        "disabled_by": None,
-                                    }
-                                )
+                        await ws.enable_every_entity(entry["entry_id"])
                         await asyncio.sleep(ENABLE_RELOAD_WAIT_S)
-                    registry = await ws.command({"type": "config/entity_registry/list"})
-                    ours = [e for e in registry if e.get("config_entry_id") == entry["entry_id"]]
+                    ours = await ws.entry_entities(entry["entry_id"])
                     ws.entity_ids = {e["entity_id"] for e in ours if not e.get("disabled_by")}
                     await asyncio.sleep(SETTLE_S)  # past the registries' delayed saves after a set-up
                     cpu, windows, writes = await _measure(hass.pid, ws, cycles)

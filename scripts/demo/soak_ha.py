@@ -154,22 +154,6 @@ async def _set_interval(api: HomeAssistantApi, entry_id: str, seconds: int) -> N
         raise RuntimeError(msg)
 
 
-async def _enable_everything(ws: Websocket, entry_id: str) -> None:
-    registry = await ws.command({"type": "config/entity_registry/list"})
-    for item in registry:
-        if item.get("config_entry_id") == entry_id and item.get("disabled_by"):
-            await ws.command(
-                {"type": "config/entity_registry/update", "entity_id": item["entity_id"], "disabled_by": None}
-            )
-
-
-async def _enabled_entities(ws: Websocket, entry_id: str) -> set[str]:
-    registry = await ws.command({"type": "config/entity_registry/list"})
-    return {
-        e["entity_id"] for e in registry if e.get("config_entry_id") == entry_id and not e.get("disabled_by")
-    }
-
-
 def _read_log(path: Path) -> tuple[list[str], list[str], collections.Counter[str]]:
     """The log's expected error lines, its unexpected ones (and tracebacks), and warnings by logger."""
     expected: list[str] = []
@@ -207,10 +191,10 @@ async def _drive(api: HomeAssistantApi, gx: Simulator, hass_pid: int, args: argp
     ws = await api.websocket()
     entry = await api.add_gx(gx.host, gx.port)
     if args.every_entity:
-        await _enable_everything(ws, entry["entry_id"])
+        await ws.enable_every_entity(entry["entry_id"])
     await _set_interval(api, entry["entry_id"], INTERVAL_S)
     await asyncio.sleep(WARM_UP_S)
-    enabled = await _enabled_entities(ws, entry["entry_id"])
+    enabled = {e["entity_id"] for e in await ws.entry_entities(entry["entry_id"]) if not e.get("disabled_by")}
     outcome.enabled = len(enabled)
     outcome.start = _resources(hass_pid, gx.port)
     print(
