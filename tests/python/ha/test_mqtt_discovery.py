@@ -365,6 +365,13 @@ async def test_options_forget_the_stored_mqtt_password_only_when_asked(
     assert not [record for record in caplog.records if PASSWORD in record.getMessage()]
 
 
+async def set_up_without_garage_mppt(hass: HomeAssistant, sim: Simulator) -> ConfigEntry[Any]:
+    """Add `sim` (three-phase, MQTT on) through the flow while its garage MPPT is unplugged."""
+    await sim.set_present("mppt_garage", present=False)
+    with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
+        return await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+
+
 def assert_garage_mppt_added(hass: HomeAssistant, entry: ConfigEntry[Any], sim: Simulator) -> None:
     """three-phase's garage MPPT (unit 3) is in the stored scan, with its entities, for one MQTT session.
 
@@ -384,9 +391,7 @@ async def test_setup_adds_a_device_the_mqtt_list_gained_since_the_scan(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with Simulator("three-phase", mqtt_port=0) as sim:
-        await sim.set_present("mppt_garage", present=False)
-        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
-            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+        entry = await set_up_without_garage_mppt(hass, sim)
         keys = {f"{device['unit']}/{device['service']}" for device in entry.data[CONF_SCAN]["devices"]}
         assert "3/solarcharger" not in keys
         sim.reset_stats()
@@ -407,9 +412,7 @@ async def test_a_device_plugged_in_later_is_added_at_the_next_periodic_reading(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with Simulator("three-phase", mqtt_port=0) as sim:
-        await sim.set_present("mppt_garage", present=False)
-        with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
-            entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
+        entry = await set_up_without_garage_mppt(hass, sim)
         await hass.async_block_till_done(wait_background_tasks=True)
         await sim.set_present("mppt_garage", present=True)
         sim.reset_stats()
