@@ -104,5 +104,5 @@ async def async_sync_devices(hass: HomeAssistant, entry: VictronGxConfigEntry, s
             registry.async_update_device(child.id, via_device_id=gx.id)
     expected = expected_identifiers(scan)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if not device.identifiers & expected:
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+        if not device.identifiers & expected:  # only this entry has our identifiers: the device goes
+            registry.async_remove_device(device.id)

@@ -133,7 +133,7 @@ class HomeAssistantApi:
         result = await self._json(
             "POST",
             "/api/config/config_entries/flow",
-            json={"handler": DOMAIN, "show_advanced_options": False},
+            json={"handler": DOMAIN},
         )
         deadline = time.monotonic() + FLOW_TIMEOUT
         while result["type"] not in FLOW_DONE:

@@ -15,6 +15,7 @@ from victron_gx_modbus import Client, ScanResult, Simulator, ledger
 from custom_components.victron_gx_modbus.const import CONF_SCAN, DOMAIN, READ_ONLY_PLATFORMS
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 
     from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -44,13 +45,18 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 def no_deprecated_usage(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail a test in which Home Assistant reports a deprecated or invalid use by the integration."""
     yield
-    reports = [
+    reports = deprecation_reports(caplog.get_records("call"))
+    assert not reports, reports
+
+
+def deprecation_reports(records: list[logging.LogRecord]) -> list[str]:
+    """Home Assistant's reports of a deprecated or invalid use by the integration among `records`."""
+    return [
         record.getMessage()
-        for record in caplog.get_records("call")
+        for record in records
         if DOMAIN in record.getMessage()
         and any(word in record.getMessage() for word in ("Detected that", "deprecated", "please report"))
     ]
-    assert not reports, reports
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.helpers import device_registry as dr
 
 from custom_components.victron_gx_modbus.const import DOMAIN, device_identifier
 
+from .compat import device_of
 from .conftest import coordinator_of, entry_entities, refresh_until, setup_entry
 
 if TYPE_CHECKING:
@@ -71,10 +71,7 @@ async def test_an_unplugged_device_makes_only_its_entities_unavailable(
 ) -> None:
     entry = await setup_entry(hass, simulator)
     coordinator = coordinator_of(entry)
-    registry = dr.async_get(hass)
-    battery = registry.async_get_device(
-        identifiers={(DOMAIN, device_identifier("c0619ab2a7d1", 225, "battery"))}
-    )
+    battery = device_of(hass, (DOMAIN, device_identifier("c0619ab2a7d1", 225, "battery")))
     assert battery is not None
     battery_entities = {e.entity_id for e in entry_entities(hass, entry) if e.device_id == battery.id}
     assert battery_entities

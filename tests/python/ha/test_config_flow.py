@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 import pytest
-import voluptuous_serialize
 from homeassistant.config_entries import SOURCE_SSDP, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service_info.ssdp import SsdpServiceInfo
 from homeassistant.loader import async_get_integration, async_get_ssdp
 from victron_gx_modbus import GXConnectionError, Simulator
@@ -18,6 +17,7 @@ from victron_gx_modbus import GXConnectionError, Simulator
 from custom_components.victron_gx_modbus.connection import async_test_connection
 from custom_components.victron_gx_modbus.const import CONF_MODEL, CONF_SCAN, DOMAIN
 
+from .compat import form_fields
 from .conftest import http_server, mock_entry, not_a_gx_server, scan_of, silent_server, tcp_server
 
 if TYPE_CHECKING:
@@ -33,10 +33,7 @@ async def start_user_flow(hass: HomeAssistant, host: str, port: int) -> ConfigFl
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == {}
-    fields = cast(
-        "list[dict[str, Any]]",
-        voluptuous_serialize.convert(result["data_schema"], custom_serializer=cv.custom_serializer),
-    )
+    fields = form_fields(result["data_schema"])
     assert [field["name"] for field in fields] == [CONF_HOST, CONF_PORT, "unit_ids"]
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
@@ -57,6 +54,7 @@ async def test_user_flow_scans_with_progress_and_creates_the_entry(
 ) -> None:
     progress: list[float] = []
 
+    @callback  # on the loop, in the order fired (a plain function would run in the executor, unordered)
     def on_progress(event: Event[dict[str, Any]]) -> None:
         progress.append(event.data["progress"])
 

@@ -12,6 +12,7 @@ from homeassistant.helpers import entity_registry as er
 from custom_components.victron_gx_modbus import async_remove_config_entry_device
 from custom_components.victron_gx_modbus.const import CONF_SCAN, DOMAIN, device_identifier
 
+from .compat import device_of
 from .conftest import entry_entities, setup_entry
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ SERIAL = "c0619ab2a7d1"
 
 
 def device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
-    entry = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    entry = device_of(hass, (DOMAIN, identifier))
     assert entry is not None, identifier
     return entry
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.const import CONF_PORT, CONF_SCAN_INTERVAL
-from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
     get_diagnostics_for_device,
@@ -20,6 +19,7 @@ from custom_components.victron_gx_modbus import raw_dump
 from custom_components.victron_gx_modbus.const import DOMAIN, device_identifier
 from custom_components.victron_gx_modbus.raw_dump import MAX_WORDS, served_blocks, type_words
 
+from .compat import device_of
 from .conftest import mock_entry, scan_of, setup_entry
 
 if TYPE_CHECKING:
@@ -169,8 +169,7 @@ async def test_device_diagnostics_cover_one_device(
     assert serial
     grid = next(found for found in scan["devices"] if found["service"] == "grid")
     assert grid["serial"]
-    registry = dr.async_get(hass)
-    device = registry.async_get_device({(DOMAIN, device_identifier(serial, grid["unit"], "grid"))})
+    device = device_of(hass, (DOMAIN, device_identifier(serial, grid["unit"], "grid")))
     assert device is not None
     data = await get_diagnostics_for_device(hass, hass_client, entry, device)
     assert isinstance(data, dict)
@@ -179,7 +178,7 @@ async def test_device_diagnostics_cover_one_device(
     assert all(key.startswith(f"{grid['unit']}/grid/") for key in data["coordinator"]["values"])
     assert_nothing_identifying(data, identifying_values(simulator, scan))
 
-    gx = registry.async_get_device({(DOMAIN, serial)})
+    gx = device_of(hass, (DOMAIN, serial))
     assert gx is not None
     data = await get_diagnostics_for_device(hass, hass_client, entry, gx)
     assert isinstance(data, dict)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 import pytest
-import voluptuous_serialize
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_SCAN_INTERVAL
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType, InvalidData
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
 from victron_gx_modbus import GXConnectionError, Simulator
 
 from custom_components.victron_gx_modbus.const import (
@@ -23,6 +21,7 @@ from custom_components.victron_gx_modbus.const import (
     device_identifier,
 )
 
+from .compat import device_of, form_fields
 from .conftest import coordinator_of, entry_entities, mock_entry, register_of, scan_of, setup_entry, state_of
 
 if TYPE_CHECKING:
@@ -104,10 +103,7 @@ async def test_settings_form_shows_the_stored_options_and_readable_devices(
     result = await open_options(hass, entry, "settings")
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "settings"
-    fields = cast(
-        "list[dict[str, Any]]",
-        voluptuous_serialize.convert(result["data_schema"], custom_serializer=cv.custom_serializer),
-    )
+    fields = form_fields(result["data_schema"])
     by_name = {field["name"]: field for field in fields}
     assert list(by_name) == [CONF_SCAN_INTERVAL, "devices", "advanced"]
     assert by_name[CONF_SCAN_INTERVAL]["default"] == 30
@@ -186,14 +182,13 @@ async def test_an_excluded_device_loses_its_entities_and_device_and_is_never_pol
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     entry = await setup_entry(hass, simulator)
-    devices = dr.async_get(hass)
     vebus = (DOMAIN, device_identifier(SERIAL, 227, "vebus"))
-    assert devices.async_get_device(identifiers={vebus}) is not None
+    assert device_of(hass, vebus) is not None
     assert any(register_of(e.unique_id).startswith("227/vebus/") for e in entry_entities(hass, entry))
 
     await save_settings(hass, entry, settings(devices=[key for key in ALL_DEVICES if key != "227/vebus"]))
     assert entry.options[CONF_EXCLUDED_DEVICES] == ["227/vebus"]
-    assert devices.async_get_device(identifiers={vebus}) is None
+    assert device_of(hass, vebus) is None
     assert not any(register_of(e.unique_id).startswith("227/") for e in entry_entities(hass, entry))
     assert all(found["unit"] != 227 for found in entry.runtime_data.scan["devices"])
     await requests_per_cycle(entry, simulator, 1)  # the one after setup reads every tier
@@ -205,7 +200,7 @@ async def test_an_excluded_device_loses_its_entities_and_device_and_is_never_pol
 
     await save_settings(hass, entry, settings())
     assert entry.options[CONF_EXCLUDED_DEVICES] == []
-    assert devices.async_get_device(identifiers={vebus}) is not None
+    assert device_of(hass, vebus) is not None
     assert any(register_of(e.unique_id).startswith("227/vebus/") for e in entry_entities(hass, entry))
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -244,10 +239,7 @@ async def test_at_least_one_device_must_be_included(hass: HomeAssistant, simulat
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"devices": "no_devices"}
     assert options_strings()["error"]["no_devices"]
-    fields = cast(
-        "list[dict[str, Any]]",
-        voluptuous_serialize.convert(result["data_schema"], custom_serializer=cv.custom_serializer),
-    )
+    fields = form_fields(result["data_schema"])
     assert fields[0]["default"] == 9.0, "the form forgot what the user entered"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], settings(devices=["30/grid"])
@@ -274,7 +266,6 @@ async def test_quick_rescan_shows_a_removed_then_an_added_device_and_applies_the
 ) -> None:
     entry = await setup_entry(hass, simulator)
     garage = (DOMAIN, device_identifier(SERIAL, 3, "solarcharger"))
-    devices = dr.async_get(hass)
     await simulator.set_present("mppt_garage", present=False)
 
     result = await rescan(hass, entry, "quick")
@@ -294,7 +285,7 @@ async def test_quick_rescan_shows_a_removed_then_an_added_device_and_applies_the
     assert state_of(entry) is ConfigEntryState.LOADED
     assert entry.runtime_data.client is not client, "applying the rescan did not reload the entry"
     assert [found["unit"] for found in entry.data[CONF_SCAN]["devices"]].count(3) == 0
-    assert devices.async_get_device(identifiers={garage}) is None
+    assert device_of(hass, garage) is None
     assert not any(register_of(e.unique_id).startswith("3/") for e in entry_entities(hass, entry))
 
     await simulator.set_present("mppt_garage", present=True)
@@ -305,7 +296,7 @@ async def test_quick_rescan_shows_a_removed_then_an_added_device_and_applies_the
     assert placeholders["removed"] == "—"
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
-    assert devices.async_get_device(identifiers={garage}) is not None
+    assert device_of(hass, garage) is not None
     assert any(register_of(e.unique_id).startswith("3/solarcharger/") for e in entry_entities(hass, entry))
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -319,6 +310,7 @@ async def test_deep_rescan_finds_a_device_the_stored_scan_lacks(
     entry.add_to_hass(hass)
     progress: list[float] = []
 
+    @callback  # on the loop, in the order fired (a plain function would run in the executor, unordered)
     def on_progress(event: Event[dict[str, Any]]) -> None:
         progress.append(event.data["progress"])
 

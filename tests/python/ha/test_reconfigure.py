@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 from unittest.mock import patch
 
 import pytest
-import voluptuous_serialize
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import config_validation as cv
 from victron_gx_modbus import Simulator
 
+from .compat import form_fields
 from .conftest import coordinator_of, not_a_gx_server, setup_entry, silent_server, state_of, tcp_server
 from .test_strings import strings
 
@@ -33,10 +32,7 @@ async def reconfigure(hass: HomeAssistant, entry: MockConfigEntry, host: str, po
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
-    fields = cast(
-        "list[dict[str, Any]]",
-        voluptuous_serialize.convert(result["data_schema"], custom_serializer=cv.custom_serializer),
-    )
+    fields = form_fields(result["data_schema"])
     assert {field["name"]: field["default"] for field in fields} == {
         CONF_HOST: entry.data[CONF_HOST],
         CONF_PORT: entry.data[CONF_PORT],

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
 
 from custom_components.victron_gx_modbus import sweep
 from custom_components.victron_gx_modbus.const import CONF_SCAN, CONF_SWEEP, DOMAIN, GX_SERVICES, GX_UNIT
 from custom_components.victron_gx_modbus.diagnostics import async_get_config_entry_diagnostics
 
+from .compat import device_of
 from .conftest import SCENARIOS, entry_entities, mock_entry, scan_of, setup_entry, state_of
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ async def test_a_device_plugged_in_after_setup_is_added(
     assert (20, "tank") in devices_of(entry.data[CONF_SCAN])
     assert entry.data[CONF_SWEEP]["found"] == ["20/tank"]
     serial = scan["gx"]["serial"]
-    tank = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{serial}_20_tank")})
+    tank = device_of(hass, (DOMAIN, f"{serial}_20_tank"))
     assert tank is not None
     tank_entities = [e for e in entry_entities(hass, entry) if e.unique_id.startswith(f"{serial}_20_tank_")]
     assert tank_entities
