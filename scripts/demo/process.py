@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .state import HA_COMMAND
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
 
 STOP_WITHIN_S = 30
@@ -18,15 +18,17 @@ STOP_WITHIN_S = 30
 
 @contextlib.asynccontextmanager
 async def home_assistant(
-    folder: Path, *, stderr: int = asyncio.subprocess.DEVNULL
+    folder: Path, *, stderr: int = asyncio.subprocess.DEVNULL, command: Sequence[str] = HA_COMMAND
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Home Assistant on the config `folder` (its output dropped, `stderr` as given).
+
+    `command` runs Home Assistant once the config folder is appended.
 
     On leaving, a process still running is stopped (SIGTERM, killed after
     STOP_WITHIN_S seconds).
     """
     hass = await asyncio.create_subprocess_exec(
-        *HA_COMMAND,
+        *command,
         str(folder),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=stderr,

@@ -6,11 +6,13 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
+from demo import smoke
 from demo.state import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,3 +90,46 @@ async def test_the_demo_serves_home_assistant_with_the_gx(tmp_path: Path) -> Non
         output, _ = await asyncio.wait_for(demo.communicate(), 60)
     assert demo.returncode == 0, "".join(seen) + output.decode(errors="replace")
     assert "Home Assistant stopped (exit code 0)" in output.decode()
+
+
+def test_the_smoke_run_passes_on_the_pinned_home_assistant() -> None:
+    """The newer-HA lane's smoke run (scripts/demo/smoke.py) on HA 2026.2.3: it passes where all is well."""
+    run = subprocess.run(
+        [sys.executable, "-m", "demo.smoke", "run"],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "entry loaded" in run.stdout
+    assert "entities with live values, clean log, exit 0" in run.stdout
+
+
+def test_the_smoke_run_counts_only_the_integrations_problems() -> None:
+    t = "2026-12-07 13:00:1"
+    log = f"""\
+{t}3.817 ERROR (MainThread) [homeassistant.setup] Setup failed for 'cloud': numpy
+Traceback (most recent call last):
+  File "homeassistant/components/stream/core.py", line 14, in <module>
+{t}4.001 WARNING (SyncWorker_0) [homeassistant.loader] We found a custom integration victron_gx_modbus \
+which has not been tested by Home Assistant.
+{t}5.002 ERROR (MainThread) [homeassistant.config_entries] Error setting up entry
+Traceback (most recent call last):
+  File "custom_components/victron_gx_modbus/__init__.py", line 60, in async_setup_entry
+{t}6.003 WARNING (MainThread) [homeassistant.helpers.frame] Detected that custom integration \
+'victron_gx_modbus' calls a retired helper
+{t}7.004 INFO (MainThread) [custom_components.victron_gx_modbus] all well
+"""
+    problems = smoke._problems_of_ours(log)
+    assert len(problems) == 2
+    assert "Error setting up entry" in problems[0]
+    assert "__init__.py" in problems[0], "a record keeps its traceback"
+    assert "retired helper" in problems[1]
+
+
+def test_the_smoke_run_installs_what_home_assistant_always_loads() -> None:
+    needed = smoke.requirements()
+    assert any(requirement.startswith("home-assistant-frontend==") for requirement in needed)
+    assert needed == sorted(set(needed))
