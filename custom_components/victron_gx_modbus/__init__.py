@@ -9,6 +9,7 @@ from homeassistant.exceptions import ConfigEntryError
 
 from victron_gx_modbus import Client, LimitsError, ScanDataError
 
+from .batches import async_remove_entities
 from .const import CONF_SLOW_EVERY, CONNECT_TIMEOUT, DEFAULT_SLOW_EVERY, DOMAIN, LOGGER, REQUEST_TIMEOUT
 from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
 from .devices import async_sync_devices, expected_identifiers, gx_serial
@@ -19,9 +20,9 @@ from .issues import (
     async_verify_gx,
 )
 from .mqtt_refresh import async_start_mqtt_refresh
-from .registers import async_move_entities, included_scan, polled_register_ids, served_registers
+from .registers import async_adopt_registers, included_scan
 from .sweep import SweepStatus, async_start_sweep
-from .writes import entry_limits, writes_on
+from .writes import entry_limits
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
@@ -68,9 +69,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
     try:
         scan = included_scan(entry.data, entry.options)
         serial = gx_serial(scan)
-        served = served_registers(scan, writes=writes_on(entry.options))
-        async_move_entities(hass, entry, serial, served)
-        await client.use_scan(scan, only=polled_register_ids(hass, serial, served))
+        served = await async_adopt_registers(hass, entry, client, scan, serial)
     except (ScanDataError, KeyError, TypeError, ValueError) as err:
         await client.close()
         raise ConfigEntryError(
@@ -107,7 +106,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:
-    """Unload the platforms and close the connection to the GX."""
+    """Unload the platforms (their entities removed in batches first) and close the connection to the GX."""
+    await async_remove_entities(hass, entry)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.client.close()

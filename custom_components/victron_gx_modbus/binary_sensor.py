@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from homeassistant.components.binary_sensor import BinarySensorEntity
 
 from .descriptions import VictronBinarySensorEntityDescription
-from .entity import VictronGxEntity, add_register_entities
+from .entity import VictronGxEntity, async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -24,7 +24,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a binary sensor for every served register that the ledger shows as one."""
-    add_register_entities(
+    await async_add_register_entities(
         entry, async_add_entities, VictronBinarySensorEntityDescription, VictronGxBinarySensor
     )
 

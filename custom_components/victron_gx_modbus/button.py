@@ -8,7 +8,7 @@ from homeassistant.components.button import ButtonEntity
 
 from .control import VictronGxControl
 from .descriptions import VictronButtonEntityDescription
-from .entity import add_register_entities
+from .entity import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -25,7 +25,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a button for every served writable button register."""
-    add_register_entities(entry, async_add_entities, VictronButtonEntityDescription, VictronGxButton)
+    await async_add_register_entities(
+        entry, async_add_entities, VictronButtonEntityDescription, VictronGxButton
+    )
 
 
 class VictronGxButton(VictronGxControl, ButtonEntity):

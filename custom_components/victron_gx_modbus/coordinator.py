@@ -14,6 +14,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from victron_gx_modbus import GXConnectionError
 
+from .batches import NOTIFY_BATCH
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
 
 if TYPE_CHECKING:
@@ -105,15 +106,37 @@ class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
 
     @callback
     def async_update_listeners(self) -> None:
-        """Tell the listeners of the registers that changed; everyone when the GX was lost or came back."""
-        if not (self.last_update_success and self._success_told_to_all and self.data is not None):
-            self._success_told_to_all = self.last_update_success
-            super().async_update_listeners()
-            return
+        """Tell the listeners of the registers that changed; everyone when the GX was lost or came back.
+
+        Everyone (1,500 entities on big sites) is told in batches, a turn of
+        the event loop apart; a listener gone meanwhile is skipped.
+        """
         by_register = self._listeners_by_register
-        for register_id in (None, *self.data.changed):
-            for update_callback in tuple(by_register.get(register_id, ())):
-                update_callback()
+        if self.last_update_success and self._success_told_to_all and self.data is not None:
+            for register_id in (None, *self.data.changed):
+                for update_callback in tuple(by_register.get(register_id, ())):
+                    update_callback()
+            return
+        self._success_told_to_all = self.last_update_success
+        everyone = [
+            (register_id, listener)
+            for register_id, listeners in by_register.items()
+            for listener in listeners
+        ]
+        self.config_entry.async_create_background_task(
+            self.hass,
+            self._async_tell(everyone),
+            f"{DOMAIN} tell every entity of {self.name}",
+            eager_start=True,
+        )
+
+    async def _async_tell(self, listeners: list[tuple[str | None, CALLBACK_TYPE]]) -> None:
+        for start in range(0, len(listeners), NOTIFY_BATCH):
+            if start:
+                await asyncio.sleep(0)
+            for register_id, update_callback in listeners[start : start + NOTIFY_BATCH]:
+                if update_callback in self._listeners_by_register.get(register_id, ()):
+                    update_callback()
 
     async def _async_update_data(self) -> PollData:
         """Poll every due register; the core never raises for an unreachable GX.

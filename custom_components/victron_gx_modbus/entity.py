@@ -9,6 +9,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .batches import async_add_in_batches
 from .const import DOMAIN, device_identifier, entity_unique_id
 from .coordinator import VictronGxCoordinator
 from .devices import gx_serial
@@ -66,7 +67,7 @@ class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
             self.async_write_ha_state()
 
 
-def add_register_entities[T: VictronGxEntity](
+async def async_add_register_entities[T: VictronGxEntity](
     entry: VictronGxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     description_type: type[EntityDescription],
@@ -74,22 +75,26 @@ def add_register_entities[T: VictronGxEntity](
 ) -> None:
     """Add one platform's entities: the entry's served registers with that description type.
 
-    Registers of devices found later (`new_registers_signal`) are added the same way.
+    They are added in batches that yield to the event loop between them.
+    Registers of devices found later (`new_registers_signal`) are added the
+    same way, by a background task of the entry.
     """
     runtime = entry.runtime_data
     serial = gx_serial(runtime.scan)
+    hass = runtime.coordinator.hass
 
-    @callback
-    def add(registers: list[ServedRegister]) -> None:
-        async_add_entities(
-            entity_type(runtime.coordinator, register, serial)
-            for register in registers
-            if isinstance(register.description, description_type)
+    async def add(registers: list[ServedRegister]) -> None:
+        shown = [register for register in registers if isinstance(register.description, description_type)]
+        await async_add_in_batches(
+            async_add_entities, shown, lambda register: entity_type(runtime.coordinator, register, serial)
         )
 
-    add(runtime.served)
-    hass = runtime.coordinator.hass
-    entry.async_on_unload(async_dispatcher_connect(hass, new_registers_signal(entry), add))
+    @callback
+    def add_found(registers: list[ServedRegister]) -> None:
+        entry.async_create_background_task(hass, add(registers), f"{DOMAIN} add entities of found devices")
+
+    await add(runtime.served)
+    entry.async_on_unload(async_dispatcher_connect(hass, new_registers_signal(entry), add_found))
 
 
 def new_registers_signal(entry: VictronGxConfigEntry) -> str:

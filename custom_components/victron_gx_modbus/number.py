@@ -8,7 +8,7 @@ from homeassistant.components.number import NumberEntity
 
 from .control import VictronGxControl
 from .descriptions import VictronNumberEntityDescription
-from .entity import add_register_entities
+from .entity import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -25,7 +25,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a number for every served writable number register."""
-    add_register_entities(entry, async_add_entities, VictronNumberEntityDescription, VictronGxNumber)
+    await async_add_register_entities(
+        entry, async_add_entities, VictronNumberEntityDescription, VictronGxNumber
+    )
 
 
 class VictronGxNumber(VictronGxControl, NumberEntity):

@@ -10,16 +10,20 @@ user excluded in the options are left out before all of this.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers import entity_registry as er
 
 from victron_gx_modbus import ledger, register_id
 
+from .batches import BATCH
 from .const import CONF_EXCLUDED_DEVICES, CONF_SCAN, DOMAIN, GX_SERVICES, entity_unique_id
 from .descriptions import binary_sensor_descriptions, sensor_descriptions, writable_descriptions
+from .writes import writes_on
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity import EntityDescription
 
-    from victron_gx_modbus import FoundDevice, Register, ScanResult
+    from victron_gx_modbus import Client, FoundDevice, Register, ScanResult
 
     from .descriptions import DescriptionKey
 
@@ -140,7 +144,23 @@ def polled_register_ids(hass: HomeAssistant, gx_serial: str, served: list[Served
     return polled
 
 
-def async_move_entities(
+async def async_adopt_registers(
+    hass: HomeAssistant, entry: ConfigEntry[Any], client: Client, scan: ScanResult, gx_serial: str
+) -> list[ServedRegister]:
+    """Serve `scan` with the entry's options: its registers, their registry entries moved, the enabled polled.
+
+    The registers are worked out in the executor (1,500 of them on big
+    sites); the registry moves yield to the event loop in batches.
+    """
+    served = await hass.async_add_executor_job(
+        partial(served_registers, scan, writes=writes_on(entry.options))
+    )
+    await async_move_entities(hass, entry, gx_serial, served)
+    await client.use_scan(scan, only=polled_register_ids(hass, gx_serial, served))
+    return served
+
+
+async def async_move_entities(
     hass: HomeAssistant, entry: ConfigEntry[Any], gx_serial: str, served: list[ServedRegister]
 ) -> None:
     """Move each register's registry entry to the platform that shows it now (writes on or off).
@@ -155,7 +175,9 @@ def async_move_entities(
         entity_unique_id(gx_serial, register.unit, register.service, register.key): register.platform
         for register in served
     }
-    for old in er.async_entries_for_config_entry(registry, entry.entry_id):
+    for count, old in enumerate(er.async_entries_for_config_entry(registry, entry.entry_id), 1):
+        if count % BATCH == 0:
+            await asyncio.sleep(0)
         platform = platform_of.get(old.unique_id)
         if platform == old.domain or old.platform != DOMAIN:
             continue

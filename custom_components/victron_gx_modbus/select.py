@@ -8,7 +8,7 @@ from homeassistant.components.select import SelectEntity
 
 from .control import VictronGxControl
 from .descriptions import VictronSelectEntityDescription
-from .entity import add_register_entities
+from .entity import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -25,7 +25,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a select for every served writable select register."""
-    add_register_entities(entry, async_add_entities, VictronSelectEntityDescription, VictronGxSelect)
+    await async_add_register_entities(
+        entry, async_add_entities, VictronSelectEntityDescription, VictronGxSelect
+    )
 
 
 class VictronGxSelect(VictronGxControl, SelectEntity):

@@ -8,7 +8,7 @@ from homeassistant.components.sensor import SensorEntity
 
 from .const import LOGGER
 from .descriptions import VictronSensorEntityDescription
-from .entity import VictronGxEntity, add_register_entities
+from .entity import VictronGxEntity, async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -26,7 +26,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a sensor for every served register that the ledger shows as one."""
-    add_register_entities(entry, async_add_entities, VictronSensorEntityDescription, VictronGxSensor)
+    await async_add_register_entities(
+        entry, async_add_entities, VictronSensorEntityDescription, VictronGxSensor
+    )
 
 
 class VictronGxSensor(VictronGxEntity, SensorEntity):

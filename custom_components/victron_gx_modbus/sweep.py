@@ -24,8 +24,7 @@ from .const import CONF_SCAN, CONF_SWEEP, CONF_UNIT_IDS, LOGGER
 from .devices import async_sync_devices, gx_serial
 from .entity import new_registers_signal
 from .mqtt_settings import mqtt_in_use
-from .registers import async_move_entities, device_key, included_scan, polled_register_ids, served_registers
-from .writes import writes_on
+from .registers import async_adopt_registers, device_key, included_scan
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -163,9 +162,7 @@ async def _async_add_found(hass: HomeAssistant, entry: VictronGxConfigEntry, key
     runtime = entry.runtime_data
     scan = included_scan(entry.data, entry.options)
     serial = gx_serial(scan)
-    served = served_registers(scan, writes=writes_on(entry.options))
-    async_move_entities(hass, entry, serial, served)
-    await runtime.client.use_scan(scan, only=polled_register_ids(hass, serial, served))
+    served = await async_adopt_registers(hass, entry, runtime.client, scan, serial)
     runtime.scan, runtime.served = scan, served
     await async_sync_devices(hass, entry, scan)
     async_dispatcher_send(

@@ -8,7 +8,7 @@ from homeassistant.components.switch import SwitchEntity
 
 from .control import VictronGxControl
 from .descriptions import VictronSwitchEntityDescription
-from .entity import add_register_entities
+from .entity import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -25,7 +25,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a switch for every served writable switch register."""
-    add_register_entities(entry, async_add_entities, VictronSwitchEntityDescription, VictronGxSwitch)
+    await async_add_register_entities(
+        entry, async_add_entities, VictronSwitchEntityDescription, VictronGxSwitch
+    )
 
 
 class VictronGxSwitch(VictronGxControl, SwitchEntity):

@@ -8,7 +8,7 @@ from homeassistant.components.text import TextEntity
 
 from .control import VictronGxControl
 from .descriptions import VictronTextEntityDescription
-from .entity import add_register_entities
+from .entity import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -25,7 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a text entity for every served writable text register."""
-    add_register_entities(entry, async_add_entities, VictronTextEntityDescription, VictronGxText)
+    await async_add_register_entities(entry, async_add_entities, VictronTextEntityDescription, VictronGxText)
 
 
 class VictronGxText(VictronGxControl, TextEntity):
