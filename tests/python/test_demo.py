@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -92,19 +91,22 @@ async def test_the_demo_serves_home_assistant_with_the_gx(tmp_path: Path) -> Non
     assert "Home Assistant stopped (exit code 0)" in output.decode()
 
 
-def test_the_smoke_run_passes_on_the_pinned_home_assistant() -> None:
+async def test_the_smoke_run_passes_on_the_pinned_home_assistant() -> None:
     """The newer-HA lane's smoke run (scripts/demo/smoke.py) on HA 2026.2.3: it passes where all is well."""
-    run = subprocess.run(
-        [sys.executable, "-m", "demo.smoke", "run"],
+    run = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "demo.smoke",
+        "run",
         env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "entry loaded" in run.stdout
-    assert "entities with live values, clean log, exit 0" in run.stdout
+    async with asyncio.timeout(240):
+        stdout, stderr = await run.communicate()
+    assert run.returncode == 0, stderr.decode(errors="replace")[-3000:]
+    assert "entry loaded" in stdout.decode()
+    assert "entities with live values, clean log, exit 0" in stdout.decode()
 
 
 def test_the_smoke_run_counts_only_the_integrations_problems() -> None:
