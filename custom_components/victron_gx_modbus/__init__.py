@@ -11,8 +11,9 @@ from victron_gx_modbus import Client, LimitsError, ScanDataError
 
 from .batches import async_remove_entities
 from .const import CONF_SLOW_EVERY, CONNECT_TIMEOUT, DEFAULT_SLOW_EVERY, DOMAIN, LOGGER, REQUEST_TIMEOUT
-from .coordinator import RuntimeData, VictronGxConfigEntry, VictronGxCoordinator
-from .devices import async_sync_devices, expected_identifiers, gx_serial
+from .coordinator import VictronGxCoordinator
+from .devices import expected_identifiers, gx_serial
+from .hub import Hub, VictronGxConfigEntry
 from .issues import (
     async_delete_issues,
     async_update_firmware_issue,
@@ -20,8 +21,9 @@ from .issues import (
     async_verify_gx,
 )
 from .mqtt_refresh import async_start_mqtt_refresh
-from .registers import async_adopt_registers, included_scan
-from .sweep import SweepStatus, async_start_sweep
+from .registers import included_scan
+from .sweep import async_start_sweep
+from .sweep_status import SweepStatus
 from .writes import entry_limits
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ PLATFORMS = [
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:
-    """Adopt the stored scan (no requests), poll once, then add the devices and entities.
+    """Adopt the stored scan (devices, and the registers to poll: no request), poll once, add the entities.
 
     Every served register of an included device gets an entity; only the
     enabled ones are polled. Excluded devices get neither. With writes on,
@@ -66,10 +68,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
         slow_every=int(entry.options.get(CONF_SLOW_EVERY, DEFAULT_SLOW_EVERY)),
         limits=limits,
     )
+    coordinator = VictronGxCoordinator(hass, entry, client)
     try:
-        scan = included_scan(entry.data, entry.options)
-        serial = gx_serial(scan)
-        served = await async_adopt_registers(hass, entry, client, scan, serial)
+        hub = Hub(
+            client,
+            coordinator,
+            SweepStatus.stored(dict(entry.data)),
+            included_scan(entry.data, entry.options),
+        )
+        serial = gx_serial(hub.scan)
+        await hub.async_adopt_scan(hass, entry)
     except (ScanDataError, KeyError, TypeError, ValueError) as err:
         await client.close()
         raise ConfigEntryError(
@@ -77,28 +85,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
             translation_key="bad_scan",
             translation_placeholders={"error": str(err)},
         ) from err
-    coordinator = VictronGxCoordinator(hass, entry, client)
     try:
         await async_verify_gx(hass, entry, client, serial)
         await coordinator.async_config_entry_first_refresh()
     except BaseException:
         await client.close()
         raise
-    entry.runtime_data = RuntimeData(
-        client=client,
-        scan=scan,
-        coordinator=coordinator,
-        served=served,
-        sweep=SweepStatus.stored(dict(entry.data)),
-    )
-    async_update_firmware_issue(hass, entry, scan)
-    async_update_zero_setpoints_issue(hass, entry, client, served)
+    entry.runtime_data = hub
+    async_update_firmware_issue(hass, entry, hub.scan)
+    async_update_zero_setpoints_issue(hass, entry, client, hub.served)
 
     async def _close_on_stop(_: Event) -> None:
         await client.close()
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
-    await async_sync_devices(hass, entry, scan)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_start_sweep(hass, entry)
     async_start_mqtt_refresh(hass, entry)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.const import Platform
 
-from .descriptions import VictronBinarySensorEntityDescription
-from .entity import VictronGxEntity, async_add_register_entities
+from .entity import VictronGxEntity
+from .platform_setup import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import VictronGxConfigEntry
+    from .descriptions import VictronBinarySensorEntityDescription
+    from .hub import VictronGxConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -25,7 +27,7 @@ async def async_setup_entry(
 ) -> None:
     """Add a binary sensor for every served register that the ledger shows as one."""
     await async_add_register_entities(
-        entry, async_add_entities, VictronBinarySensorEntityDescription, VictronGxBinarySensor
+        entry, async_add_entities, Platform.BINARY_SENSOR, VictronGxBinarySensor
     )
 
 

@@ -1,5 +1,7 @@
 """Constants of the Victron GX Modbus integration."""
 
+from __future__ import annotations
+
 import logging
 from datetime import timedelta
 from typing import Final
@@ -59,6 +61,11 @@ keeps the same table for writable registers (a test checks they agree).
 def translation_key(service_type: str, register_key: str) -> str:
     """Entity translation key of a register (matches strings.json)."""
     return f"{service_type}_{register_key}"
+
+
+def device_key(unit: int, service_type: str) -> str:
+    """A device's key in the options, sweep outcomes and diagnostics: `<unit>/<service>`."""
+    return f"{unit}/{service_type}"
 
 
 def device_identifier(gx_serial: str, unit: int, service_type: str) -> str:

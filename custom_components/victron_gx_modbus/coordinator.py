@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -20,13 +19,11 @@ from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
 
-    from victron_gx_modbus import Client, ScanResult, Snapshot
+    from victron_gx_modbus import Client, Snapshot
     from victron_gx_modbus.client import RegisterValue
-
-    from .registers import ServedRegister
-    from .sweep import SweepStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +40,6 @@ class PollData:
         return cls(snapshot["values"], frozenset(snapshot["unavailable"]), frozenset(snapshot["changed"]))
 
 
-@dataclass(slots=True)
-class RuntimeData:
-    """What a loaded entry holds."""
-
-    client: Client
-    scan: ScanResult
-    """The stored scan without the devices the options exclude."""
-    coordinator: VictronGxCoordinator
-    served: list[ServedRegister]
-    """Every register a found device serves that an entity shows (polled when enabled)."""
-    sweep: SweepStatus
-    """The background sweep's status."""
-
-
-type VictronGxConfigEntry = ConfigEntry[RuntimeData]
-
-
 class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
     """Polls one GX; an unreachable GX fails the update, so every entity goes unavailable.
 
@@ -70,9 +50,9 @@ class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
     update.
     """
 
-    config_entry: VictronGxConfigEntry
+    config_entry: ConfigEntry[Any]
 
-    def __init__(self, hass: HomeAssistant, entry: VictronGxConfigEntry, client: Client) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], client: Client) -> None:
         """Poll `client` at the entry's interval."""
         seconds = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
         super().__init__(

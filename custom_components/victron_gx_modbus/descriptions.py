@@ -27,8 +27,6 @@ from .const import READ_ONLY_PLATFORMS, translation_key
 class VictronSensorEntityDescription(SensorEntityDescription):
     """A register shown as a sensor."""
 
-    service: str
-    register_key: str
     states: dict[str, str] | None = None
     """Raw code (as text) -> state key, for enum sensors."""
 
@@ -37,24 +35,16 @@ class VictronSensorEntityDescription(SensorEntityDescription):
 class VictronBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A register shown as a binary sensor."""
 
-    service: str
-    register_key: str
-
 
 @dataclass(frozen=True, kw_only=True)
 class VictronNumberEntityDescription(NumberEntityDescription):
     """A writable register shown as a number (its bounds come from the core)."""
-
-    service: str
-    register_key: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class VictronSelectEntityDescription(SelectEntityDescription):
     """A writable code register shown as a select."""
 
-    service: str
-    register_key: str
     states: dict[str, str]
     """Raw code (as text) -> option key."""
 
@@ -63,24 +53,15 @@ class VictronSelectEntityDescription(SelectEntityDescription):
 class VictronSwitchEntityDescription(SwitchEntityDescription):
     """A writable on/off register shown as a switch."""
 
-    service: str
-    register_key: str
-
 
 @dataclass(frozen=True, kw_only=True)
 class VictronButtonEntityDescription(ButtonEntityDescription):
     """A writable action register shown as a button."""
 
-    service: str
-    register_key: str
-
 
 @dataclass(frozen=True, kw_only=True)
 class VictronTextEntityDescription(TextEntityDescription):
     """A writable text register shown as a text entity."""
-
-    service: str
-    register_key: str
 
 
 type DescriptionKey = tuple[str, str]
@@ -93,14 +74,12 @@ def _category(ha: HaMetadata) -> EntityCategory | None:
 
 
 def _sensor(service: str, register: Register) -> VictronSensorEntityDescription:
-    ha = register["ha"]
+    ha, key = register["ha"], translation_key(service, register["key"])
     states = ha["states"]
     if states:
         return VictronSensorEntityDescription(
-            key=translation_key(service, register["key"]),
-            translation_key=translation_key(service, register["key"]),
-            service=service,
-            register_key=register["key"],
+            key=key,
+            translation_key=key,
             device_class=SensorDeviceClass.ENUM,
             options=list(dict.fromkeys(states.values())),
             states=states,
@@ -108,10 +87,8 @@ def _sensor(service: str, register: Register) -> VictronSensorEntityDescription:
             entity_registry_enabled_default=ha["enabled_by_default"],
         )
     return VictronSensorEntityDescription(
-        key=translation_key(service, register["key"]),
-        translation_key=translation_key(service, register["key"]),
-        service=service,
-        register_key=register["key"],
+        key=key,
+        translation_key=key,
         device_class=SensorDeviceClass(ha["device_class"]) if ha["device_class"] else None,
         state_class=SensorStateClass(ha["state_class"]) if ha["state_class"] else None,
         native_unit_of_measurement=ha["unit"],
@@ -123,12 +100,10 @@ def _sensor(service: str, register: Register) -> VictronSensorEntityDescription:
 
 
 def _binary_sensor(service: str, register: Register) -> VictronBinarySensorEntityDescription:
-    ha = register["ha"]
+    ha, key = register["ha"], translation_key(service, register["key"])
     return VictronBinarySensorEntityDescription(
-        key=translation_key(service, register["key"]),
-        translation_key=translation_key(service, register["key"]),
-        service=service,
-        register_key=register["key"],
+        key=key,
+        translation_key=key,
         device_class=BinarySensorDeviceClass(ha["device_class"]) if ha["device_class"] else None,
         entity_category=_category(ha),
         entity_registry_enabled_default=ha["enabled_by_default"],
@@ -159,12 +134,10 @@ def binary_sensor_descriptions() -> dict[DescriptionKey, VictronBinarySensorEnti
 
 def _writable(service: str, register: Register) -> EntityDescription:
     """The control of a writable register, by its ledger platform; category config."""
-    ha = register["ha"]
+    ha, key = register["ha"], translation_key(service, register["key"])
     common: dict[str, object] = {
-        "key": translation_key(service, register["key"]),
-        "translation_key": translation_key(service, register["key"]),
-        "service": service,
-        "register_key": register["key"],
+        "key": key,
+        "translation_key": key,
         "entity_category": EntityCategory.CONFIG,
         "entity_registry_enabled_default": ha["enabled_by_default"],
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import CONF_HOST
 from homeassistant.helpers import device_registry as dr
@@ -19,11 +19,10 @@ from .const import (
 from .labels import async_device_names
 
 if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
 
     from victron_gx_modbus import FoundDevice, ScanResult
-
-    from .coordinator import VictronGxConfigEntry
 
 
 def gx_serial(scan: ScanResult) -> str:
@@ -66,7 +65,7 @@ def _custom_names(scan: ScanResult) -> dict[tuple[int, str], str]:
     }
 
 
-async def async_sync_devices(hass: HomeAssistant, entry: VictronGxConfigEntry, scan: ScanResult) -> None:
+async def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry[Any], scan: ScanResult) -> None:
     """Create or update the devices of `scan` and remove this entry's devices it no longer has.
 
     The GX is created first; each child then gets it as parent through

@@ -18,7 +18,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 
 from victron_gx_modbus import __version__, ledger
 
-from .const import CONF_SCAN, DOMAIN, GX_SERVICES, GX_UNIT, device_identifier
+from .const import CONF_SCAN, DOMAIN, GX_SERVICES, GX_UNIT, device_identifier, device_key
 from .mqtt_settings import MqttSettings
 from .raw_dump import SENSITIVE_KEYS, async_dump
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from victron_gx_modbus import FoundDevice, ScanResult
 
-    from .coordinator import RuntimeData, VictronGxConfigEntry
+    from .hub import Hub, VictronGxConfigEntry
 
 TO_REDACT = frozenset(
     {
@@ -69,25 +69,23 @@ def _scrub(data: Any, secrets: set[str]) -> Any:  # noqa: ANN401 - any JSON-like
     return data
 
 
-def _device_id(found: FoundDevice) -> str:
-    return f"{found['unit']}/{found['service']}"
-
-
 def _firmware(scan: ScanResult) -> dict[str, Any]:
     lists = sorted({register["since"] for service in ledger().values() for register in service["registers"]})
     return {
         "gx": scan["gx"]["firmware"],
-        "devices": {_device_id(found): found["firmware"] for found in scan["devices"]},
+        "devices": {
+            device_key(found["unit"], found["service"]): found["firmware"] for found in scan["devices"]
+        },
         "core_version": __version__,
         "register_lists": lists,
     }
 
 
-def _plan(runtime: RuntimeData) -> dict[str, Any]:
+def _plan(runtime: Hub) -> dict[str, Any]:
     registers = runtime.client.registers
     by_device: dict[str, list[str]] = {}
     for planned in registers:
-        by_device.setdefault(f"{planned['unit']}/{planned['service']}", []).append(planned["key"])
+        by_device.setdefault(device_key(planned["unit"], planned["service"]), []).append(planned["key"])
     return {
         "registers": len(registers),
         "served": len(runtime.served),
@@ -96,10 +94,10 @@ def _plan(runtime: RuntimeData) -> dict[str, Any]:
     }
 
 
-def _coordinator(runtime: RuntimeData, devices: list[FoundDevice]) -> dict[str, Any]:
+def _coordinator(runtime: Hub, devices: list[FoundDevice]) -> dict[str, Any]:
     coordinator = runtime.coordinator
     interval = coordinator.update_interval
-    shown = {_device_id(found) for found in devices}
+    shown = {device_key(found["unit"], found["service"]) for found in devices}
     data = coordinator.data
     values = {
         key: REDACTED if key.rsplit("/", 1)[1] in SENSITIVE_KEYS else value

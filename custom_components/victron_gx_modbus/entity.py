@@ -6,23 +6,14 @@ from typing import TYPE_CHECKING
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .batches import async_add_in_batches
 from .const import DOMAIN, device_identifier, entity_unique_id
 from .coordinator import VictronGxCoordinator
-from .devices import gx_serial
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from homeassistant.helpers.entity import EntityDescription
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
     from victron_gx_modbus.client import RegisterValue
 
-    from .coordinator import VictronGxConfigEntry
     from .registers import ServedRegister
 
 
@@ -65,38 +56,3 @@ class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
         if available != self._written_available or self._register_id in self.coordinator.data.changed:
             self._written_available = available
             self.async_write_ha_state()
-
-
-async def async_add_register_entities[T: VictronGxEntity](
-    entry: VictronGxConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    description_type: type[EntityDescription],
-    entity_type: Callable[[VictronGxCoordinator, ServedRegister, str], T],
-) -> None:
-    """Add one platform's entities: the entry's served registers with that description type.
-
-    They are added in batches that yield to the event loop between them.
-    Registers of devices found later (`new_registers_signal`) are added the
-    same way, by a background task of the entry.
-    """
-    runtime = entry.runtime_data
-    serial = gx_serial(runtime.scan)
-    hass = runtime.coordinator.hass
-
-    async def add(registers: list[ServedRegister]) -> None:
-        shown = [register for register in registers if isinstance(register.description, description_type)]
-        await async_add_in_batches(
-            async_add_entities, shown, lambda register: entity_type(runtime.coordinator, register, serial)
-        )
-
-    @callback
-    def add_found(registers: list[ServedRegister]) -> None:
-        entry.async_create_background_task(hass, add(registers), f"{DOMAIN} add entities of found devices")
-
-    await add(runtime.served)
-    entry.async_on_unload(async_dispatcher_connect(hass, new_registers_signal(entry), add_found))
-
-
-def new_registers_signal(entry: VictronGxConfigEntry) -> str:
-    """The dispatcher signal that hands the platforms the registers of devices found after setup."""
-    return f"{DOMAIN}_{entry.entry_id}_new_registers"

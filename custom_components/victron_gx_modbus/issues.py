@@ -10,7 +10,7 @@ from homeassistant.core import callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import issue_registry as ir
 
-from victron_gx_modbus import VictronError, decode, ledger
+from victron_gx_modbus import VictronError, decode, ledger_register
 
 from .const import DOMAIN, GX_UNIT
 from .registers import phase_of
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from victron_gx_modbus import Client, ScanResult
 
-    from .coordinator import VictronGxConfigEntry
+    from .hub import VictronGxConfigEntry
     from .registers import ServedRegister
 
 OLDEST_KNOWN_FIRMWARE = (3, 0)
@@ -80,7 +80,9 @@ def async_update_firmware_issue(hass: HomeAssistant, entry: VictronGxConfigEntry
 
 async def _reported_serial(client: Client) -> str | None:
     """The serial the GX at the address reports now (one read); None when it cannot tell."""
-    register = next(r for r in ledger()["system"]["registers"] if r["key"] == SERIAL_KEY)
+    register = ledger_register("system", SERIAL_KEY)
+    if register is None:  # the compiled ledger always has it
+        return None
     words = int(register["type"].removeprefix("string[").removesuffix("]"))
     try:
         raw = await client.read_registers(GX_UNIT, register["address"], words)
@@ -140,7 +142,9 @@ def _zero_kinds(client: Client, served: list[ServedRegister]) -> dict[str, int]:
     for register in served:
         if register.platform != "number" or not register.has_phase:
             continue
-        facts = next(r for r in ledger()[register.service]["registers"] if r["key"] == register.key)
+        facts = ledger_register(register.service, register.key)
+        if facts is None:  # served registers come from the ledger
+            continue
         try:
             info = client.write_info(register.unit, register.service, register.key)
         except VictronError:

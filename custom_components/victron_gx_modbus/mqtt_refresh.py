@@ -19,10 +19,9 @@ from homeassistant.helpers.event import async_track_time_interval
 from victron_gx_modbus import VictronError, ledger
 
 from .connection import async_mqtt_check, async_scan_listed
-from .const import CONF_SCAN, CONF_UNIT_IDS, GX_SERVICES, GX_UNIT, LOGGER, MQTT_REFRESH_INTERVAL
+from .const import CONF_SCAN, CONF_UNIT_IDS, GX_SERVICES, GX_UNIT, LOGGER, MQTT_REFRESH_INTERVAL, device_key
+from .hub import still_current
 from .mqtt_settings import MqttSettings
-from .registers import device_key
-from .sweep import async_add_found, still_current
 
 if TYPE_CHECKING:
     import asyncio
@@ -30,14 +29,14 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import VictronGxConfigEntry
+    from .hub import VictronGxConfigEntry
 
 
 def listed_key(unit: int, service: str) -> str:
     """The stored key of a listed service (another service listed at unit 100 is read at 0, as the core)."""
     if unit == GX_UNIT and service not in GX_SERVICES:
         unit = 0
-    return f"{unit}/{service}"
+    return device_key(unit, service)
 
 
 def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
@@ -66,7 +65,7 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
     """Compare the GX's list with the stored scan; scan that list and add what is new (one MQTT session)."""
     host, port = entry.data[CONF_HOST], entry.data[CONF_PORT]
     stored = entry.data[CONF_SCAN]
-    known = {device_key(found) for found in stored["devices"]}
+    known = {device_key(found["unit"], found["service"]) for found in stored["devices"]}
     try:
         check = await async_mqtt_check(host, port, settings)
         known_types = ledger()
@@ -77,7 +76,9 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
     except VictronError as err:
         LOGGER.debug("Reading the GX's MQTT list again (or scanning it) failed: %s", err)
         return
-    new = [device for device in scanned["devices"] if device_key(device) not in known]
+    new = [
+        device for device in scanned["devices"] if device_key(device["unit"], device["service"]) not in known
+    ]
     if not new or not still_current(entry, stored):
         return
     for device in new:
@@ -90,4 +91,4 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
         )
     scan = {**stored, "devices": [*stored["devices"], *new]}
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: scan})
-    await async_add_found(hass, entry, {device_key(device) for device in new})
+    await entry.runtime_data.async_adopt_found(hass, entry)

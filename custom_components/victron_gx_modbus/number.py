@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.number import NumberEntity
+from homeassistant.const import Platform
 
 from .control import VictronGxControl
-from .descriptions import VictronNumberEntityDescription
-from .entity import async_add_register_entities
+from .platform_setup import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import VictronGxConfigEntry
+    from .descriptions import VictronNumberEntityDescription
+    from .hub import VictronGxConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -25,9 +26,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a number for every served writable number register."""
-    await async_add_register_entities(
-        entry, async_add_entities, VictronNumberEntityDescription, VictronGxNumber
-    )
+    await async_add_register_entities(entry, async_add_entities, Platform.NUMBER, VictronGxNumber)
 
 
 class VictronGxNumber(VictronGxControl, NumberEntity):

@@ -45,12 +45,12 @@ from .const import (
     MAX_SLOW_EVERY,
     MIN_SCAN_INTERVAL,
     MIN_SLOW_EVERY,
+    device_key,
 )
 from .labels import async_device_names, async_discovery_line, device_label, device_lines
 from .limits_form import form_values, limits_errors, limits_schema
 from .mqtt_settings import CONF_ENABLED, CONF_MQTT_PASSWORD, CONF_MQTT_PORT, MqttSettings, mqtt_in_use
-from .registers import device_key
-from .sweep import SweepStatus
+from .sweep_status import SweepStatus
 from .unit_list import parse_unit_ids, unit_ids_field, unit_ids_text
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _bounded(minimum: int, maximum: int, error: str, unit: str | None = None) ->
 
 def _devices(scan: ScanResult) -> dict[str, FoundDevice]:
     """The scan's devices by their key in the options."""
-    return {device_key(found): found for found in scan["devices"]}
+    return {device_key(found["unit"], found["service"]): found for found in scan["devices"]}
 
 
 def _settings_schema(values: dict[str, Any], choices: list[SelectOptionDict]) -> vol.Schema:
@@ -149,7 +149,7 @@ class VictronGxOptionsFlow(OptionsFlowWithReload):
         found = [
             device
             for device in _devices(entry.data[CONF_SCAN]).values()
-            if device_key(device) in status.found
+            if device_key(device["unit"], device["service"]) in status.found
         ]
         return self.async_show_menu(
             step_id="init",

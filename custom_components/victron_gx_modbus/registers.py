@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers import entity_registry as er
 
-from victron_gx_modbus import ledger, register_id
+from victron_gx_modbus import ledger, ledger_register, register_id
 
 from .batches import BATCH
-from .const import CONF_EXCLUDED_DEVICES, CONF_SCAN, DOMAIN, GX_SERVICES, entity_unique_id
+from .const import CONF_EXCLUDED_DEVICES, CONF_SCAN, DOMAIN, GX_SERVICES, device_key, entity_unique_id
 from .descriptions import binary_sensor_descriptions, sensor_descriptions, writable_descriptions
 from .writes import writes_on
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity import EntityDescription
 
-    from victron_gx_modbus import Client, FoundDevice, Register, ScanResult
+    from victron_gx_modbus import Client, Register, ScanResult
 
     from .descriptions import DescriptionKey
 
@@ -72,18 +72,14 @@ def _site_phases(scan: ScanResult) -> int | None:
     return max(counts, default=None)
 
 
-def device_key(found: FoundDevice) -> str:
-    """A found device's key in the options: `<unit>/<service>`."""
-    return f"{found['unit']}/{found['service']}"
-
-
 def included_scan(data: Mapping[str, Any], options: Mapping[str, Any]) -> ScanResult:
     """The entry's stored scan without the devices its options exclude."""
     scan: ScanResult = data[CONF_SCAN]
     excluded = set(options.get(CONF_EXCLUDED_DEVICES, ()))
     if not excluded:
         return scan
-    return {**scan, "devices": [found for found in scan["devices"] if device_key(found) not in excluded]}
+    kept = [found for found in scan["devices"] if device_key(found["unit"], found["service"]) not in excluded]
+    return {**scan, "devices": kept}
 
 
 def _descriptions(
@@ -205,7 +201,5 @@ def _is_register_entity(unique_id: str, gx_serial: str) -> bool:
     parts = unique_id.removeprefix(f"{gx_serial}_").split("_", 2)
     if len(parts) != 3 or not parts[0].isdigit():  # noqa: PLR2004 - unit, service, key
         return False
-    service = ledger().get(parts[1])
-    return service is not None and any(
-        register["key"] == parts[2] and register["writable"] for register in service["registers"]
-    )
+    register = ledger_register(parts[1], parts[2])
+    return register is not None and register["writable"]

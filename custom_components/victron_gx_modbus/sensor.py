@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.sensor import SensorEntity
+from homeassistant.const import Platform
 
 from .const import LOGGER
-from .descriptions import VictronSensorEntityDescription
-from .entity import VictronGxEntity, async_add_register_entities
+from .entity import VictronGxEntity
+from .platform_setup import async_add_register_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import VictronGxConfigEntry, VictronGxCoordinator
+    from .coordinator import VictronGxCoordinator
+    from .descriptions import VictronSensorEntityDescription
+    from .hub import VictronGxConfigEntry
     from .registers import ServedRegister
 
 PARALLEL_UPDATES = 0
@@ -26,9 +29,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a sensor for every served register that the ledger shows as one."""
-    await async_add_register_entities(
-        entry, async_add_entities, VictronSensorEntityDescription, VictronGxSensor
-    )
+    await async_add_register_entities(entry, async_add_entities, Platform.SENSOR, VictronGxSensor)
 
 
 class VictronGxSensor(VictronGxEntity, SensorEntity):

@@ -11,72 +11,21 @@ then polls their registers too).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from typing import TYPE_CHECKING
 
 from victron_gx_modbus import VictronError
 
 from . import const
-from .const import CONF_SCAN, CONF_SWEEP, CONF_UNIT_IDS, LOGGER
-from .devices import async_sync_devices, gx_serial
-from .entity import new_registers_signal
-from .mqtt_settings import mqtt_in_use
-from .registers import async_adopt_registers, device_key, included_scan
+from .const import CONF_SCAN, CONF_SWEEP, LOGGER, device_key
+from .hub import still_current
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from victron_gx_modbus import Client, ScanProgress, ScanResult
+    from victron_gx_modbus import Client, ScanProgress
 
-    from .coordinator import VictronGxConfigEntry
-
-
-@dataclass(slots=True)
-class SweepStatus:
-    """Where an entry's sweep stands (shown by the options flow and diagnostics)."""
-
-    state: Literal["not_started", "running", "done", "failed", "off"] = "not_started"
-    done: int = 0
-    total: int = 0
-    found: list[str] = field(default_factory=list)
-    """Keys (`<unit>/<service>`) of the devices the sweep found."""
-    requests: int = 0
-    failed_requests: int = 0
-
-    @classmethod
-    def stored(cls, data: dict[str, Any]) -> SweepStatus:
-        """The status an entry's data records: done (with its outcome), not started, or off (units, MQTT)."""
-        if data.get(CONF_UNIT_IDS) or mqtt_in_use(data):
-            return cls(state="off")
-        outcome = data.get(CONF_SWEEP)
-        if not isinstance(outcome, dict):
-            return cls()
-        return cls(
-            state="done",
-            found=list(outcome.get("found", [])),
-            requests=int(outcome.get("requests", 0)),
-            failed_requests=int(outcome.get("failed_requests", 0)),
-        )
-
-    @property
-    def percent(self) -> int:
-        """Progress in percent (100 once done)."""
-        if self.state == "done":
-            return 100
-        return self.done * 100 // self.total if self.total else 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """The status as plain data (diagnostics)."""
-        return {
-            "state": self.state,
-            "percent": self.percent,
-            "found": self.found,
-            "requests": self.requests,
-            "failed_requests": self.failed_requests,
-        }
+    from .hub import VictronGxConfigEntry
+    from .sweep_status import SweepStatus
 
 
 def async_start_sweep(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
@@ -117,7 +66,7 @@ async def _async_sweep(
         status.state = "failed"
         return
     status.state = "done"
-    status.found = [device_key(found) for found in swept["found"]]
+    status.found = [device_key(found["unit"], found["service"]) for found in swept["found"]]
     status.requests = swept["stats"]["requests"]
     status.failed_requests = swept["stats"]["failed_requests"]
     for found in swept["found"]:
@@ -133,39 +82,4 @@ async def _async_sweep(
         entry, data={**entry.data, CONF_SCAN: swept["result"], CONF_SWEEP: outcome}
     )
     if swept["found"]:
-        await async_add_found(hass, entry, set(status.found))
-
-
-def still_current(entry: VictronGxConfigEntry, base: ScanResult) -> bool:
-    """Whether a background task started from `base` may store its result.
-
-    Not when the entry is being unloaded (its client is closing) nor when a
-    rescan stored another scan meanwhile (that would be overwritten).
-    """
-    return entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_SCAN) is base
-
-
-async def async_add_found(hass: HomeAssistant, entry: VictronGxConfigEntry, keys: set[str]) -> None:
-    """Add the devices with `keys` (now in the stored scan) and their entities; poll their registers.
-
-    An unload under way stops it quietly (its reload adds them from the stored scan).
-    """
-    try:
-        await _async_add_found(hass, entry, keys)
-    except VictronError as err:
-        if not entry.runtime_data.client.closed:
-            raise
-        LOGGER.debug("Adding devices stopped: the entry is unloading (%s)", err)
-
-
-async def _async_add_found(hass: HomeAssistant, entry: VictronGxConfigEntry, keys: set[str]) -> None:
-    runtime = entry.runtime_data
-    scan = included_scan(entry.data, entry.options)
-    serial = gx_serial(scan)
-    served = await async_adopt_registers(hass, entry, runtime.client, scan, serial)
-    runtime.scan, runtime.served = scan, served
-    await async_sync_devices(hass, entry, scan)
-    async_dispatcher_send(
-        hass, new_registers_signal(entry), [r for r in served if f"{r.unit}/{r.service}" in keys]
-    )
-    await runtime.coordinator.async_request_refresh()
+        await entry.runtime_data.async_adopt_found(hass, entry)

@@ -32,7 +32,7 @@ from .errors import (
     WriteNotConfirmed,
     WriteRefused,
 )
-from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, service_type
+from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, ledger_register, service_type
 from .mqtt import Discovery, DiscoveryPhase, MqttCheck, MqttOptions
 from .simulator import SimulatedDevice, Simulator, SimulatorStats, WriteLogEntry
 
@@ -76,6 +76,7 @@ __all__ = [
     "decode",
     "encode",
     "ledger",
+    "ledger_register",
     "register_id",
     "service_type",
 ]

@@ -16,7 +16,7 @@ from . import _args
 from ._core import Limits, VictronError
 from .client import Client, ScanProgress, ScanResult, register_id
 from .errors import LimitsError
-from .ledger import Register, ledger
+from .ledger import Register, ledger, ledger_register
 from .mqtt import MqttOptions
 from .simulator import Simulator, SimulatorStats, WriteLogEntry
 
@@ -279,17 +279,12 @@ def _limits(args: argparse.Namespace) -> Limits:
     )
 
 
-def _ledger_register(service: str, key: str) -> Register | None:
-    registers = ledger()[service]["registers"] if service in ledger() else []
-    return next((register for register in registers if register["key"] == key), None)
-
-
 async def _write(args: argparse.Namespace) -> int:
     host, port = args.address
     async with Client(host, port, limits=args.limits) as client:
         minimum, maximum, step = client.write_range(args.unit, args.service, args.key)
         read_back = await client.write(args.unit, args.service, args.key, args.value)
-    register = _ledger_register(args.service, args.key)
+    register = ledger_register(args.service, args.key)
     unit = (register["ha"]["unit"] if register else None) or ""
     name = register_id(args.unit, args.service, args.key)
     print(f"{name} = {read_back} {unit}".rstrip() + f"  (allowed {minimum:g} to {maximum:g}, step {step:g})")
@@ -409,7 +404,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
             args.limits = _limits(args)
         except LimitsError as err:
             root.error(f"argument --{err.option.replace('_', '-')}: {err}")
-        register = _ledger_register(args.service, args.key)
+        register = ledger_register(args.service, args.key)
         if register is not None and not register["type"].startswith("string"):
             try:
                 args.value = _args.number(args.value)

@@ -84,3 +84,17 @@ def ledger() -> dict[str, Service]:
     The data is parsed once and shared; treat it as read-only.
     """
     return _parsed()
+
+
+@cache
+def _by_key() -> dict[tuple[str, str], Register]:
+    return {
+        (name, register["key"]): register
+        for name, service in _parsed().items()
+        for register in service["registers"]
+    }
+
+
+def ledger_register(service: str, key: str) -> Register | None:
+    """The register `key` of service type `service` (None when the ledger has no such register)."""
+    return _by_key().get((service, key))

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import victron_gx_modbus
-from victron_gx_modbus import ledger
+from victron_gx_modbus import ledger, ledger_register
 
 
 def test_every_register_of_the_official_list_is_compiled_in() -> None:
@@ -72,3 +72,13 @@ def test_cli_lists_the_ledger(flag: list[str]) -> None:
 
 def test_version_is_exposed() -> None:
     assert victron_gx_modbus.__version__ == "0.1.0"
+
+
+def test_a_register_is_looked_up_by_service_and_key() -> None:
+    serial = ledger_register("system", "serial")
+    assert serial is not None
+    assert (serial["address"], serial["type"]) == (800, "string[6]")
+    assert ledger_register("system", "no_such_key") is None
+    assert ledger_register("no_such_service", "serial") is None
+    for name, service in ledger().items():
+        assert all(ledger_register(name, register["key"]) is register for register in service["registers"])

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from victron_gx_modbus import Simulator
 
-    from custom_components.victron_gx_modbus.coordinator import VictronGxConfigEntry
+    from custom_components.victron_gx_modbus.hub import VictronGxConfigEntry
 
 
 def shown_states(hass: HomeAssistant, entry: VictronGxConfigEntry) -> dict[str, str]:

@@ -28,7 +28,7 @@ from .conftest import (
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant, State
 
-    from custom_components.victron_gx_modbus.coordinator import VictronGxConfigEntry
+    from custom_components.victron_gx_modbus.hub import VictronGxConfigEntry
 
 THREE_PHASE_SERIAL = "c0619ab2a7d1"
 

@@ -21,8 +21,9 @@ from victron_gx_modbus import Client, MqttOptions, Simulator
 from custom_components.victron_gx_modbus.connection import async_discover, async_mqtt_check
 from custom_components.victron_gx_modbus.const import CONF_MQTT, CONF_SCAN, DOMAIN, MQTT_REFRESH_INTERVAL
 from custom_components.victron_gx_modbus.diagnostics import async_get_config_entry_diagnostics
+from custom_components.victron_gx_modbus.hub import still_current
 from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings, mqtt_in_use
-from custom_components.victron_gx_modbus.sweep import SweepStatus, still_current
+from custom_components.victron_gx_modbus.sweep_status import SweepStatus
 
 from .conftest import SCENARIOS, entry_entities
 from .test_options_flow import open_options

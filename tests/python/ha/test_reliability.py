@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from victron_gx_modbus import Simulator
 
-    from custom_components.victron_gx_modbus.coordinator import VictronGxConfigEntry
+    from custom_components.victron_gx_modbus.hub import VictronGxConfigEntry
 
 
 def all_shown(hass: HomeAssistant, entry: VictronGxConfigEntry) -> bool:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from victron_gx_modbus import ScanResult, Simulator
 
-    from custom_components.victron_gx_modbus.sweep import SweepStatus
+    from custom_components.victron_gx_modbus.sweep_status import SweepStatus
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from .conftest import coordinator_of, entry_entities, state_of
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from custom_components.victron_gx_modbus.coordinator import VictronGxConfigEntry
+    from custom_components.victron_gx_modbus.hub import VictronGxConfigEntry
 
 
 async def add_through_the_flow(hass: HomeAssistant, sim: Simulator) -> VictronGxConfigEntry:
