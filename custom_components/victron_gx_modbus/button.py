@@ -36,4 +36,4 @@ class VictronGxButton(VictronGxControl, ButtonEntity):
 
     async def async_press(self) -> None:
         """Write the action code."""
-        await self.async_write(max(self.info["allowed"] or [1]))
+        await self.async_write(self.on_code)

@@ -48,6 +48,16 @@ class VictronGxControl(VictronGxEntity):
         return self._info or NO_RANGE
 
     @property
+    def on_code(self) -> int:
+        """The code that means on, or the action of a button: the highest one allowed (1 by default)."""
+        return max(self.info["allowed"] or [1])
+
+    @property
+    def off_code(self) -> int:
+        """The code that means off: the lowest one allowed (0 by default)."""
+        return min(self.info["allowed"] or [0])
+
+    @property
     def available(self) -> bool:
         """Unavailable also when the core gives the register no range."""
         return self._info is not None and super().available

@@ -38,12 +38,12 @@ class VictronGxSwitch(VictronGxControl, SwitchEntity):
     def is_on(self) -> bool | None:
         """Whether the register holds its on code."""
         value = self.current
-        return None if value is None else value == max(self.info["allowed"] or [1])
+        return None if value is None else value == self.on_code
 
     async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002, ANN401 - HA's signature
         """Write the on code."""
-        await self.async_write(max(self.info["allowed"] or [1]))
+        await self.async_write(self.on_code)
 
     async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002, ANN401 - HA's signature
         """Write the off code."""
-        await self.async_write(min(self.info["allowed"] or [0]))
+        await self.async_write(self.off_code)
