@@ -36,7 +36,9 @@ async fn start(name: &str) -> Simulator {
 fn transport(sim: &Simulator) -> Transport {
     let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
     config.max_rate = 0.0;
-    config.request_timeout = Duration::from_millis(500);
+    // Every request gets an answer here (a reply or an exception); the timeout only
+    // has to outlast a busy machine (500 ms did not, once, with four builds running).
+    config.request_timeout = Duration::from_secs(3);
     Transport::new(config)
 }
 
