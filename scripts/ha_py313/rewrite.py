@@ -13,6 +13,10 @@ meaning; none changes what the code does:
 - `inspect.signature(..., annotation_format=...)` loses that keyword: with
   the future import, annotations are strings that `inspect` leaves as they are,
   which is what the keyword asked for;
+- a class given annotations through `cls.__annotate__ = f` (which 3.13
+  does not read) gets them as `cls.__annotations__ = f(Format.FORWARDREF)`
+  (which it does): Home Assistant's entity descriptions without fields of
+  their own otherwise lose their parents' fields;
 - Home Assistant's check that a deprecated entity member is annotated
   `Final` (which refuses the string the future import makes of it) reads the
   string "Final" as `Final`.
@@ -164,6 +168,18 @@ def accept_stringized_final(source: str) -> tuple[str, int]:
     )
 
 
+_SET_ANNOTATE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<target>[\w.]+)\.__annotate__ = (?P<function>\w+)$", re.MULTILINE
+)
+
+
+def annotations_for_annotate(source: str) -> tuple[str, int]:
+    """Turn `x.__annotate__ = f` (3.14's lazy annotations) into `x.__annotations__ = f(Format.FORWARDREF)`."""
+    return _SET_ANNOTATE.subn(
+        r"\g<indent>\g<target>.__annotations__ = \g<function>(Format.FORWARDREF)", source
+    )
+
+
 def rewrite_module(source: str, *, add_future: bool) -> Rewritten:
     """Every rewrite a module needs (`add_future`: give it the future import if it lacks it)."""
     result = Rewritten(source)
@@ -177,6 +193,9 @@ def rewrite_module(source: str, *, add_future: bool) -> Rewritten:
     if keywords:
         result.changes.append(f"dropped annotation_format= ({keywords})")
     if add_future:
+        result.source, annotates = annotations_for_annotate(result.source)
+        if annotates:
+            result.changes.append(f"set __annotations__ for __annotate__ ({annotates})")
         result.source, checks = accept_stringized_final(result.source)
         if checks:
             result.changes.append("read the string 'Final' as Final")

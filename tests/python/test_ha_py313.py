@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from ha_py313.rewrite import (
     FUTURE_IMPORT,
     accept_stringized_final,
     add_future_annotations,
+    annotations_for_annotate,
     drop_annotation_format,
     import_annotationlib_from_typing_extensions,
     parenthesize_except,
@@ -156,6 +158,41 @@ def test_the_final_check_reads_the_stringized_final_as_final() -> None:
     not_final = owner.replace("member: Final", "member: int")
     with pytest.raises(TypeError, match="must be annotated Final"):
         exec(compile(not_final, "<owner>", "exec", dont_inherit=True), dict(namespace))  # noqa: S102 - our own test source
+
+
+def test_annotations_given_through_annotate_reach_a_313_dataclass() -> None:
+    source = dedent("""
+        import dataclasses
+        from typing_extensions import Format, get_annotations
+
+
+        class Parent:
+            key: str
+
+
+        class Child(Parent):
+            pass
+
+
+        annotations = dict(get_annotations(Parent, format=Format.FORWARDREF))
+
+
+        def wrapped_annotate(format):
+            return annotations
+
+
+        Child.__annotate__ = wrapped_annotate
+        made = dataclasses.dataclass(Child)
+    """)
+    original: dict[str, object] = {}
+    exec(compile(source, "<original>", "exec", dont_inherit=True), original)  # noqa: S102 - our own test source
+    assert [f.name for f in dataclasses.fields(original["made"])] == []  # type: ignore[arg-type]
+    rewritten, count = annotations_for_annotate(source)
+    assert count == 1
+    assert "Child.__annotations__ = wrapped_annotate(Format.FORWARDREF)" in rewritten
+    namespace: dict[str, object] = {}
+    exec(compile(rewritten, "<rewritten>", "exec", dont_inherit=True), namespace)  # noqa: S102 - our own test source
+    assert [f.name for f in dataclasses.fields(namespace["made"])] == ["key"]  # type: ignore[arg-type]
 
 
 def test_rewrite_module_says_what_it_changed() -> None:
