@@ -7,36 +7,26 @@ scanned, and no background sweep.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 from homeassistant.helpers.selector import TextSelector
+
+from victron_gx_modbus import parse_unit_list
 
 from .const import CONF_UNIT_IDS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-MAX_UNIT_ID = 247
-"""The highest unit ID a GX maps (248-255 are reserved)."""
-_SEPARATORS = re.compile(r"[\s,;]+")
-
 
 def parse_unit_ids(text: str) -> list[int] | None:
     """The unit IDs of `text`, sorted and each once; None for an empty text.
 
-    Raises ValueError for anything but whole numbers from 0 to 247.
+    Raises ValueError for anything but whole numbers from 0 to 247 (the
+    package's `parse_unit_list`, which the command line uses too).
     """
-    words = [word for word in _SEPARATORS.split(text.strip()) if word]
-    if not words:
-        return None
-    if not all(word.isascii() and word.isdigit() for word in words):
-        raise ValueError(text)
-    units = sorted({int(word) for word in words})
-    if units[-1] > MAX_UNIT_ID:
-        raise ValueError(text)
-    return units
+    return sorted(parse_unit_list(text)) or None
 
 
 def unit_ids_field(current: Mapping[str, Any]) -> dict[vol.Optional, TextSelector]:

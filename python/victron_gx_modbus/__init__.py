@@ -35,8 +35,10 @@ from .errors import (
 from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, ledger_register, service_type
 from .mqtt import Discovery, DiscoveryPhase, MqttCheck, MqttOptions
 from .simulator import SimulatedDevice, Simulator, SimulatorStats, WriteLogEntry
+from .unit_ids import MAX_UNIT_ID, parse_unit_id, parse_unit_list
 
 __all__ = [
+    "MAX_UNIT_ID",
     "Client",
     "CodecError",
     "DeviceException",
@@ -77,6 +79,8 @@ __all__ = [
     "encode",
     "ledger",
     "ledger_register",
+    "parse_unit_id",
+    "parse_unit_list",
     "register_id",
     "service_type",
 ]

@@ -10,10 +10,10 @@ from typing import NoReturn
 
 from .mqtt import MqttOptions
 from .simulator import Simulator
+from .unit_ids import parse_unit_id, parse_unit_list
 
 DEFAULT_PORT = 502
 HIGHEST_PORT = 65535
-HIGHEST_UNIT_ID = 255
 LONGEST_LATENCY_MS = 60_000.0  # the simulator's own limit
 
 
@@ -122,14 +122,13 @@ def count(text: str) -> int:
 
 
 def unit_list(text: str) -> list[int]:
-    """A comma-separated list of unit IDs 0-255, e.g. `100,227,226`."""
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not parts or not all(part.isascii() and part.isdigit() for part in parts):
-        msg = f"{text!r} is not a comma-separated list of unit IDs"
-        raise argparse.ArgumentTypeError(msg)
-    units = [int(part) for part in parts]
-    if any(unit > HIGHEST_UNIT_ID for unit in units):
-        msg = f"unit IDs are 0-{HIGHEST_UNIT_ID}, got {text!r}"
+    """A list of unit IDs 0-247, e.g. `100,227,226` (the GX's own rule: `unit_ids.parse_unit_list`)."""
+    try:
+        units = parse_unit_list(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if not units:
+        msg = f"{text!r} is not a list of unit IDs"
         raise argparse.ArgumentTypeError(msg)
     return units
 
@@ -149,11 +148,11 @@ def positive(text: str) -> float:
 
 
 def unit_id(text: str) -> int:
-    """One unit ID, 0-255."""
-    if not (text.isascii() and text.isdigit() and int(text) <= HIGHEST_UNIT_ID):
-        msg = f"{text!r} is not a unit ID 0-{HIGHEST_UNIT_ID}"
-        raise argparse.ArgumentTypeError(msg)
-    return int(text)
+    """One unit ID, 0-247."""
+    try:
+        return parse_unit_id(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def scenario(text: str) -> str:

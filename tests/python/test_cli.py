@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from conftest import ROOT
-from victron_gx_modbus import Simulator, _args
+from victron_gx_modbus import MAX_UNIT_ID, Simulator, _args, parse_unit_id, parse_unit_list
 from victron_gx_modbus.cli import main, parser
 
 if TYPE_CHECKING:
@@ -435,3 +435,15 @@ async def test_a_readme_command_runs(command: str) -> None:
     assert check is not None, f"this test does not know how to check the README's {command}"
     async with asyncio.timeout(TIMEOUT):
         await check(args, argv)
+
+
+def test_the_cli_and_the_flows_read_unit_ids_alike() -> None:
+    assert parse_unit_list("100, 227;226 227") == [100, 227, 226]
+    assert parse_unit_list("  ") == []
+    assert parse_unit_id(" 247 ") == MAX_UNIT_ID == 247
+    for bad in ("248", "-1", "1.5", "²", "x"):
+        with pytest.raises(ValueError, match="unit ID"):
+            parse_unit_id(bad)
+        with pytest.raises(ValueError, match=re.escape(repr(f"100, {bad}"))):
+            parse_unit_list(f"100, {bad}")
+    assert parser().parse_args(["scan", "x", "--units", "247"]).units == [247]
