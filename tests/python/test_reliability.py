@@ -44,14 +44,16 @@ async def test_a_reboot_in_the_middle_of_a_scan_is_a_clear_error_and_the_client_
 
 async def test_a_reboot_in_the_middle_of_a_poll_is_reported_then_recovered() -> None:
     async with (
-        Simulator("three-phase", latency_ms=5) as sim,
+        Simulator("three-phase", latency_ms=20) as sim,
         Client(sim.host, sim.port, timeout=0.5, connect_timeout=0.5) as client,
     ):
         await client.scan()
         await client.poll()
+        before = sim.stats()["requests"]
         poll = asyncio.ensure_future(client.poll())
-        await asyncio.sleep(0.005)
-        sim.reboot(0.3)
+        while sim.stats()["requests"] == before:  # noqa: ASYNC110 - until the poll is on the wire
+            await asyncio.sleep(0.001)
+        sim.reboot(0.3)  # its replies take 20 ms: the poll is still in flight
         interrupted = await poll
         assert interrupted["failed"] > 0 or interrupted["connection_lost"]
         async with asyncio.timeout(10):
