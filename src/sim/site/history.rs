@@ -92,7 +92,9 @@ impl Site {
             if let (Model::Counter { .. }, NodeValue::Number(from), NodeValue::Number(to)) =
                 (&site.models[node], from, &probe.values[node])
             {
-                site.values[node] = NodeValue::Number(from - (to - from));
+                // A counter never reads below 0 (one that counts today's yield and
+                // would start below it then ends above its start value).
+                site.values[node] = NodeValue::Number((from - (to - from)).max(0.0));
             }
         }
         for &(node, soc) in &socs {
@@ -289,6 +291,8 @@ mod tests {
             pv.max.iter().filter(|&&w| w > 100.0).count(),
         );
         assert!(dark >= 6 && lit >= 6, "{:?}", pv.max);
+        let today = series(&day, "mppt_east", "history_daily_0_yield");
+        assert!(today.min.iter().all(|&kwh| kwh >= 0.0), "{:?}", today.min);
         let soc = series(&day, "lynx", "soc");
         // The three-phase battery charges at up to 180 A in the late morning: from
         // any start it is full by the scenario's 13:00, so it ends nearest its 64 %.
