@@ -28,6 +28,9 @@ class SimulatorError(VictronError):
 def bundled_scenarios() -> list[str]:
     """Names of the bundled simulator scenarios."""
 
+def site_history(scenario: str, seconds: float, step_seconds: float, bucket_seconds: float, seed: int) -> str:
+    """A scenario's site run fast-forward over its last `seconds`, bucketed, as JSON text."""
+
 def start_simulator(
     bridge: BridgeCore,
     scenario: str,
@@ -73,6 +76,8 @@ class SimulatorCore:
         """Close every connection and refuse new ones for `seconds`."""
     def set_present(self, bridge: BridgeCore, device: str, present: bool) -> int:
         """Unplug or plug back a device by scenario id; delivers None."""
+    def hold(self, bridge: BridgeCore, device: str, key: str, value: float) -> int:
+        """Hold a device's register at `value` from now on; delivers None."""
     def devices_json(self, bridge: BridgeCore) -> int:
         """Deliver the scenario's devices as JSON text."""
     def stop(self, bridge: BridgeCore) -> int:

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Literal, Self, TypedDict
 
 from ._bridge import run
-from ._core import SimulatorCore, SimulatorError, bundled_scenarios, start_simulator
+from ._core import SimulatorCore, SimulatorError, bundled_scenarios, site_history, start_simulator
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -64,6 +64,29 @@ class SimulatedDevice(TypedDict):
     registers: int
 
 
+class HistorySeries(TypedDict):
+    """One register's values over the buckets of a site history."""
+
+    device: str
+    service: str
+    unit: int | None
+    key: str
+    mean: list[float]
+    min: list[float]
+    max: list[float]
+    last: list[float]
+    """The value at each bucket's end."""
+
+
+class SiteHistory(TypedDict):
+    """A scenario's site run fast-forward (`Simulator.history`)."""
+
+    seconds: float
+    step_seconds: float
+    bucket_seconds: float
+    series: list[HistorySeries]
+
+
 class Simulator:
     """A simulated GX device on a TCP port, as an async context manager.
 
@@ -108,6 +131,26 @@ class Simulator:
     def scenarios() -> list[str]:
         """Names of the bundled scenarios."""
         return bundled_scenarios()
+
+    @staticmethod
+    def history(
+        scenario: str,
+        seconds: float,
+        *,
+        step_seconds: float = 60.0,
+        bucket_seconds: float = 3600.0,
+        seed: int = 1,
+    ) -> SiteHistory:
+        """The scenario's site over its last `seconds`, run fast-forward (milliseconds for a day).
+
+        Sampled every `step_seconds` and summed up per bucket of `bucket_seconds`
+        (the first bucket starts `seconds` ago; the last may be shorter). It ends
+        where a simulator of the scenario starts: at its start hour, with its
+        energy counters and SoC at their start values. Every register whose
+        value the scenario models as changing has a series.
+        """
+        history: SiteHistory = json.loads(site_history(scenario, seconds, step_seconds, bucket_seconds, seed))
+        return history
 
     @property
     def core(self) -> SimulatorCore:
@@ -202,6 +245,15 @@ class Simulator:
         """Unplug (present=False) or plug back a device by scenario id."""
         core = self.core
         await run(lambda bridge: core.set_present(bridge, device, present))
+
+    async def hold(self, device: str, key: str, value: float) -> None:
+        """Hold a device's register (scenario id, register key) at `value` from now on.
+
+        As if the site had changed (a battery run down, the grid gone): the
+        register's model stops, and the values derived from it follow.
+        """
+        core = self.core
+        await run(lambda bridge: core.hold(bridge, device, key, value))
 
     async def devices(self) -> list[SimulatedDevice]:
         """The scenario's devices and whether each is connected."""

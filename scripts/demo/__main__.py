@@ -22,6 +22,7 @@ import aiohttp
 from victron_gx_modbus import Simulator
 
 from .api import DemoError, HomeAssistantApi
+from .history import seed_history
 from .site import furnish
 from .state import CONFIG, DEFAULT_HA_PORT, HA_COMMAND, Login, prepare
 
@@ -41,6 +42,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--config", type=Path, default=CONFIG, help="Home Assistant's folder (default config/)"
     )
+    parser.add_argument(
+        "--no-history",
+        dest="history",
+        action="store_false",
+        help="do not seed the last 24 h of statistics when the GX is added (see demo/history.py)",
+    )
     return parser.parse_args()
 
 
@@ -54,10 +61,12 @@ async def _stop(process: asyncio.subprocess.Process) -> int:
     return await process.wait()
 
 
-async def _start(url: str, gx: Simulator, login: Login) -> None:
+async def _start(url: str, gx: Simulator, login: Login, scenario: str, *, history: bool) -> None:
     """Wait for Home Assistant, log in (creating the owner on first start), add the GX if needed.
 
-    Then configure the energy dashboard and the site dashboard from the GX's entities.
+    When it adds the GX (and `history`), it seeds the last 24 hours of
+    statistics from the simulator's site model. Then it configures the energy
+    dashboard and the site dashboard from the GX's entities.
     """
     async with aiohttp.ClientSession() as session:
         api = HomeAssistantApi(session, url)
@@ -68,10 +77,18 @@ async def _start(url: str, gx: Simulator, login: Login) -> None:
             msg = f"Home Assistant did not answer within {HA_START_TIMEOUT} s"
             raise DemoError(msg) from err
         await api.log_in(login.username, login.password)
+        ws = await api.websocket()
         if not await api.gx_entries():
             entry = await api.add_gx(gx.host, gx.port)
             print(f"Added '{entry['title']}' through the config flow", flush=True)
-        await furnish(await api.websocket())
+            if history:
+                seeded = await seed_history(ws, scenario)
+                print(
+                    f"Seeded {seeded.hours} h of statistics (from {seeded.start:%Y-%m-%d %H:%M} UTC) "
+                    f"for {seeded.entities} sensors from the simulator's site model",
+                    flush=True,
+                )
+        await furnish(ws)
 
 
 async def _first(*awaitables: Awaitable[object]) -> asyncio.Future[object]:
@@ -97,7 +114,7 @@ async def _run(args: argparse.Namespace) -> int:
         # Its own session: Ctrl-C reaches the demo only, which stops Home Assistant once.
         hass = await asyncio.create_subprocess_exec(*HA_COMMAND, str(args.config), start_new_session=True)
         try:
-            startup = _start(url, gx, login)
+            startup = _start(url, gx, login, args.scenario, history=args.history)
             first = await _first(startup, stop.wait(), hass.wait())
             if first.exception() is not None:
                 print(f"demo: {first.exception()}", file=sys.stderr)

@@ -3,15 +3,18 @@
 `python -m demo.screenshots [--out docs/screenshots]` (run by
 `scripts/screenshots`) starts the demo in a fresh folder on free ports, opens
 the GX's device page, a device with per-phase values, the battery's more-info
-dialog, the site dashboard and the energy dashboard in Debian's Chromium
-(Playwright), saves a PNG of each and fails when a page does not show the
-Victron devices or plausible values.
+dialog, the site dashboard, its last 24 hours (the statistics the demo seeds)
+and the energy dashboard in Debian's Chromium (Playwright), saves a PNG of
+each and fails when a page does not show the Victron devices or plausible
+values, or when a source of the energy dashboard (a grid, a battery, a solar array)
+has no energy today.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import signal
@@ -19,8 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import aiohttp
 from playwright.async_api import Page, async_playwright
 
+from .api import HomeAssistantApi
 from .state import ROOT, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -112,9 +117,56 @@ async def _capture(page: Page, out: Path, base: str) -> list[str]:
     for title in ("Battery", "Grid per phase", "Loads per phase", "Solar"):
         _expect(text, re.escape(title), "site dashboard")
 
+    await page.goto(f"{base}/victron-site/day")
+    text = await shot("battery-soc-day")
+    for title in ("Battery state of charge, last 24 h", "Grid per phase, last 24 h"):
+        _expect(text, re.escape(title), "the site's last 24 h")
+
     await page.goto(f"{base}/energy")
-    await shot("energy-dashboard")
+    text = await shot("energy-dashboard")
+    _expect(text, r"[1-9][\d,.]* kWh", "energy dashboard")
     return written
+
+
+async def energy_today(base: str, folder: Path) -> dict[str, float]:
+    """The energy so far today (kWh) of each source of the energy dashboard, as its cards sum it.
+
+    A source is `<type> <statistic IDs>`: a grid's import and export, a
+    battery's charge and discharge, a solar array's yield.
+    """
+    login = json.loads((folder / ".demo-login.json").read_text(encoding="utf-8"))
+    async with aiohttp.ClientSession() as session:
+        api = HomeAssistantApi(session, base)
+        await api.log_in(login["username"], login["password"])
+        ws = await api.websocket()
+        prefs = await ws.command({"type": "energy/get_prefs"})
+        found: dict[str, float] = {}
+        for source in prefs["energy_sources"]:
+            flows = [source, *source.get("flow_from", []), *source.get("flow_to", [])]
+            ids = [flow[f] for flow in flows for f in ("stat_energy_from", "stat_energy_to") if flow.get(f)]
+            total = 0.0
+            for statistic_id in ids:
+                during = await ws.command(
+                    {
+                        "type": "recorder/statistic_during_period",
+                        "statistic_id": statistic_id,
+                        "types": ["change"],
+                        "calendar": {"period": "day"},
+                    }
+                )
+                kwh = float(during.get("change") or 0.0)
+                print(f"energy today: {statistic_id}: {kwh:.2f} kWh")
+                total += kwh
+            found[f"{source['type']} {' + '.join(ids)}"] = total
+        return found
+
+
+def _check_energy(energy: dict[str, float]) -> None:
+    """Fail when a source of the energy dashboard has no energy today."""
+    empty = sorted(name for name, kwh in energy.items() if kwh <= 0)
+    if not energy or empty:
+        msg = f"no energy today from {empty or 'any source'}"
+        raise ScreenshotError(msg)
 
 
 async def _run(out: Path) -> int:
@@ -149,6 +201,7 @@ async def _run(out: Path) -> int:
                     written = await _capture(page, out, f"http://127.0.0.1:{port}")
                 finally:
                     await browser.close()
+            _check_energy(await energy_today(f"http://127.0.0.1:{port}", Path(folder)))
         except ScreenshotError as err:
             print(f"screenshots: {err}", file=sys.stderr)
             return 1

@@ -83,8 +83,26 @@ def _graph_card(title: str, entities: list[str | None]) -> dict[str, Any] | None
     return {"type": "history-graph", "title": title, "hours_to_show": 1, "entities": shown} if shown else None
 
 
+def _statistics_card(title: str, entities: list[str | None]) -> dict[str, Any] | None:
+    """A day of hourly statistics (the demo seeds them; see history.py)."""
+    shown = [e for e in entities if e]
+    return (
+        {
+            "type": "statistics-graph",
+            "title": title,
+            "entities": shown,
+            "days_to_show": 1,
+            "period": "hour",
+            "stat_types": ["mean", "min", "max"],
+            "chart_type": "line",
+        }
+        if shown
+        else None
+    )
+
+
 def site_dashboard(site: SiteEntities) -> dict[str, Any]:
-    """A dashboard of the site: power flow, battery, per-phase grid and loads, solar."""
+    """A dashboard of the site: power flow, battery, per-phase grid and loads, solar; and their last day."""
     phases = (1, 2, 3)
     soc = site.first("battery", "soc") or site.first("system", "dc_battery_soc")
     cards: list[dict[str, Any] | None] = [
@@ -111,9 +129,25 @@ def site_dashboard(site: SiteEntities) -> dict[str, Any]:
         ),
         _entities_card("Inverter/charger", [site.first("vebus", f"ac_out_l{p}_p") for p in phases]),
     ]
+    day: list[dict[str, Any] | None] = [
+        _statistics_card("Battery state of charge, last 24 h", [soc]),
+        _statistics_card(
+            "Grid per phase, last 24 h", [site.first("system", f"ac_grid_l{p}_power") for p in phases]
+        ),
+        _statistics_card(
+            "Solar, last 24 h",
+            [
+                site.first("system", "dc_pv_power"),
+                *[site.first("system", f"ac_pv_on_grid_l{p}_power") for p in phases],
+            ],
+        ),
+    ]
     return {
         "title": "Victron site",
-        "views": [{"title": "Site", "path": "site", "cards": [c for c in cards if c]}],
+        "views": [
+            {"title": "Site", "path": "site", "cards": [c for c in cards if c]},
+            {"title": "Last 24 h", "path": "day", "cards": [c for c in day if c]},
+        ],
     }
 
 

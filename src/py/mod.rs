@@ -30,6 +30,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(codec::encode, module)?)?;
     module.add_function(wrap_pyfunction!(simulator::bundled_scenarios, module)?)?;
     module.add_function(wrap_pyfunction!(simulator::start_simulator, module)?)?;
+    module.add_function(wrap_pyfunction!(simulator::site_history, module)?)?;
     module.add_function(wrap_pyfunction!(runtime::shutdown, module)?)?;
     module.add_function(wrap_pyfunction!(logs::take_logs, module)?)?;
     module.add_class::<bridge::BridgeCore>()?;

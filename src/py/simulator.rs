@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 
 use super::bridge::{spawn, BridgeCore, TaskGroup};
 use super::errors::{CoreError, SimulatorError};
-use crate::sim::{Malformation, MqttConfig, ReplyFault, Scenario, SimConfig, Simulator, BUNDLED};
+use crate::sim::{
+    Malformation, MqttConfig, ReplyFault, Scenario, SimConfig, Simulator, Site, BUNDLED,
+};
 
 fn load_scenario(scenario: &str) -> PyResult<Scenario> {
     let path = Path::new(scenario);
@@ -36,6 +38,31 @@ fn duration_ms(name: &str, ms: f64) -> PyResult<Duration> {
 #[pyfunction]
 pub fn bundled_scenarios() -> Vec<&'static str> {
     BUNDLED.iter().map(|(name, _)| *name).collect()
+}
+
+/// A scenario's site run fast-forward over its last `seconds` (ending where a
+/// freshly started simulator begins), sampled every `step_seconds` and
+/// bucketed by `bucket_seconds`, as JSON text (see `Site::history`).
+#[pyfunction]
+pub fn site_history(
+    scenario: &str,
+    seconds: f64,
+    step_seconds: f64,
+    bucket_seconds: f64,
+    seed: u64,
+) -> PyResult<String> {
+    let scenario = load_scenario(scenario)?;
+    let ledger =
+        crate::ledger::embedded().map_err(|err| SimulatorError::new_err(err.to_string()))?;
+    let history = Site::history(
+        &scenario,
+        ledger,
+        seed,
+        seconds,
+        step_seconds,
+        bucket_seconds,
+    )?;
+    serde_json::to_string(&history).map_err(|err| SimulatorError::new_err(err.to_string()))
 }
 
 /// Starts a simulator; delivers a `SimulatorCore`.
@@ -157,6 +184,14 @@ impl SimulatorCore {
         let inner = Arc::clone(&self.inner);
         Ok(spawn(bridge, Some(&self.tasks), move |_| async move {
             Ok(inner.set_present(&device, present).await?)
+        })?)
+    }
+
+    /// Holds a device's register at `value` from now on (the site changed).
+    fn hold(&self, bridge: &BridgeCore, device: String, key: String, value: f64) -> PyResult<u64> {
+        let inner = Arc::clone(&self.inner);
+        Ok(spawn(bridge, Some(&self.tasks), move |_| async move {
+            Ok(inner.hold(&device, &key, value).await?)
         })?)
     }
 

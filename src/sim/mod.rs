@@ -17,5 +17,5 @@ pub use scenario::{
     DeviceSpec, GxSettings, Scenario, ScenarioError, ValueModel, ValueRef, BUNDLED,
 };
 pub use server::{DeviceInfo, MqttConfig, SimConfig, SimError, Simulator};
-pub use site::{NodeValue, SimDevice, Site};
+pub use site::{History, NodeValue, Series, SimDevice, Site};
 pub use stats::{Stats, UnitStats, WriteLogEntry};

@@ -142,6 +142,12 @@ pub(super) enum Job {
         present: bool,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    Hold {
+        device: String,
+        key: String,
+        value: f64,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     Devices {
         reply: oneshot::Sender<Vec<DeviceInfo>>,
     },
@@ -334,6 +340,25 @@ impl Simulator {
             .map_err(SimError::Control)
     }
 
+    /// Holds a device's register (by scenario id and register key) at `value`
+    /// from now on, as if the site had changed; what derives from it follows.
+    pub async fn hold(&self, device: &str, key: &str, value: f64) -> Result<(), SimError> {
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .jobs
+            .send(Job::Hold {
+                device: device.to_owned(),
+                key: key.to_owned(),
+                value,
+                reply,
+            })
+            .map_err(|_| SimError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| SimError::Stopped)?
+            .map_err(SimError::Control)
+    }
+
     /// The devices of the scenario and whether each is connected.
     pub async fn devices(&self) -> Result<Vec<DeviceInfo>, SimError> {
         let (reply, answer) = oneshot::channel();
@@ -433,6 +458,19 @@ async fn service_loop(
                         gx.site_mut().set_present(index, present);
                         Ok(())
                     }
+                    None => Err(format!("no device {device:?} in the scenario")),
+                };
+                let _ = reply.send(result);
+            }
+            Job::Hold {
+                device,
+                key,
+                value,
+                reply,
+            } => {
+                let index = gx.site().devices().iter().position(|d| d.id == device);
+                let result = match index {
+                    Some(index) => gx.site_mut().hold(index, &key, value),
                     None => Err(format!("no device {device:?} in the scenario")),
                 };
                 let _ = reply.send(result);

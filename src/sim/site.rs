@@ -16,6 +16,10 @@ use crate::ledger::{list_rank, Ledger, Register, Service};
 use crate::rng::Rng;
 use crate::unit_ids::unit_for_instance;
 
+mod history;
+
+pub use history::{History, Series};
+
 /// A device of the site.
 #[derive(Debug, Clone)]
 pub struct SimDevice {
@@ -364,6 +368,39 @@ impl Site {
         if let Some(dev) = self.devices.get_mut(device) {
             dev.present = present;
         }
+    }
+
+    /// Holds a device's register at `value` from now on, as if the site had
+    /// changed (a battery run down, the grid gone): its model is replaced by
+    /// the fixed value, and values derived from it follow.
+    pub fn hold(&mut self, device: usize, key: &str, value: f64) -> Result<(), String> {
+        let dev = self
+            .devices
+            .get(device)
+            .ok_or_else(|| format!("no device {device}"))?;
+        let service = &self.ledger.services[dev.service];
+        let index = service
+            .registers
+            .iter()
+            .position(|r| r.key == key)
+            .ok_or_else(|| {
+                format!(
+                    "{}: {} has no register {key:?}",
+                    dev.id,
+                    service.service_type()
+                )
+            })?;
+        if matches!(service.registers[index].register_type, RegisterType::Str(_)) {
+            return Err(format!("{}.{key} holds text, not a number", dev.id));
+        }
+        if !value.is_finite() {
+            return Err(format!("{}.{key}: {value} is not a finite number", dev.id));
+        }
+        let node = self.holder[dev.first_node + index];
+        self.models[node] = Model::Fixed;
+        self.values[node] = NodeValue::Number(value);
+        self.evaluate_derived();
+        Ok(())
     }
 
     /// The ledger register of a device's register index and the node that

@@ -88,6 +88,9 @@ async def test_the_demo_serves_home_assistant_with_the_gx(tmp_path: Path) -> Non
             demo.send_signal(signal.SIGINT)
         output, _ = await asyncio.wait_for(demo.communicate(), 60)
     assert demo.returncode == 0, "".join(seen) + output.decode(errors="replace")
+    seeded = [line for line in seen if line.startswith("Seeded 24 h of statistics")]
+    assert seeded, "".join(seen)
+    assert int(seeded[0].split(" for ")[1].split()[0]) >= 20, seeded[0]  # the site's measured sensors
     assert "Home Assistant stopped (exit code 0)" in output.decode()
 
 

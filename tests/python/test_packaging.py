@@ -63,11 +63,22 @@ def test_manifest_has_what_a_custom_integration_needs() -> None:
 
 
 def test_versions_agree() -> None:
+    """One version: Cargo.toml's, which the wheel, the manifest, HACS's release and the CHANGELOG carry."""
     assert MANIFEST["version"] == CARGO_VERSION
     assert MANIFEST["requirements"] == [f"victron-gx-modbus=={CARGO_VERSION}"]
     assert victron_gx_modbus.__version__ == CARGO_VERSION
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" in pyproject["project"]["dynamic"], "the wheel takes Cargo's version"
+    assert "version" not in pyproject["project"], "a version of its own would override Cargo's"
+    lock = tomllib.loads((ROOT / "Cargo.lock").read_text(encoding="utf-8"))
+    locked = [p["version"] for p in lock["package"] if p["name"] == "victron_gx_modbus"]
+    assert locked == [CARGO_VERSION], "Cargo.lock is behind Cargo.toml"
+    assert "version" not in HACS, "HACS takes the version from the release tag (v<version>)"
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    releases = re.findall(r"^## \[([^\]]+)\]", changelog, re.MULTILINE)
+    assert releases, "the CHANGELOG has no version heading"
+    assert releases[0] == CARGO_VERSION, f"the CHANGELOG's newest entry is {releases[0]}"
+    assert len(set(releases)) == len(releases), "a version twice in the CHANGELOG"
 
 
 def test_hacs_json() -> None:

@@ -151,6 +151,26 @@ async def test_devices_and_presence_control() -> None:
             await sim.set_present("missing", present=False)
 
 
+async def test_hold_changes_the_site_and_what_derives_from_it() -> None:
+    async with Simulator("three-phase") as sim:
+        client = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=5, retries=0)
+        await client.connect()
+        await sim.hold("lynx", "soc", 15.0)
+        assert await registers(client, 225, 266, 1) == [150], "the battery's SOC (scale 10)"
+        assert await registers(client, 100, 843, 1) == [15], "the system's SOC follows it"
+        await asyncio.sleep(0.3)  # the site steps on: a held value stays
+        assert await registers(client, 225, 266, 1) == [150]
+        client.close()
+        with pytest.raises(SimulatorError, match="no device"):
+            await sim.hold("missing", "soc", 1.0)
+        with pytest.raises(SimulatorError, match='has no register "nothing"'):
+            await sim.hold("lynx", "nothing", 1.0)
+        with pytest.raises(SimulatorError, match="holds text"):
+            await sim.hold("lynx", "custom_name", 1.0)
+        with pytest.raises(SimulatorError, match="not a finite number"):
+            await sim.hold("lynx", "soc", float("nan"))
+
+
 async def test_bad_arguments_are_clear_errors() -> None:
     with pytest.raises(SimulatorError, match="no bundled scenario"):
         await Simulator("nope").start()

@@ -1,0 +1,1 @@
+"""What scripts/check-wheel runs inside the fresh venv that holds the built wheel."""
