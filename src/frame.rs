@@ -51,17 +51,11 @@ impl Frame {
     }
 }
 
-/// Reads one frame; `Ok(None)` when the peer closed the connection cleanly
-/// between frames. A bad header is an `InvalidData` error (the stream cannot
-/// be resynchronised, so the caller should drop the connection).
-pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<Option<Frame>> {
-    let mut header = [0u8; 7];
-    match reader.read_exact(&mut header).await {
-        Ok(_) => {}
-        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(err) => return Err(err),
-    }
-    let transaction = u16::from_be_bytes([header[0], header[1]]);
+/// Bytes of an MBAP header (the unit ID included).
+pub const HEADER: usize = 7;
+
+/// Checks a frame header; the frame's whole length on the wire.
+fn frame_length(header: &[u8; HEADER]) -> io::Result<usize> {
     let protocol = u16::from_be_bytes([header[2], header[3]]);
     let length = usize::from(u16::from_be_bytes([header[4], header[5]]));
     if protocol != 0 {
@@ -76,6 +70,40 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<Opti
             format!("frame length {length} out of range"),
         ));
     }
+    Ok(HEADER - 1 + length)
+}
+
+/// Splits the first whole frame off bytes received so far: the frame and
+/// the bytes it took, `Ok(None)` while it is incomplete. A bad header is an
+/// `InvalidData` error, as for [`read_frame`].
+pub fn split_frame(bytes: &[u8]) -> io::Result<Option<(Frame, usize)>> {
+    let Some(header) = bytes.first_chunk::<HEADER>() else {
+        return Ok(None);
+    };
+    let total = frame_length(header)?;
+    let Some(pdu) = bytes.get(HEADER..total) else {
+        return Ok(None);
+    };
+    let frame = Frame {
+        transaction: u16::from_be_bytes([header[0], header[1]]),
+        unit: header[6],
+        pdu: pdu.to_vec(),
+    };
+    Ok(Some((frame, total)))
+}
+
+/// Reads one frame; `Ok(None)` when the peer closed the connection cleanly
+/// between frames. A bad header is an `InvalidData` error (the stream cannot
+/// be resynchronised, so the caller should drop the connection).
+pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<Option<Frame>> {
+    let mut header = [0u8; HEADER];
+    match reader.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(err) => return Err(err),
+    }
+    let transaction = u16::from_be_bytes([header[0], header[1]]);
+    let length = frame_length(&header)? - (HEADER - 1);
     let mut pdu = vec![0u8; length - 1];
     reader.read_exact(&mut pdu).await?;
     Ok(Some(Frame {
@@ -203,6 +231,37 @@ mod tests {
         assert!(read_frame(&mut bad_length.as_slice()).await.is_err());
         let empty: [u8; 0] = [];
         assert!(matches!(read_frame(&mut empty.as_slice()).await, Ok(None)));
+    }
+
+    #[test]
+    fn frames_split_off_received_bytes() {
+        let first = Frame {
+            transaction: 7,
+            unit: 100,
+            pdu: read_reply(function::READ_HOLDING, &[1, 2]),
+        };
+        let second = Frame {
+            transaction: 8,
+            unit: 239,
+            pdu: exception_reply(function::READ_HOLDING, 0x0B),
+        };
+        let mut bytes = first.encode();
+        bytes.extend(second.encode());
+        let (frame, used) = split_frame(&bytes).ok().flatten().expect("first frame");
+        assert_eq!((frame, used), (first.clone(), first.encode().len()));
+        let rest = &bytes[used..];
+        assert_eq!(
+            split_frame(rest).ok().flatten().map(|(f, _)| f),
+            Some(second)
+        );
+        for cut in 0..rest.len() {
+            assert!(
+                matches!(split_frame(&rest[..cut]), Ok(None)),
+                "cut at {cut}"
+            );
+        }
+        assert!(split_frame(&[0, 1, 0, 1, 0, 2, 1, 3]).is_err());
+        assert!(split_frame(&[0, 1, 0, 0, 0, 1, 1]).is_err());
     }
 
     #[test]

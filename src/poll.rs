@@ -9,13 +9,12 @@
 //! because the connection was not up are read again in the same poll once a
 //! new connection is up: the poll on which the GX comes back reads it whole.
 
-use serde::Serialize;
-use tokio::task::JoinSet;
-
 use crate::codec::{self, Value};
 use crate::frame::Reply;
-use crate::plan::{Block, Cycle, Plan, Tier};
+use crate::join::join_all;
+use crate::plan::{Block, Cycle, Placement, Plan, Tier};
 use crate::transport::{Transport, TransportError};
+use serde::Serialize;
 
 /// How a block read ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,30 +64,21 @@ impl BlockResult {
 }
 
 /// Reads blocks of a plan concurrently (the transport bounds the
-/// concurrency); results in plan order.
+/// concurrency) within the calling task; results in plan order.
 async fn read_blocks(
     plan: &Plan,
     transport: &Transport,
     indices: &[usize],
 ) -> Vec<(usize, BlockResult)> {
-    let mut reads = JoinSet::new();
-    for &index in indices {
-        let Some(block) = plan.blocks.get(index) else {
-            continue;
-        };
-        let transport = transport.clone();
+    let reads = indices.iter().filter_map(|&index| {
+        let block = plan.blocks.get(index)?;
         let (unit, start, quantity) = (block.unit, block.start, block.quantity);
-        reads.spawn(async move {
+        Some(async move {
             let outcome = transport.read(unit, start, quantity).await;
             (index, BlockResult::from_reply(outcome, quantity))
-        });
-    }
-    let mut results = Vec::with_capacity(reads.len());
-    while let Some(joined) = reads.join_next().await {
-        if let Ok(result) = joined {
-            results.push(result);
-        }
-    }
+        })
+    });
+    let mut results = join_all(reads).await;
     results.sort_by_key(|(index, _)| *index);
     results
 }
@@ -130,17 +120,21 @@ async fn read_due(
     (results, sent)
 }
 
+/// Decodes one register of a block's words (`None`: the words do not fit it).
+fn decode_placement(plan: &Plan, placement: &Placement, words: &[u16]) -> Option<Value> {
+    let register = &plan.slots[placement.slot].register;
+    let start = usize::from(placement.offset);
+    let end = start + usize::from(register.register_type.words());
+    words
+        .get(start..end)
+        .and_then(|slice| codec::decode(register.register_type, register.scale, slice).ok())
+}
+
 /// Decodes the registers of one block into `values` (by slot).
 pub fn decode_block(plan: &Plan, block: &Block, words: &[u16], values: &mut [Option<Value>]) {
     for placement in &block.placements {
-        let register = &plan.slots[placement.slot].register;
-        let start = usize::from(placement.offset);
-        let end = start + usize::from(register.register_type.words());
-        let decoded = words
-            .get(start..end)
-            .and_then(|slice| codec::decode(register.register_type, register.scale, slice).ok());
         if let Some(slot) = values.get_mut(placement.slot) {
-            *slot = decoded;
+            *slot = decode_placement(plan, placement, words);
         }
     }
 }
@@ -166,7 +160,6 @@ pub struct Poller {
     plan: Plan,
     devices: usize,
     values: Vec<Option<Value>>,
-    available: Vec<bool>,
     static_pending: bool,
     slow_pending: bool,
     cycle: u64,
@@ -185,7 +178,6 @@ impl Poller {
             plan,
             devices,
             values: vec![None; slots],
-            available: vec![false; slots],
             static_pending: true,
             slow_pending: true,
             cycle: 0,
@@ -234,76 +226,87 @@ impl Poller {
     }
 
     /// Applies block results (in plan order) to the values; the report counts
-    /// one request per result.
+    /// one request per result. Values are updated in place: only the slots
+    /// of the blocks read (or of a device lost) are looked at.
     pub fn apply(&mut self, results: Vec<(usize, BlockResult)>) -> PollReport {
         let mut report = PollReport {
             requests: results.len(),
             ..PollReport::default()
         };
-        let mut fresh = self.values.clone();
         let mut read_ok = vec![false; self.devices];
         let mut read_failed = vec![false; self.devices];
         let mut connection_errors = 0;
         let mut static_failed = false;
         let mut slow_failed = false;
-        for (index, result) in results {
-            let Some(block) = self.plan.blocks.get(index) else {
+        for (index, result) in &results {
+            let Some(block) = self.plan.blocks.get(*index) else {
                 continue;
             };
-            match result {
-                BlockResult::Words(words) => {
-                    decode_block(&self.plan, block, &words, &mut fresh);
-                    read_ok[block.device] = true;
-                }
-                other => {
-                    report.failed += 1;
-                    // No Modbus conversation at all: unreachable, lost, closed,
-                    // or something other than a Modbus server on the port.
-                    let connection = matches!(
-                        other,
-                        BlockResult::Failed(
-                            TransportError::Connect { .. }
-                                | TransportError::ConnectionLost(_)
-                                | TransportError::Protocol(_)
-                                | TransportError::Closed
-                        )
-                    );
-                    connection_errors += usize::from(connection);
-                    // The device is gone (unplugged, or no connection); a timeout
-                    // or another exception concerns only this block.
-                    let gone = connection || matches!(other, BlockResult::Exception(0x0A | 0x0B));
-                    read_failed[block.device] |= gone;
-                    static_failed |= block.tier == Tier::Static;
-                    slow_failed |= block.tier != Tier::Fast;
-                    for placement in &block.placements {
-                        fresh[placement.slot] = None;
-                    }
-                }
+            if matches!(result, BlockResult::Words(_)) {
+                read_ok[block.device] = true;
+                continue;
             }
+            report.failed += 1;
+            // No Modbus conversation at all: unreachable, lost, closed,
+            // or something other than a Modbus server on the port.
+            let connection = matches!(
+                result,
+                BlockResult::Failed(
+                    TransportError::Connect { .. }
+                        | TransportError::ConnectionLost(_)
+                        | TransportError::Protocol(_)
+                        | TransportError::Closed
+                )
+            );
+            connection_errors += usize::from(connection);
+            // The device is gone (unplugged, or no connection); a timeout
+            // or another exception concerns only this block.
+            let gone = connection || matches!(result, BlockResult::Exception(0x0A | 0x0B));
+            read_failed[block.device] |= gone;
+            static_failed |= block.tier == Tier::Static;
+            slow_failed |= block.tier != Tier::Fast;
         }
         report.connection_lost = report.requests > 0 && connection_errors == report.requests;
-        report.unavailable_devices = (0..self.devices)
-            .filter(|&device| read_failed[device] && !read_ok[device])
+        let lost: Vec<bool> = (0..self.devices)
+            .map(|device| read_failed[device] && !read_ok[device])
             .collect();
+        report.unavailable_devices = (0..self.devices).filter(|&d| lost[d]).collect();
         // Whatever was lost is read again in full once the device answers.
         let resync = !report.unavailable_devices.is_empty();
         self.static_pending = static_failed || resync;
         self.slow_pending = slow_failed || resync;
-        for device in &report.unavailable_devices {
-            for (slot, planned) in self.plan.slots.iter().enumerate() {
-                if planned.device == *device {
-                    fresh[slot] = None;
+        let mut changed = Vec::new();
+        let mut set = |slot: usize, value: Reading| {
+            if let Some(current) = self.values.get_mut(slot) {
+                if *current != value {
+                    changed.push(slot);
+                    *current = value;
                 }
             }
-        }
-        for (slot, value) in fresh.into_iter().enumerate() {
-            let available = value.is_some();
-            if value != self.values[slot] || available != self.available[slot] {
-                report.changed.push(slot);
+        };
+        for (index, result) in results {
+            let Some(block) = self.plan.blocks.get(index) else {
+                continue;
+            };
+            if lost[block.device] {
+                continue;
             }
-            self.available[slot] = available;
-            self.values[slot] = value;
+            for placement in &block.placements {
+                let value = match &result {
+                    BlockResult::Words(words) => decode_placement(&self.plan, placement, words),
+                    _ => None,
+                };
+                set(placement.slot, value);
+            }
         }
+        for (slot, planned) in self.plan.slots.iter().enumerate() {
+            if lost[planned.device] {
+                set(slot, None);
+            }
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        report.changed = changed;
         report
     }
 }

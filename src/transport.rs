@@ -3,7 +3,11 @@
 //! transaction id (the GX may answer out of order).
 //!
 //! Bounds protect the GX: at most `max_in_flight` requests at once and at
-//! most `max_rate` requests per second. Every request has a timeout; a lost
+//! most `max_rate` requests per second on average: a burst of what the rate
+//! allows in [`BURST`] (at least `max_in_flight`) may go at once, so a
+//! poll's requests are not spaced one by one (see `pacing`). Frames queued
+//! together go out in one write, and the reader takes every reply waiting
+//! on the socket in one read. Every request has a timeout; a lost
 //! connection fails its pending requests at once and the next request
 //! reconnects, after an exponential backoff with jitter. A reply that is not
 //! Modbus TCP at all (another server on the port, garbage) fails the pending
@@ -17,13 +21,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
 
-use crate::frame::{self, read_frame, Frame, Reply};
+use crate::frame::{self, split_frame, Frame, Reply};
+use crate::pacing::Pacer;
 use crate::rng::Rng;
 use crate::sync::lock;
 
@@ -40,7 +45,8 @@ pub struct TransportConfig {
     pub request_timeout: Duration,
     /// Most requests in flight at once (pipelined on one connection).
     pub max_in_flight: usize,
-    /// Most requests per second.
+    /// Most requests per second on average (0: unlimited); a burst of
+    /// what the rate allows in [`BURST`] may go at once.
     pub max_rate: f64,
     /// First reconnect delay; doubles per failure up to `backoff_max`.
     pub backoff_min: Duration,
@@ -132,6 +138,9 @@ pub struct Latency {
 }
 
 const LATENCY_WINDOW: usize = 2048;
+/// The rate limit lets through at once what the rate allows in this time
+/// (and at least `max_in_flight` requests): at 500 requests/s, 50.
+pub const BURST: Duration = Duration::from_millis(100);
 /// Times a read is sent when the connection keeps dropping under it.
 pub const READ_ATTEMPTS: u32 = 5;
 /// Consecutive timeouts after which the connection is replaced.
@@ -246,12 +255,23 @@ struct Inner {
     config: TransportConfig,
     link: tokio::sync::Mutex<Link>,
     permits: Semaphore,
-    next_slot: Mutex<Instant>,
+    pacer: Pacer,
     next_transaction: AtomicU16,
     /// Connections opened so far (a new one tells a caller it reconnected).
     opened: AtomicU64,
     counters: Arc<Mutex<Counters>>,
     jitter: Mutex<Rng>,
+}
+
+/// Requests the rate limit lets through at once.
+fn burst(config: &TransportConfig) -> usize {
+    let allowed = config.max_rate * BURST.as_secs_f64();
+    let allowed = if allowed.is_finite() && allowed >= 1.0 {
+        allowed as usize
+    } else {
+        1
+    };
+    allowed.max(config.max_in_flight)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -272,7 +292,7 @@ impl Transport {
                     failures: 0,
                 }),
                 permits,
-                next_slot: Mutex::new(Instant::now()),
+                pacer: Pacer::new(config.max_rate, burst(&config)),
                 next_transaction: AtomicU16::new(1),
                 opened: AtomicU64::new(0),
                 counters: Arc::new(Mutex::new(Counters::default())),
@@ -334,7 +354,9 @@ impl Transport {
             .acquire()
             .await
             .map_err(|_| TransportError::Closed)?;
-        self.pace().await;
+        if let Some(slot) = self.inner.pacer.reserve() {
+            sleep_until(slot).await;
+        }
         let conn = self.connection().await?;
         let transaction = self.inner.next_transaction.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -418,24 +440,6 @@ impl Transport {
         }
     }
 
-    /// Spaces requests to at most `max_rate` per second.
-    async fn pace(&self) {
-        let rate = self.inner.config.max_rate;
-        if !(rate.is_finite() && rate > 0.0) {
-            return;
-        }
-        let gap = Duration::from_secs_f64(1.0 / rate);
-        let slot = {
-            let mut next = lock(&self.inner.next_slot);
-            let slot = (*next).max(Instant::now());
-            *next = slot + gap;
-            slot
-        };
-        if slot > Instant::now() {
-            sleep_until(slot).await;
-        }
-    }
-
     async fn timed_out(&self, conn: &Arc<Connection>) -> TransportError {
         let replace = {
             let mut counters = lock(&self.inner.counters);
@@ -487,8 +491,8 @@ impl Transport {
     /// The live connection, opening one when allowed.
     async fn connection(&self) -> Result<Arc<Connection>, TransportError> {
         let config = &self.inner.config;
-        let addr_text = format!("{}:{}", config.host, config.port);
         let mut link = self.inner.link.lock().await;
+        let addr_text = || format!("{}:{}", config.host, config.port);
         let failures = match &*link {
             Link::Up(conn) if conn.alive.load(Ordering::Relaxed) => return Ok(Arc::clone(conn)),
             Link::Up(_) => 0,
@@ -496,7 +500,7 @@ impl Transport {
             Link::Down { retry_at, failures } => {
                 if Instant::now() < *retry_at {
                     return Err(TransportError::Connect {
-                        addr: addr_text,
+                        addr: addr_text(),
                         reason: format!(
                             "waiting {:.1} s before retrying",
                             retry_at
@@ -513,7 +517,7 @@ impl Transport {
                 let conn = Arc::new(spawn_connection(
                     stream,
                     Arc::clone(&self.inner.counters),
-                    addr_text.clone(),
+                    addr_text(),
                 ));
                 let mut counters = lock(&self.inner.counters);
                 if counters.connected_once {
@@ -532,7 +536,7 @@ impl Transport {
                     Ok(Err(err)) => err.to_string(),
                     _ => format!("no answer within {:?}", config.connect_timeout),
                 };
-                let failures = failures + 1;
+                let (addr_text, failures) = (addr_text(), failures + 1);
                 let delay = self.backoff(failures);
                 lock(&self.inner.counters).metrics.connect_failures += 1;
                 if failures == 1 {
@@ -598,6 +602,60 @@ fn connection_ended(
     fail_all(pending, &error);
 }
 
+/// Bytes the reader asks for at once: every reply waiting on the socket
+/// comes in one read (a short read also spares the read that would find
+/// nothing more).
+const READ_CHUNK: usize = 4096;
+
+/// Hands each reply on the connection to its waiting request until the
+/// connection ends; why it ended.
+async fn read_replies(
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    pending: &Pending,
+    counters: &Mutex<Counters>,
+) -> TransportError {
+    let mut received: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let mut used = 0;
+        loop {
+            match split_frame(&received[used..]) {
+                Ok(Some((frame, length))) => {
+                    used += length;
+                    let waiter = lock(pending).by_transaction.remove(&frame.transaction);
+                    match waiter {
+                        Some(waiter) => {
+                            let _ = waiter.send(Ok(frame));
+                        }
+                        None => lock(counters).metrics.unmatched += 1,
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    lock(counters).metrics.malformed += 1;
+                    return read_failure(&err);
+                }
+            }
+        }
+        received.drain(..used);
+        received.reserve(READ_CHUNK);
+        match reader.read_buf(&mut received).await {
+            // Closed between frames (or within a header: nothing to parse).
+            Ok(0) if received.len() < frame::HEADER => {
+                return TransportError::ConnectionLost("closed by the GX".to_owned())
+            }
+            Ok(0) => {
+                lock(counters).metrics.malformed += 1;
+                return read_failure(&std::io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(_) => {}
+            Err(err) => {
+                lock(counters).metrics.malformed += 1;
+                return read_failure(&err);
+            }
+        }
+    }
+}
+
 /// Starts the reader and the writer of a new connection. They hold only the
 /// counters, so a dropped transport drops its connection (and them with it).
 fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: String) -> Connection {
@@ -613,8 +671,15 @@ fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: Str
             addr.clone(),
         );
         async move {
+            // Frames queued meanwhile go out in the same write.
+            let mut batch = Vec::new();
             while let Some(bytes) = frames.recv().await {
-                if let Err(err) = writer.write_all(&bytes).await {
+                batch.clear();
+                batch.extend_from_slice(&bytes);
+                while let Ok(more) = frames.try_recv() {
+                    batch.extend_from_slice(&more);
+                }
+                if let Err(err) = writer.write_all(&batch).await {
                     let error = TransportError::ConnectionLost(format!("write failed: {err}"));
                     connection_ended(&alive, &counters, &pending, &addr, error);
                     break;
@@ -625,26 +690,7 @@ fn spawn_connection(stream: TcpStream, counters: Arc<Mutex<Counters>>, addr: Str
     let reader_pending = Arc::clone(&pending);
     let reader_alive = Arc::clone(&alive);
     let reader = tokio::spawn(async move {
-        let error = loop {
-            match read_frame(&mut reader).await {
-                Ok(Some(frame)) => {
-                    let waiter = lock(&reader_pending)
-                        .by_transaction
-                        .remove(&frame.transaction);
-                    match waiter {
-                        Some(waiter) => {
-                            let _ = waiter.send(Ok(frame));
-                        }
-                        None => lock(&counters).metrics.unmatched += 1,
-                    }
-                }
-                Ok(None) => break TransportError::ConnectionLost("closed by the GX".to_owned()),
-                Err(err) => {
-                    lock(&counters).metrics.malformed += 1;
-                    break read_failure(&err);
-                }
-            }
-        };
+        let error = read_replies(&mut reader, &reader_pending, &counters).await;
         connection_ended(&reader_alive, &counters, &reader_pending, &addr, error);
     });
     Connection {

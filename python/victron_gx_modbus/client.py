@@ -309,7 +309,8 @@ class Client:
         what the outage cost and goes on; it fails when the GX has not
         answered for `patience` seconds (0-86400). The merged result is
         returned, not adopted: pass it to `use_scan`. Cancelling the call
-        stops the sweep.
+        stops the sweep. `progress` gets the latest step at most once a
+        second, and each change of phase (waiting for the GX, done) at once.
         """
         text = json.dumps(result)
         core = self._core

@@ -6,7 +6,7 @@
 //! The transport is pipelined: polls on the same connection are not queued
 //! behind the sweep's requests.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::RangeInclusive;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -35,30 +35,70 @@ pub const MAX_UNANSWERED_IN_A_ROW: u32 = 5;
 /// The slowest sweep rate, in requests per second (one request per 100 s).
 pub const MIN_RATE: f64 = 0.01;
 
-/// Spaces requests: at most one per `gap`, whoever sends them.
+/// How long a sweep's pace lets requests go one after another before it
+/// waits: at 5 requests/s, five probes in a row once a second.
+pub const PACE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Paces a sweep's requests to at most `rate` a second, in bursts: a budget
+/// of what the rate allows in [`PACE_PERIOD`] (at least one request, over a
+/// longer period at rates below one a second) goes at once, then the pace
+/// waits for the next period. The sweep sends one request at a time, so a
+/// burst is requests one after another, each after the reply to the one
+/// before; the core wakes once per period for the pace, not once per request.
 pub(super) struct Pace {
-    gap: Duration,
-    next: Mutex<Instant>,
+    /// Time per burst (zero: no pacing).
+    period: Duration,
+    /// Requests per burst.
+    budget: u64,
+    burst: Mutex<Burst>,
+}
+
+/// The current burst: when it began and the requests it sent.
+struct Burst {
+    started: Instant,
+    sent: u64,
 }
 
 impl Pace {
     /// A pace of `rate` requests per second (infinite: no pacing); a rate
     /// below [`MIN_RATE`] (or NaN) is taken as [`MIN_RATE`].
     pub(super) fn new(rate: f64) -> Self {
+        let rate = rate.max(MIN_RATE);
+        let (period, budget) = if rate.is_finite() {
+            let budget = (rate * PACE_PERIOD.as_secs_f64()).floor().max(1.0);
+            (Duration::from_secs_f64(budget / rate), budget as u64)
+        } else {
+            (Duration::ZERO, u64::MAX)
+        };
         Self {
-            gap: Duration::from_secs_f64(1.0 / rate.max(MIN_RATE)),
-            next: Mutex::new(Instant::now()),
+            period,
+            budget,
+            burst: Mutex::new(Burst {
+                started: Instant::now(),
+                sent: 0,
+            }),
         }
     }
 
-    /// Waits for the next free slot.
+    /// Waits until the next request may go.
     pub(super) async fn wait(&self) {
-        let mut next = self.next.lock().await;
+        let mut burst = self.burst.lock().await;
         let now = Instant::now();
-        if *next > now {
-            tokio::time::sleep_until((*next).into()).await;
+        if now >= burst.started + self.period {
+            // A new burst begins with this request.
+            *burst = Burst {
+                started: now,
+                sent: 0,
+            };
+        } else if burst.sent >= self.budget {
+            let next = burst.started + self.period;
+            tokio::time::sleep_until(next.into()).await;
+            *burst = Burst {
+                started: next,
+                sent: 0,
+            };
         }
-        *next = (*next).max(now) + self.gap;
+        burst.sent += 1;
     }
 }
 
@@ -148,6 +188,16 @@ pub async fn sweep(
     let serves_firmware = served::read_firmware(transport, &tally).await?.is_some();
     let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
     let refused = Refused::default();
+    // The probe registers of every type this GX serves, found once.
+    let probes: HashMap<&str, Vec<u16>> = all_service_types(ledger)
+        .into_iter()
+        .filter_map(|name| {
+            let service = ledger
+                .service(name)
+                .filter(|s| served.unsupported(s).len() < s.registers.len())?;
+            Some((name, probe_addresses(service)))
+        })
+        .collect();
     let mut queue: VecDeque<(u8, String)> = pending(base, ledger).into();
     let total = queue.len();
     let mut done = 0;
@@ -157,13 +207,9 @@ pub async fn sweep(
     let mut streak: Vec<(u8, String)> = Vec::new();
     let mut silent_since = Instant::now();
     while let Some((unit, service)) = queue.pop_front() {
-        let addresses = ledger
-            .service(&service)
-            .filter(|s| served.unsupported(s).len() < s.registers.len())
-            .map(probe_addresses)
-            .unwrap_or_default();
+        let addresses = probes.get(service.as_str()).map_or(&[][..], Vec::as_slice);
         // `None`: the firmware refused every probe register (no such type here).
-        match probe(transport, &tally, &refused, &service, &addresses, unit).await {
+        match probe(transport, &tally, &refused, &service, addresses, unit).await {
             Some(BlockResult::Failed(err)) => {
                 if streak.is_empty() {
                     silent_since = Instant::now();
@@ -237,22 +283,49 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn pace_spaces_requests() {
-        let pace = Pace::new(100.0);
+    async fn pace_sends_a_burst_per_period() {
+        let pace = Pace::new(20.0);
+        assert_eq!((pace.budget, pace.period), (20, PACE_PERIOD));
         let start = Instant::now();
-        for _ in 0..6 {
+        for _ in 0..20 {
             pace.wait().await;
         }
-        // The first slot is free; five gaps of 10 ms follow.
-        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "a burst goes at once"
+        );
+        pace.wait().await;
+        assert!(
+            start.elapsed() >= PACE_PERIOD,
+            "the next one waits a period"
+        );
     }
 
     #[test]
-    fn pace_clamps_rates_below_the_minimum() {
-        let slowest = Duration::from_secs(100);
-        for rate in [1e-21, 0.0, -1.0, f64::NAN, MIN_RATE] {
-            assert_eq!(Pace::new(rate).gap, slowest, "rate {rate}");
+    fn pace_bursts_what_the_rate_allows() {
+        let slowest = Pace::new(MIN_RATE);
+        assert_eq!(
+            (slowest.budget, slowest.period),
+            (1, Duration::from_secs(100))
+        );
+        for rate in [1e-21, 0.0, -1.0, f64::NAN] {
+            let pace = Pace::new(rate);
+            assert_eq!(
+                (pace.budget, pace.period),
+                (1, slowest.period),
+                "rate {rate}"
+            );
         }
-        assert_eq!(Pace::new(f64::INFINITY).gap, Duration::ZERO);
+        // Below one a second: one request per 1/rate.
+        let slow = Pace::new(0.5);
+        assert_eq!((slow.budget, slow.period), (1, Duration::from_secs(2)));
+        // The budget is whole requests; the period keeps the rate.
+        let uneven = Pace::new(2.5);
+        assert_eq!(
+            (uneven.budget, uneven.period),
+            (2, Duration::from_millis(800))
+        );
+        assert_eq!(Pace::new(5.0).budget, 5);
+        assert_eq!(Pace::new(f64::INFINITY).period, Duration::ZERO);
     }
 }

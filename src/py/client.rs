@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use serde::Serialize;
@@ -24,6 +24,7 @@ use crate::ledger::{self, Ledger};
 use crate::mqtt::{read_services, scan_listed, scan_with_mqtt, Discovery, ListedUnits};
 use crate::plan::{plan, plan_all, Cycle, Tier};
 use crate::poll::Poller;
+use crate::sync::lock;
 use crate::transport::{Transport, TransportConfig, TransportError};
 
 /// What one poll returns to Python.
@@ -197,6 +198,36 @@ fn reporter(events: EventSink, progress: bool) -> Arc<dyn Fn(ScanProgress) + Sen
     }
 }
 
+/// How often a sweep's progress reaches Python at most: a sweep runs for
+/// minutes at a few probes a second, and its progress is a percentage shown
+/// in the options menu, so one event a second is live enough.
+const SWEEP_PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// Passes on a step when its phase differs from the last one passed on (a
+/// sweep waiting for its GX, its end) or `every` has gone by since; the
+/// steps between are dropped (each carries the whole state, so the next one
+/// passed on says all they said). No timer: a step that is dropped is never
+/// sent later, the next one is.
+fn coalesced(
+    report: Arc<dyn Fn(ScanProgress) + Send + Sync>,
+    every: Duration,
+) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
+    let last: std::sync::Mutex<Option<(Instant, &'static str)>> = std::sync::Mutex::new(None);
+    Arc::new(move |step: ScanProgress| {
+        let now = Instant::now();
+        {
+            let mut last = lock(&last);
+            let due = last
+                .is_none_or(|(at, phase)| phase != step.phase || now.duration_since(at) >= every);
+            if !due {
+                return;
+            }
+            *last = Some((now, step.phase));
+        }
+        report(step);
+    })
+}
+
 /// A stored scan result (JSON) this library can read.
 fn parse_scan(scan_json: &str) -> PyResult<ScanResult> {
     let result: ScanResult = serde_json::from_str(scan_json).map_err(|err| {
@@ -368,7 +399,8 @@ impl ClientCore {
     /// covered, at most `rate` requests per second (at least `MIN_RATE`, 0.01),
     /// waiting up to `patience_s` seconds for a GX that stopped answering;
     /// delivers the sweep result as JSON (not adopted for polling). With
-    /// `progress`, every probe is an event.
+    /// `progress`, the latest step is an event at most once a second, and
+    /// so is each change of phase (waiting for the GX, done).
     fn sweep(
         &self,
         bridge: &BridgeCore,
@@ -391,7 +423,7 @@ impl ClientCore {
         let base = parse_scan(scan_json)?;
         let (transport, ledger) = (self.transport.clone(), self.ledger);
         self.run(bridge, move |events| async move {
-            let reporter = reporter(events, progress);
+            let reporter = coalesced(reporter(events, progress), SWEEP_PROGRESS_EVERY);
             let result = sweep(&transport, ledger, &base, rate, patience, reporter).await?;
             Ok(serde_json::to_string(&result)?)
         })

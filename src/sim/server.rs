@@ -10,7 +10,7 @@
 use std::io;
 use std::mem;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -163,6 +163,9 @@ struct Shared {
     max_connections: Option<usize>,
     generation: watch::Sender<u64>,
     reboot: Notify,
+    /// Set by a reboot until the server listens again: a connection that
+    /// reached the listener before it closed is not served.
+    rebooting: AtomicBool,
     down_for: Mutex<Duration>,
     open: AtomicU64,
     /// Connections the MQTT face accepted (kept by the face, shown in the stats).
@@ -229,6 +232,7 @@ impl Simulator {
             max_connections: config.max_connections,
             generation,
             reboot: Notify::new(),
+            rebooting: AtomicBool::new(false),
             down_for: Mutex::new(Duration::ZERO),
             open: AtomicU64::new(0),
             mqtt_connections,
@@ -316,6 +320,7 @@ impl Simulator {
     /// refused for `down_for`, then the server listens again on the same port.
     pub fn reboot(&self, down_for: Duration) {
         *lock(&self.shared.down_for) = down_for;
+        self.shared.rebooting.store(true, Ordering::Release);
         self.shared
             .generation
             .send_modify(|generation| *generation += 1);
@@ -510,7 +515,9 @@ async fn accept_loop(
         // The reboot generation before accepting: a reboot that lands between
         // an accept and the connection's start still closes that connection.
         let epoch = *shared.generation.borrow();
+        // Biased: a pending reboot closes the listener before another accept.
         tokio::select! {
+            biased;
             _ = shutdown.changed() => break,
             () = shared.reboot.notified() => {
                 drop(listener);
@@ -524,9 +531,13 @@ async fn accept_loop(
                     Some(listener) => listener,
                     None => break,
                 };
+                shared.rebooting.store(false, Ordering::Release);
             }
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                if shared.rebooting.load(Ordering::Acquire) {
+                    continue; // dropped: the GX is going down
+                }
                 let open = shared.open.load(Ordering::Relaxed);
                 let full = shared.max_connections.is_some_and(|max| open >= max as u64);
                 let mut stats = lock(&shared.stats);
