@@ -155,11 +155,13 @@ fn invalid(scenario: &Scenario, message: String) -> ScenarioError {
 }
 
 fn identity_models(spec: &DeviceSpec, service: &Service) -> Vec<(String, ValueModel)> {
+    // An INTERNAL register's path names the value it converts (834 holds
+    // /FirmwareVersion as hex digits), not a value served as it is.
     let by_path = |path: &str| {
         service
             .registers
             .iter()
-            .find(|r| r.dbus_path.as_deref() == Some(path))
+            .find(|r| !r.internal && r.dbus_path.as_deref() == Some(path))
             .map(|r| r.key.clone())
     };
     let mut out = Vec::new();
