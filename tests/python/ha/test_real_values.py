@@ -159,3 +159,26 @@ async def test_a_select_shows_a_current_code_it_cannot_write_as_read_only(
     assert "unlisted_mode_0" not in after.attributes["options"]
     assert dict(simulator.writes()[-1])["key"] == "settings_cgwacs_hub4_mode"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("simulator", ["old-firmware"], indirect=True)
+async def test_a_wrapped_negative_voltage_is_unknown(hass: HomeAssistant, simulator: Simulator) -> None:
+    """Firmware before v1.0.95 wraps -0.01 V to 0xFFFF and -0.02 V to 0xFFFE: neither shows as ~655 V."""
+    entry = await setup_entry(hass, simulator)
+    old_gx = "0c1c57a0b2c3"
+    keys = ("dc_1_voltage", "history_minimum_starter_voltage")
+    registry = er.async_get(hass)
+    found = [
+        registry.async_get_entity_id("sensor", DOMAIN, entity_unique_id(old_gx, 247, "battery", key))
+        for key in keys
+    ]
+    entity_ids = [each for each in found if each is not None]
+    assert len(entity_ids) == len(keys)
+    await enable_and_reload(hass, entry, entity_ids)
+    for each in entity_ids:
+        current = hass.states.get(each)
+        assert current is not None
+        assert current.state == STATE_UNKNOWN, each
+    values = entry.runtime_data.coordinator.data.values
+    assert [values[f"247/battery/{key}"] for key in keys] == [None, None]
+    assert await hass.config_entries.async_unload(entry.entry_id)
