@@ -9,9 +9,10 @@
 //! because the connection was not up are read again in the same poll once a
 //! new connection is up: the poll on which the GX comes back reads it whole.
 
-use crate::codec::{self, Value};
+use crate::codec::Value;
 use crate::frame::Reply;
 use crate::join::join_all;
+use crate::ledger::decode_reading;
 use crate::plan::{Block, Cycle, Placement, Plan, Tier};
 use crate::transport::{Transport, TransportError};
 use serde::Serialize;
@@ -127,7 +128,7 @@ fn decode_placement(plan: &Plan, placement: &Placement, words: &[u16]) -> Option
     let end = start + usize::from(register.register_type.words());
     words
         .get(start..end)
-        .and_then(|slice| codec::decode(register.register_type, register.scale, slice).ok())
+        .and_then(|slice| decode_reading(register, slice).ok())
 }
 
 /// Decodes the registers of one block into `values` (by slot).

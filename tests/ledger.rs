@@ -214,3 +214,64 @@ fn parse_errors_name_the_file() {
     let err = Ledger::parse(&[("broken", "{\"format\": 1")]).expect_err("truncated JSON");
     assert!(err.to_string().contains("broken.json"));
 }
+
+#[test]
+fn validation_catches_an_enabled_overflowing_register_and_a_bad_sentinel() {
+    let enabled = broken(|l| {
+        let reg = l
+            .services
+            .iter_mut()
+            .flat_map(|s| s.registers.iter_mut())
+            .find(|r| r.overflow.is_some())
+            .expect("an overflowing register");
+        reg.ha.enabled_by_default = true;
+    });
+    assert!(
+        enabled
+            .iter()
+            .any(|p| p.contains("overflows on real systems")),
+        "{enabled:?}"
+    );
+    let sentinel = broken(|l| {
+        let reg = l
+            .services
+            .iter_mut()
+            .flat_map(|s| s.registers.iter_mut())
+            .find(|r| !r.sentinels.is_empty())
+            .expect("a register with a sentinel");
+        reg.sentinels[0].value = 1e12;
+    });
+    assert!(
+        sentinel.iter().any(|p| p.contains("sentinel")),
+        "{sentinel:?}"
+    );
+}
+
+#[test]
+fn real_system_facts_are_ledger_data() {
+    let vebus = ledger().service("vebus").expect("vebus");
+    let temperature = vebus.register("dc_0_temperature").expect("temperature");
+    assert_eq!(
+        temperature
+            .sentinels
+            .iter()
+            .map(|s| s.value)
+            .collect::<Vec<_>>(),
+        [-273.0]
+    );
+    let battery = ledger().service("battery").expect("battery");
+    for key in [
+        "history_charged_energy",
+        "history_total_ah_drawn",
+        "dc_1_voltage",
+    ] {
+        let reg = battery.register(key).expect(key);
+        assert!(reg.overflow.is_some(), "{key}");
+        assert!(!reg.ha.enabled_by_default, "{key}");
+    }
+    let settings = ledger().service("settings").expect("settings");
+    let mode = settings
+        .register("settings_cgwacs_hub4_mode")
+        .expect("ESS mode");
+    assert_eq!(mode.dbus_path.as_deref(), Some("/Settings/CGwacs/Hub4Mode"));
+}

@@ -285,3 +285,20 @@ fn every_twin_of_every_bundled_scenario_agrees() {
         }
     }
 }
+
+#[test]
+fn values_a_type_cannot_hold_clamp_on_current_firmware_and_wrap_on_older() {
+    let at = Instant::now() + Duration::from_secs(1);
+    // large (v1.0.95+): the SmartShunt at 226 publishes -0.01 V on its auxiliary
+    // input and 14,067 kWh charged; the Lynx at 225 a positive consumed Ah.
+    let mut large = gx("large");
+    assert_eq!(read(&mut large, 226, 260, 1, at), [0]);
+    assert_eq!(read(&mut large, 226, 302, 1, at), [65534]);
+    assert_eq!(read(&mut large, 226, 286, 1, at), [65534]);
+    assert_eq!(read(&mut large, 225, 330, 2, at), [0, 0]);
+    assert_eq!(read(&mut large, 227, 61, 1, at), [(-2730i16) as u16]);
+    // old-firmware (before v1.0.95): the BMV at 247 publishes -0.01 V and -0.02 V.
+    let mut old = gx("old-firmware");
+    assert_eq!(read(&mut old, 247, 260, 1, at), [0xFFFF]);
+    assert_eq!(read(&mut old, 247, 295, 1, at), [0xFFFE]);
+}

@@ -1,4 +1,9 @@
-"""Selects: writable code registers (modes, on/off choices) with writes on."""
+"""Selects: writable code registers (modes, on/off choices) with writes on.
+
+A GX may hold a code that the register accepts only from elsewhere (the
+ledger knows it, the core's write range leaves it out, as ESS mode 0): the
+select then offers it too, as the current option, and refuses to set it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.select import SelectEntity
 from homeassistant.const import Platform
+from homeassistant.exceptions import ServiceValidationError
 
+from .const import DOMAIN
 from .control import VictronGxControl
 from .platform_setup import async_add_register_entities
 
@@ -47,8 +54,14 @@ class VictronGxSelect(VictronGxControl, SelectEntity):
 
     @property
     def options(self) -> list[str]:
-        """The options the core allows."""
-        return list(self._codes) if self._info is not None else []
+        """The options the core allows, and the current one when it is not among them."""
+        if self._info is None:
+            return []
+        options = list(self._codes)
+        current = self.current_option
+        if current is not None and current not in options:
+            options.append(current)
+        return options
 
     @property
     def current_option(self) -> str | None:
@@ -57,5 +70,16 @@ class VictronGxSelect(VictronGxControl, SelectEntity):
         return None if value is None else self.entity_description.states.get(str(value))
 
     async def async_select_option(self, option: str) -> None:
-        """Write the option's code."""
-        await self.async_write(self._codes[option])
+        """Write the option's code; the current option that cannot be set is refused."""
+        code = self._codes.get(option)
+        if code is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="option_read_only",
+                translation_placeholders={
+                    "entity": self.entity_id,
+                    "option": option,
+                    "allowed": ", ".join(self._codes),
+                },
+            )
+        await self.async_write(code)

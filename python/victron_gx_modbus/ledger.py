@@ -34,6 +34,13 @@ class HaMetadata(TypedDict):
     write: WriteSpec | None
 
 
+class Sentinel(TypedDict):
+    """A value the publishing service uses for "not available"; shown as unknown."""
+
+    value: float
+    means: str
+
+
 class Register(TypedDict):
     """One register: official facts plus Home Assistant metadata."""
 
@@ -48,6 +55,9 @@ class Register(TypedDict):
     range: list[float] | None
     enum: dict[str, str] | None
     remarks: str | None
+    sentinels: list[Sentinel]
+    overflow: str | None
+    """Why real systems publish values the type cannot hold (then disabled by default)."""
     internal: bool
     since: str
     added_in: int | None

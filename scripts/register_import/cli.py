@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errata import apply_errata
+from .errata import ERRATA_FILES, apply_errata
 from .facts import ImportReport, collect_facts, service_type, type_words
 from .ledger import ListPresence, build_service, load_ledger, render_service
 from .revisions import FirstAppearance, read_versions
@@ -46,7 +46,8 @@ def generate(current: Path, older: list[Path], ledger_dir: Path) -> tuple[dict[s
     report = ImportReport()
     source = read_register_list(current)
     services = collect_facts(source, report)
-    apply_errata(services, ledger_dir / "errata" / "official-list.json", report)
+    for name in ERRATA_FILES:
+        apply_errata(services, ledger_dir / "errata" / name, report)
     presences = [_presence(path, report) for path in older]
     appearance = read_versions(current)
     existing = load_ledger(ledger_dir) if ledger_dir.is_dir() else {}

@@ -55,9 +55,18 @@ class RegisterFacts:
     enum: dict[str, str] | None
     remarks: str | None
     internal: bool
+    sentinels: list[dict[str, Any]] = field(default_factory=list)
+    """Values the publishing service uses for "not available" (errata only)."""
+    overflow: str | None = None
+    """Why real systems publish values the type cannot hold (errata only)."""
 
     def as_json(self) -> dict[str, Any]:
-        """The facts in ledger-file field order."""
+        """The facts in ledger-file field order (sentinels and overflow only where set)."""
+        extra: dict[str, Any] = {}
+        if self.sentinels:
+            extra["sentinels"] = self.sentinels
+        if self.overflow is not None:
+            extra["overflow"] = self.overflow
         return {
             "address": self.address,
             "type": self.type,
@@ -69,6 +78,7 @@ class RegisterFacts:
             "range": self.range,
             "enum": self.enum,
             "remarks": self.remarks,
+            **extra,
             "internal": self.internal,
         }
 

@@ -109,6 +109,11 @@ def build_service(
     for reg in facts.registers:
         key = keys[reg.address]
         ha = _metadata(service_type, reg, existing.get(reg.address), report)
+        if reg.overflow is not None and ha["enabled_by_default"]:
+            report.flagged.append(
+                f"{service_type} {reg.address} overflows on real systems: disabled by default"
+            )
+            ha = {**ha, "enabled_by_default": False}
         registers.append(
             {
                 "key": key,

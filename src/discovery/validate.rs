@@ -260,11 +260,13 @@ pub(super) async fn validate(
     for (plan_index, &device_index) in known.iter().enumerate() {
         let service = plan_input[plan_index].service;
         let by_key = &by_device[plan_index];
+        // An INTERNAL register's path names the value it converts (834 holds
+        // /FirmwareVersion as hex digits), not a value served as it is.
         let by_path = |path: &str| {
             service
                 .registers
                 .iter()
-                .find(|r| r.dbus_path.as_deref() == Some(path))
+                .find(|r| !r.internal && r.dbus_path.as_deref() == Some(path))
                 .and_then(|r| by_key.get(&r.key))
         };
         let mut unsupported = upfront[device_index].clone();

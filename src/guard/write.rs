@@ -14,7 +14,7 @@ use super::limits::Limits;
 use super::{GuardError, Refusal};
 use crate::codec::{self, RegisterType, Value};
 use crate::frame::{self, Reply};
-use crate::ledger::{Ledger, Register};
+use crate::ledger::{decode_reading, Ledger, Register};
 use crate::sync::lock;
 use crate::transport::{Transport, TransportError};
 
@@ -284,8 +284,9 @@ fn device(target: &Target, unit: u8, code: u8) -> GuardError {
     }
 }
 
+/// The read-back value as polls show it (sentinels and saturated readings unknown).
 fn decoded(register: &Register, words: &[u16]) -> Value {
-    codec::decode(register.register_type, register.scale, words).unwrap_or(Value::NotAvailable)
+    decode_reading(register, words).unwrap_or(Value::NotAvailable)
 }
 
 /// Whether the words read back confirm the words written (within one raw step).

@@ -1,13 +1,15 @@
 //! The register ledger compiled in from `register_ledgers/`.
 
 mod model;
+mod reading;
 mod validate;
 
 use std::sync::LazyLock;
 
 use serde::Serialize;
 
-pub use model::{Appearance, HaMeta, Platform, Register, Service, WriteBound, WriteSpec};
+pub use model::{Appearance, HaMeta, Platform, Register, Sentinel, Service, WriteBound, WriteSpec};
+pub use reading::decode_reading;
 pub use validate::validate;
 
 include!(concat!(env!("OUT_DIR"), "/ledger_files.rs"));

@@ -109,6 +109,16 @@ pub struct HaMeta {
     pub write: Option<WriteSpec>,
 }
 
+/// A value the publishing service uses for "not available" (or "no limit"),
+/// which the integration shows as unknown rather than as a reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sentinel {
+    /// The value as decoded (scale applied), e.g. -273 for a temperature.
+    pub value: f64,
+    /// What the service means by it.
+    pub means: String,
+}
+
 /// A register's first appearance: (rank of its oldest list, the revision
 /// that added it or 0); later appearances compare greater.
 pub type Appearance = ((u8, u32), u32);
@@ -129,7 +139,9 @@ pub struct Register {
     pub unit: Option<String>,
     /// Whether the GX accepts writes.
     pub writable: bool,
-    /// D-Bus path on the GX (absent for INTERNAL registers).
+    /// D-Bus path exactly as the GX's own map spells it (absent where the map
+    /// has none, e.g. the second word of an INTERNAL value). An INTERNAL
+    /// register's path names the D-Bus value the GX converts, not its words.
     pub dbus_path: Option<String>,
     /// Official description.
     pub description: String,
@@ -140,6 +152,14 @@ pub struct Register {
     pub enum_labels: Option<BTreeMap<String, String>>,
     /// Official remarks.
     pub remarks: Option<String>,
+    /// Values the publishing service uses for "not available" (errata data).
+    #[serde(default)]
+    pub sentinels: Vec<Sentinel>,
+    /// Why real systems publish values this register's type cannot hold
+    /// (errata data); such a register is disabled by default, and a reading
+    /// at its type's limit is taken as wrapped or saturated.
+    #[serde(default)]
+    pub overflow: Option<String>,
     /// Marked INTERNAL in the official list.
     pub internal: bool,
     /// The oldest known register list that has it.

@@ -108,8 +108,41 @@ fn check_register(service: &str, reg: &Register, problems: &mut Vec<String>) {
         }
     }
     check_enum(&at, reg, problems);
+    check_real_values(&at, reg, is_text, problems);
     check_platform(&at, reg, is_text, problems);
     check_suggested_unit(&at, reg, problems);
+}
+
+/// Sentinels and overflow marks are for numbers; an overflowing register is
+/// never enabled by default (its readings go wrong on real systems).
+fn check_real_values(at: &str, reg: &Register, is_text: bool, problems: &mut Vec<String>) {
+    if is_text && (reg.overflow.is_some() || !reg.sentinels.is_empty()) {
+        problems.push(format!(
+            "{at}: a string register has sentinels or an overflow mark"
+        ));
+    }
+    if reg
+        .overflow
+        .as_deref()
+        .is_some_and(|why| why.trim().is_empty())
+    {
+        problems.push(format!("{at}: overflow mark without a reason"));
+    }
+    if reg.overflow.is_some() && reg.ha.enabled_by_default {
+        problems.push(format!(
+            "{at}: overflows on real systems but is enabled by default"
+        ));
+    }
+    if let Some((min, max)) = full_bounds(reg.register_type, reg.scale) {
+        for sentinel in &reg.sentinels {
+            if !(min..=max).contains(&sentinel.value) || sentinel.means.trim().is_empty() {
+                problems.push(format!(
+                    "{at}: sentinel {} is outside the type or says nothing",
+                    sentinel.value
+                ));
+            }
+        }
+    }
 }
 
 /// Values a type spans, the "not available" sentinel included.

@@ -77,6 +77,12 @@ pub struct GxSettings {
     /// Modbus writes enabled in the GX's settings.
     #[serde(default = "yes")]
     pub writes_enabled: bool,
+    /// Firmware v1.0.95+: a value the register's type cannot hold is clamped
+    /// to the type (below the "not available" sentinel); off: it wraps, as
+    /// the integer conversion of older firmware leaves it (-0.01 V in a
+    /// uint16 x 100 reads 0xFFFF).
+    #[serde(default = "yes")]
+    pub clamps_values: bool,
 }
 
 impl Default for GxSettings {
@@ -88,6 +94,7 @@ impl Default for GxSettings {
             absent_service_exception: default_absent_exception(),
             system_gaps_reserved: true,
             writes_enabled: true,
+            clamps_values: true,
         }
     }
 }

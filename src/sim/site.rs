@@ -142,6 +142,8 @@ pub struct Site {
     modelled: Vec<bool>,
     derived_order: Vec<usize>,
     start_hour: f64,
+    /// The GX clamps values its types cannot hold (else they wrap).
+    clamps_values: bool,
     started: Instant,
     last_step: Instant,
     rng: Rng,
@@ -155,11 +157,13 @@ fn invalid(scenario: &Scenario, message: String) -> ScenarioError {
 }
 
 fn identity_models(spec: &DeviceSpec, service: &Service) -> Vec<(String, ValueModel)> {
+    // An INTERNAL register's path names the value it converts (834 holds
+    // /FirmwareVersion as hex digits), not a value served as it is.
     let by_path = |path: &str| {
         service
             .registers
             .iter()
-            .find(|r| r.dbus_path.as_deref() == Some(path))
+            .find(|r| !r.internal && r.dbus_path.as_deref() == Some(path))
             .map(|r| r.key.clone())
     };
     let mut out = Vec::new();
@@ -349,6 +353,7 @@ impl Site {
             modelled,
             derived_order,
             start_hour: scenario.start_hour,
+            clamps_values: scenario.gx.clamps_values,
             started: now,
             last_step: now,
             rng: Rng::new(seed),
@@ -548,7 +553,8 @@ impl Site {
         if list_rank(&register.since) > self.devices[device].list_rank {
             return vec![0; words];
         }
-        encode_value(register, &self.values[node]).unwrap_or_else(|| vec![0; words])
+        encode_value(register, &self.values[node], self.clamps_values)
+            .unwrap_or_else(|| vec![0; words])
     }
 
     /// Stores written words into a register (merging a partial write) and
@@ -574,7 +580,7 @@ impl Site {
     }
 }
 
-fn encode_value(register: &Register, value: &NodeValue) -> Option<Vec<u16>> {
+fn encode_value(register: &Register, value: &NodeValue, clamps: bool) -> Option<Vec<u16>> {
     let words = usize::from(register.register_type.words());
     match (value, register.register_type) {
         (NodeValue::Invalid, _) => Some(vec![0; words]),
@@ -589,6 +595,7 @@ fn encode_value(register: &Register, value: &NodeValue) -> Option<Vec<u16>> {
                 .collect();
             codec::encode_text(register.register_type, &latin1).ok()
         }
+        (NodeValue::Number(number), _) if !clamps => wrapped(register, *number),
         (NodeValue::Number(number), _) => {
             // The GX clamps values to what the type holds (max - 1).
             let (low, high) = codec::value_bounds(register.register_type, register.scale)?;
@@ -601,6 +608,23 @@ fn encode_value(register: &Register, value: &NodeValue) -> Option<Vec<u16>> {
         }
         (NodeValue::Text(_), _) => None,
     }
+}
+
+/// Older firmware: `round(value x scale)` cut to the type's width, so a value
+/// out of the type's range wraps (two's complement, high word first).
+fn wrapped(register: &Register, number: f64) -> Option<Vec<u16>> {
+    let words = usize::from(register.register_type.words());
+    if matches!(register.register_type, RegisterType::Str(_)) || !number.is_finite() {
+        return None;
+    }
+    let raw = (number * codec::effective_scale(register.scale)).round() as i64;
+    let bits = raw as u64;
+    Some(
+        (0..words)
+            .rev()
+            .map(|index| (bits >> (16 * index)) as u16)
+            .collect(),
+    )
 }
 
 fn compile(

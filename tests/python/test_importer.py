@@ -168,3 +168,51 @@ def test_reimport_drafts_state_keys_for_new_enum_codes(
     assert "vebus 20 (mode): enum codes changed" in capsys.readouterr().err
     states = json.loads(path.read_text(encoding="utf-8"))["registers"][3]["ha"]["states"]
     assert states == {"1": "charger_only", "2": "inverter_only", "3": "inverter_on", "4": "off"}
+
+
+def test_service_errata_add_codes_sentinels_and_overflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger_dir = tmp_path / "ledgers"
+    (ledger_dir / "errata").mkdir(parents=True)
+    errata = [
+        {
+            "service": "vebus",
+            "address": 20,
+            "add": {"enum": {"2": "Inverter Only", "3": "Again"}},
+            "source": "a GUI",
+            "reason": "published",
+        },
+        {
+            "service": "vebus",
+            "address": 3,
+            "set": {"sentinels": [{"value": 0, "means": "off"}], "overflow": "too big"},
+            "source": "recordings",
+            "reason": "seen",
+        },
+        {"service": "vebus", "address": 6, "add": {"range": [1, 2]}, "reason": "not an addition"},
+    ]
+    (ledger_dir / "errata" / "services.json").write_text(json.dumps({"errata": errata}), encoding="utf-8")
+    assert import_main([str(write_list(tmp_path / "list.tsv", ROWS)), "--ledger-dir", str(ledger_dir)]) == 0
+    report = capsys.readouterr().err
+    assert "vebus 20: codes ['2'] added (published; source: a GUI)" in report
+    assert "adds codes ['3'] the table already has: kept" in report
+    assert "erratum for vebus 6 sets unknown fields ['range']" in report
+    registers = json.loads((ledger_dir / "vebus.json").read_text(encoding="utf-8"))["registers"]
+    voltage, current, _, mode = registers
+    assert mode["enum"] == {"1": "Charger Only", "2": "Inverter Only", "3": "On", "4": "Off"}
+    assert mode["ha"]["states"]["2"] == "inverter_only"
+    assert voltage["sentinels"] == [{"value": 0, "means": "off"}]
+    assert voltage["overflow"] == "too big"
+    assert "sentinels" not in current
+    assert "overflow" not in current
+
+    voltage["ha"]["enabled_by_default"] = True
+    path = ledger_dir / "vebus.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["registers"][0] = voltage
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert import_main([str(write_list(tmp_path / "list.tsv", ROWS)), "--ledger-dir", str(ledger_dir)]) == 0
+    assert "vebus 3 overflows on real systems: disabled by default" in capsys.readouterr().err
+    again = json.loads(path.read_text(encoding="utf-8"))["registers"][0]
+    assert again["ha"]["enabled_by_default"] is False

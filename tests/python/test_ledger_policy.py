@@ -57,8 +57,6 @@ MUST_HAVE = {
         "/Dc/0/Temperature",
         "/State",
         "/TimeToGo",
-        "/History/ChargedEnergy",
-        "/History/DischargedEnergy",
         "/Alarms/LowVoltage",
         "/Alarms/HighVoltage",
         "/Alarms/LowSoc",
@@ -140,3 +138,14 @@ def test_twins_and_retired_registers_are_disabled() -> None:
         and (_is_twin(register) or is_retired(register["description"], register["remarks"]))
     ]
     assert enabled == []
+
+
+def test_registers_that_overflow_are_disabled_and_say_why() -> None:
+    """docs/ledger-metadata.md: a register whose type cannot hold real values is never enabled by default."""
+    marked = [(name, r) for name, r in _registers() if r.get("overflow")]
+    assert {(name, r["dbus_path"]) for name, r in marked} >= {
+        ("battery", "/History/ChargedEnergy"),
+        ("battery", "/History/TotalAhDrawn"),
+        ("battery", "/Dc/1/Voltage"),
+    }
+    assert [r["key"] for _, r in marked if r["ha"]["enabled_by_default"]] == []
