@@ -29,6 +29,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.victron_gx_modbus.const import DOMAIN, device_identifier
 
+from .compat import device_of
 from .conftest import coordinator_of, entry_entities, setup_entry
 
 if TYPE_CHECKING:
@@ -295,9 +296,10 @@ async def test_gx_unreachable_for_some_minutes(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     entry = await setup_entry(hass, simulator)
-    gx = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, device_identifier(SERIAL, 100, "system"))})
+    gx = device_of(hass, (DOMAIN, device_identifier(SERIAL, 100, "system")))
     assert gx is not None
-    assert entry.entry_id in gx.config_entries, "the selector's integration filter offers it"
+    owned = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert gx in owned, "the selector's integration filter offers it"
     sensors = [e for e in entry_entities(hass, entry) if e.device_id == gx.id and e.domain == "sensor"]
     assert sensors, "the selector's entity filter offers it"
     lost = async_mock_service(hass, "test", "lost")
