@@ -88,6 +88,14 @@ async def use_blueprint(hass: HomeAssistant, blueprint: str, inputs: dict[str, A
     return automations[0]
 
 
+async def stop_automations(hass: HomeAssistant) -> None:
+    """Turn the automations off, their runs and time triggers with them (HA 2026.10 fails lingering ones)."""
+    await hass.services.async_call(
+        "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
 async def refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Poll the GX once and let the automations see the new states."""
     await coordinator_of(entry).async_refresh()
@@ -288,6 +296,7 @@ async def test_surplus_solar_with_hysteresis_and_minimum_on_time(
     await refresh(hass, entry)
     await wait(hass, freezer, timedelta(minutes=5))
     assert heater_state() == STATE_OFF
+    await stop_automations(hass)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -337,4 +346,5 @@ async def test_gx_unreachable_for_some_minutes(
     await refresh_until(hass, entry, lambda: coordinator_of(entry).last_update_success)
     assert len(lost) == 1
     assert len(back) == 1
+    await stop_automations(hass)
     assert await hass.config_entries.async_unload(entry.entry_id)
