@@ -182,7 +182,7 @@ class ClientCore:
         limits: Limits | None = None,
     ) -> None:
         """Describe the connection; nothing connects until the first request."""
-    def identify(self, bridge: BridgeCore) -> int:
+    def identify(self, bridge: BridgeCore, firmware: bool) -> int:
         """Read the GX's serial and firmware at unit 100; delivers a dict (a `GxIdentity`)."""
     def scan(
         self,
@@ -218,6 +218,10 @@ class ClientCore:
         """Read every due block; delivers a `PollOutput`."""
     def read_registers(self, bridge: BridgeCore, unit: int, address: int, count: int) -> int:
         """Read registers; delivers the words or a DeviceException."""
+    def raw_dump(
+        self, bridge: BridgeCore, timeout: float, redact: list[str], devices: list[str] | None = None
+    ) -> int:
+        """Read every served register by the plan's blocks; delivers the dump as JSON."""
     def metrics_json(self) -> str:
         """Request counters and latency as JSON."""
     @property

@@ -88,7 +88,11 @@ class MqttCheck(TypedDict):
     active: NotRequired[int]
     """Listed services that are connected (what a scan over MQTT probes)."""
     services: NotRequired[list[tuple[int, str]]]
-    """The connected services as (unit ID, service type) pairs."""
+    """The connected services as (unit ID, service type) pairs, as the GX lists them."""
+    devices: NotRequired[list[tuple[int, str]]]
+    """The devices a scan of that list reports, as (unit ID, service type) pairs: the
+    GX's own services at unit 100, a device listed at unit 100 at unit 0, only the
+    service types this library knows."""
     firmware: NotRequired[str | None]
     """The GX firmware (Venus OS version) its MQTT published; None when it published none."""
     error: NotRequired[MqttErrorKind]

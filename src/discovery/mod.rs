@@ -43,7 +43,7 @@ use follow::{Follow, Seen};
 use probe::{probe, probe_addresses, Refused};
 use validate::validate;
 
-pub use candidates::GX_UNIT;
+pub use candidates::{listed_devices, GX_UNIT};
 pub use identify::identify;
 pub use sweep::{
     sweep, SweepResult, FIRST_PAUSE, LONGEST_PAUSE, MAX_UNANSWERED_IN_A_ROW, MIN_RATE, SWEEP_UNITS,

@@ -18,6 +18,7 @@ use crate::discovery::{
     identify, scan, sweep, GxIdentity, ScanMode, ScanProgress, ScanResult, MIN_RATE,
     SCAN_RESULT_VERSION,
 };
+use crate::dump::dump;
 use crate::frame::Reply;
 use crate::guard::Writer;
 use crate::ledger::{self, Ledger};
@@ -305,13 +306,16 @@ impl ClientCore {
         })
     }
 
-    /// Reads the GX's serial and firmware at unit 100 and nothing else (two
-    /// reads no GX refuses); delivers them as a dict. Unit 100 answering as
+    /// Reads the GX's serial and (with `firmware`) its firmware at unit 100
+    /// and nothing else (two reads no GX refuses, one for the serial alone);
+    /// delivers them as a dict. Unit 100 answering as
     /// no GX does is `ScanDataError`; no answer a connection error.
-    fn identify(&self, bridge: &BridgeCore) -> PyResult<u64> {
+    fn identify(&self, bridge: &BridgeCore, firmware: bool) -> PyResult<u64> {
         let (transport, ledger) = (self.transport.clone(), self.ledger);
         self.run(bridge, move |_| async move {
-            Ok(IdentityOutput::from(identify(&transport, ledger).await?))
+            Ok(IdentityOutput::from(
+                identify(&transport, ledger, firmware).await?,
+            ))
         })
     }
 
@@ -389,9 +393,9 @@ impl ClientCore {
     /// Modbus request: whether MQTT discovery would work here. Delivers JSON
     /// (see `check_json`); a failure of MQTT is an outcome, not an error.
     fn mqtt_check(&self, bridge: &BridgeCore, mqtt: MqttArgs) -> PyResult<u64> {
-        let options = mqtt_options(mqtt)?;
+        let (options, ledger) = (mqtt_options(mqtt)?, self.ledger);
         self.run(bridge, move |_| async move {
-            Ok(check_json(&read_services(&options).await))
+            Ok(check_json(&read_services(&options).await, ledger))
         })
     }
 
@@ -527,6 +531,40 @@ impl ClientCore {
                     Err(TransportError::Malformed("write acknowledgement to a read".into()).into())
                 }
             }
+        })
+    }
+
+    /// Reads every register the adopted scan's devices serve (only the
+    /// devices keyed `"<unit>/<service>"` in `devices`, when given) by the
+    /// planner's blocks within `timeout` seconds, blanking the words of the
+    /// registers keyed in `redact`; delivers the dump as JSON.
+    #[pyo3(signature = (bridge, timeout, redact, devices=None))]
+    fn raw_dump(
+        &self,
+        bridge: &BridgeCore,
+        timeout: f64,
+        redact: Vec<String>,
+        devices: Option<Vec<String>>,
+    ) -> PyResult<u64> {
+        let within = seconds("timeout", timeout)?;
+        let (transport, state, ledger) =
+            (self.transport.clone(), Arc::clone(&self.state), self.ledger);
+        let redact: HashSet<String> = redact.into_iter().collect();
+        let wanted: Option<HashSet<String>> = devices.map(|keys| keys.into_iter().collect());
+        self.run(bridge, move |_| async move {
+            let deadline = tokio::time::Instant::now() + within;
+            let scan = state.lock().await.scan.clone().ok_or_else(no_scan_yet)?;
+            let devices: Vec<_> = scan
+                .plan_devices(ledger)
+                .into_iter()
+                .filter(|device| {
+                    let key = format!("{}/{}", device.unit, device.service.service_type());
+                    wanted.as_ref().is_none_or(|wanted| wanted.contains(&key))
+                })
+                .collect();
+            Ok(serde_json::to_string(
+                &dump(&transport, &devices, &redact, deadline).await,
+            )?)
         })
     }
 
