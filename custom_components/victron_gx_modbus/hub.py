@@ -7,6 +7,7 @@ refresh (a rescan stores its scan and reloads, which is the set-up again).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,8 @@ class Hub:
     """The adopted scan: the stored one without the devices the options exclude."""
     served: list[ServedRegister] = field(default_factory=list)
     """Every register a found device serves that an entity shows (polled when enabled)."""
+    adopting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while a scan is adopted: the sweep and the MQTT refresh may store devices at once."""
 
     async def async_adopt_scan(
         self, hass: HomeAssistant, entry: VictronGxConfigEntry
@@ -51,11 +54,12 @@ class Hub:
         set-up, where the platforms add every served register), which the
         platforms add as entities.
         """
-        scan = included_scan(entry.data, entry.options)
-        known = {device_key(found["unit"], found["service"]) for found in self.scan["devices"]}
-        served = await async_adopt_registers(hass, entry, self.client, scan, gx_serial(scan))
-        self.scan, self.served = scan, served
-        await async_sync_devices(hass, entry, scan)
+        async with self.adopting:  # one after the other: each sees what the one before adopted
+            scan = included_scan(entry.data, entry.options)
+            known = {device_key(found["unit"], found["service"]) for found in self.scan["devices"]}
+            served = await async_adopt_registers(hass, entry, self.client, scan, gx_serial(scan))
+            self.scan, self.served = scan, served
+            await async_sync_devices(hass, entry, scan)
         return [register for register in served if device_key(register.unit, register.service) not in known]
 
     async def async_adopt_found(self, hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
