@@ -2,14 +2,16 @@
 
 Every path that changes which devices an entry serves goes through
 `Hub.async_adopt_scan`: the set-up, the background sweep and the MQTT list
-refresh (a rescan stores its scan and reloads, which is the set-up again).
+refresh (`Hub.async_store_found`; a rescan stores its scan and reloads, which
+is the set-up again). A device found at another unit than the stored one of
+its serial moved: its registry entries follow it (moves.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -18,12 +20,15 @@ from victron_gx_modbus import VictronError
 
 from .const import CONF_SCAN, DOMAIN, LOGGER, device_key
 from .devices import async_sync_devices, gx_serial
+from .moves import async_move_registry_entries, moved_options, without_moved
 from .registers import async_adopt_registers, included_scan
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from homeassistant.core import HomeAssistant
 
-    from victron_gx_modbus import Client, ScanResult
+    from victron_gx_modbus import Client, FoundDevice, ScanResult
 
     from .coordinator import VictronGxCoordinator
     from .registers import ServedRegister
@@ -61,6 +66,33 @@ class Hub:
             self.scan, self.served = scan, served
             await async_sync_devices(hass, entry, scan)
         return [register for register in served if device_key(register.unit, register.service) not in known]
+
+    async def async_store_found(
+        self,
+        hass: HomeAssistant,
+        entry: VictronGxConfigEntry,
+        scan: ScanResult,
+        found: list[FoundDevice],
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store a scan that gained the `found` devices while loaded (with further `data`) and serve it.
+
+        A found device that is a stored one at another unit (by its serial)
+        moved: its registry entries follow it and the entry reloads, which
+        re-creates its entities under their new unique IDs. Otherwise the new
+        devices' entities join without a reload.
+        """
+        scan, moved = without_moved(scan, found)
+        hass.config_entries.async_update_entry(
+            entry,
+            data={**entry.data, **(data or {}), CONF_SCAN: scan},
+            options=moved_options(entry.options, moved),
+        )
+        if moved:
+            async_move_registry_entries(hass, entry, gx_serial(scan), moved)
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+        elif found:
+            await self.async_adopt_found(hass, entry)
 
     async def async_adopt_found(self, hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
         """Adopt a stored scan that gained devices while loaded: their entities join, their registers polled.

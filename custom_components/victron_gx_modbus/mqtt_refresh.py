@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from victron_gx_modbus import ScanResult
+
     from .hub import VictronGxConfigEntry
 
 
@@ -57,7 +59,7 @@ def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -
 async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, settings: MqttSettings) -> None:
     """Compare the GX's list with the stored scan; scan that list and add what is new (one MQTT session)."""
     host, port = entry.data[CONF_HOST], entry.data[CONF_PORT]
-    stored = entry.data[CONF_SCAN]
+    stored: ScanResult = entry.data[CONF_SCAN]
     known = {device_key(found["unit"], found["service"]) for found in stored["devices"]}
     try:
         check = await async_mqtt_check(host, port, settings)
@@ -81,6 +83,5 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
             device["unit"],
             device["name"] or "no name",
         )
-    scan = {**stored, "devices": [*stored["devices"], *new]}
-    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: scan})
-    await entry.runtime_data.async_adopt_found(hass, entry)
+    scan: ScanResult = {**stored, "devices": [*stored["devices"], *new]}
+    await entry.runtime_data.async_store_found(hass, entry, scan, new)

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.helpers.selector import SelectOptionDict, SelectSelector, SelectSelectorConfig
 
 from .connection import async_discover, scan_outcome
 from .const import CONF_MODEL, CONF_MQTT, CONF_SCAN, CONF_SWEEP, CONF_UNIT_IDS, device_key
-from .labels import async_device_names, async_discovery_line, device_lines
+from .labels import async_device_names, async_discovery_line, device_label, device_lines
+from .moves import Moves, async_move_registry_entries, find_moves, moved_options
 from .mqtt_settings import CONF_MQTT_PASSWORD, PASSWORD_FIELD
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 NOTHING = "—"
 """A placeholder's text for an empty list."""
+GONE = "gone"
+"""The choice of a device that left and is none of those that arrived."""
 
 
 def devices_by_key(scan: ScanResult) -> dict[str, FoundDevice]:
@@ -66,6 +70,8 @@ class ScanFlow(ConfigFlow):
     _scan_task: asyncio.Task[Discovered] | None = None
     _found: Discovered | None = None
     _scan_error = ""
+    _matches: dict[str, str] | None = None
+    """Which arrived device each gone one is, as the user told (rescans with identical devices moving)."""
 
     async def async_step_scan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:  # noqa: ARG002
         """Find the devices in the core (MQTT's list when asked and it answers, else a scan) with progress."""
@@ -137,25 +143,61 @@ class ScanFlow(ConfigFlow):
         )
 
     async def async_step_rescan_summary(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """A rescan: the devices it adds and removes, and how; applying stores it and reloads the entry."""
+        """A rescan: the devices it adds, removes and moves, and how; applying stores it and reloads."""
         scan = self._scan()
         entry = self._get_reconfigure_entry()
         if scan["gx"]["serial"] != entry.unique_id:
             return self.async_abort(reason="wrong_device")
-        if user_input is not None:
-            return self.async_update_reload_and_abort(entry, data=self.entry_data(entry.data, scan))
+        moves = find_moves(entry.data[CONF_SCAN]["devices"], scan["devices"])
+        if moves.ambiguous and self._matches is None:
+            return await self.async_step_match_moves()
+        moved = moves.matched(self._matches or {})
+        if user_input is not None:  # the moved devices' entities follow them before the reload
+            async_move_registry_entries(self.hass, entry, str(entry.unique_id), moved)
+            return self.async_update_reload_and_abort(
+                entry, data=self.entry_data(entry.data, scan), options=moved_options(entry.options, moved)
+            )
         old, new = devices_by_key(entry.data[CONF_SCAN]), devices_by_key(scan)
+        moving = Moves.keys(moved)
         names = await async_device_names(self.hass)
-        added = [found for key, found in new.items() if key not in old]
-        removed = [found for key, found in old.items() if key not in new]
+        added = [found for key, found in new.items() if key not in old and key not in moving]
+        removed = [found for key, found in old.items() if key not in new and key not in moving]
+        moves_text = [f"- {device_label(m.new, names)} (was unit {m.old['unit']})" for m in moved]
         return self.async_show_form(
             step_id="rescan_summary",
             description_placeholders={
                 "added": device_lines(added, names) or NOTHING,
                 "removed": device_lines(removed, names) or NOTHING,
+                "moved": "\n".join(moves_text) or NOTHING,
                 **await self._totals(scan),
             },
         )
+
+    async def async_step_match_moves(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Identical devices left their units and arrived at others: the user tells which is which."""
+        entry = self._get_reconfigure_entry()
+        ambiguous = find_moves(entry.data[CONF_SCAN]["devices"], self._scan()["devices"]).ambiguous
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen = [new for new in user_input.values() if new != GONE]
+            if len(chosen) == len(set(chosen)):
+                self._matches = {old: new for old, new in user_input.items() if new != GONE}
+                return await self.async_step_rescan_summary()
+            errors["base"] = "same_device_twice"
+        names = await async_device_names(self.hass)
+        fields: dict[vol.Marker, Any] = {}
+        for group in ambiguous:
+            options = [SelectOptionDict(value=GONE, label=GONE)] + [
+                SelectOptionDict(
+                    value=device_key(new["unit"], new["service"]), label=device_label(new, names)
+                )
+                for new in group.arrived
+            ]
+            config = SelectSelectorConfig(options=options, translation_key="move_choice")
+            for old in group.gone:
+                key = device_key(old["unit"], old["service"])
+                fields[vol.Required(key, default=(user_input or {}).get(key, GONE))] = SelectSelector(config)
+        return self.async_show_form(step_id="match_moves", data_schema=vol.Schema(fields), errors=errors)
 
     def _scan(self) -> ScanResult:
         """The scan the summary shows (the progress step always comes first)."""

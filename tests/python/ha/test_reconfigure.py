@@ -189,6 +189,7 @@ async def test_quick_rescan_shows_a_removed_then_an_added_device_and_applies_the
         "registers": "643",
         "added": "—",
         "removed": "- SmartSolar MPPT (Solar charger 3), unit 3: 55 registers",
+        "moved": "—",
         "discovery": "Found by the quick Modbus scan.",
     }
     client = entry.runtime_data.client

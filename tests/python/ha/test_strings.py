@@ -62,6 +62,7 @@ def test_config_flow_texts() -> None:
         "invalid_mqtt_password",
         "mqtt_unavailable",
         "port_range",
+        "same_device_twice",
     }
     assert "Modbus TCP server" in config["error"]["cannot_connect"]
     assert {"already_configured", "scan_failed", "no_host"} <= set(config["abort"])
