@@ -210,6 +210,12 @@ class ClientCore:
         self, bridge: BridgeCore, scan_json: str, rate: float, patience_s: float, progress: bool
     ) -> int:
         """Sweep units 0-63 and 204-247 beyond the scan at `rate` requests/s; delivers JSON."""
+    def unexplained(self, bridge: BridgeCore) -> int:
+        """Service types the last poll's system values claim beyond the known devices; delivers a list."""
+    def search(
+        self, bridge: BridgeCore, scan_json: str, service: str, rate: float, failed_budget: int
+    ) -> int:
+        """Search for one device of `service` the scan lacks; delivers a sweep result as JSON."""
     def use_scan(self, bridge: BridgeCore, scan_json: str, only: set[str] | None = None) -> int:
         """Adopt a stored scan result (only the named registers, if given); delivers None."""
     def plan_json(self, bridge: BridgeCore) -> int:

@@ -338,6 +338,35 @@ class Client:
         swept: SweepResult = json.loads(raw)
         return swept
 
+    async def unexplained(self) -> list[str]:
+        """The service types whose power the last poll's system values claim beyond the known devices.
+
+        DC PV power beyond the solar chargers' yield: `solarcharger`;
+        AC-coupled PV beyond the PV inverters: `pvinverter`; VE.Bus power
+        without a VE.Bus device: `vebus`. The difference must exceed 10 % and
+        25 W (values move between reads). Empty before the first poll and
+        when the registers the evidence needs are not polled. No request.
+        """
+        claims: list[str] = await run(self._core.unexplained)
+        return claims
+
+    async def search(
+        self, result: ScanResult, service: str, *, rate: float = 5.0, failed_budget: int = 40
+    ) -> SweepResult:
+        """Search for one device of `service` that `result` lacks (when `unexplained` names it).
+
+        Probes the units next to the known devices of that type first, then
+        its usual places, one request at a time at most `rate` requests per
+        second, until a device is found or `failed_budget` requests were
+        refused (each is an error line in the GX's log). Validates what it
+        finds as a scan does; the merged result is returned, not adopted.
+        A GX that stops answering fails the search (`GXConnectionError`).
+        """
+        text = json.dumps(result)
+        raw = await run(lambda bridge: self._core.search(bridge, text, service, rate, failed_budget))
+        found: SweepResult = json.loads(raw)
+        return found
+
     async def use_scan(self, result: ScanResult, *, only: Collection[str] | None = None) -> None:
         """Adopt a stored scan result (no requests are sent).
 

@@ -1,7 +1,7 @@
 //! The GX client on the Python side: scan, poll, metrics and raw reads, run
 //! on the core's tokio runtime and delivered to asyncio through a bridge.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,9 +14,10 @@ use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
 use super::mqtt::{check_json, mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
+use crate::codec::Value;
 use crate::discovery::{
-    identify, scan, sweep, GxIdentity, ScanMode, ScanProgress, ScanResult, MIN_RATE,
-    SCAN_RESULT_VERSION,
+    identify, scan, search, sweep, unexplained_services, GxIdentity, ScanMode, ScanProgress,
+    ScanResult, MIN_RATE, SCAN_RESULT_VERSION,
 };
 use crate::dump::dump;
 use crate::frame::Reply;
@@ -429,6 +430,65 @@ impl ClientCore {
         self.run(bridge, move |events| async move {
             let reporter = coalesced(reporter(events, progress), SWEEP_PROGRESS_EVERY);
             let result = sweep(&transport, ledger, &base, rate, patience, reporter).await?;
+            Ok(serde_json::to_string(&result)?)
+        })
+    }
+
+    /// The service types whose power the system's last polled values claim
+    /// beyond what the known devices' values account for (DC PV: solar
+    /// chargers, AC-coupled PV: PV inverters, VE.Bus power: a VE.Bus
+    /// device); delivers a list. Empty before the first poll, and when the
+    /// registers the evidence needs are not polled.
+    fn unexplained(&self, bridge: &BridgeCore) -> PyResult<u64> {
+        let (state, ledger) = (Arc::clone(&self.state), self.ledger);
+        self.run(bridge, move |_| async move {
+            let state = state.lock().await;
+            let (Some(scan), Some(poller)) = (state.scan.as_ref(), state.poller.as_ref()) else {
+                return Ok(Vec::<String>::new());
+            };
+            let devices = scan.plan_devices(ledger);
+            let mut values: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); devices.len()];
+            for (slot, value) in poller.plan().slots.iter().zip(poller.values()) {
+                if let (Some(value), Some(device)) = (value, values.get_mut(slot.device)) {
+                    device.insert(slot.register.key.clone(), value.clone());
+                }
+            }
+            let kinds: Vec<&str> = devices.iter().map(|d| d.service.service_type()).collect();
+            let Some(system) = kinds.iter().position(|kind| *kind == "system") else {
+                return Ok(Vec::new());
+            };
+            let found: Vec<(&str, &BTreeMap<String, Value>)> = kinds
+                .iter()
+                .zip(&values)
+                .filter(|(kind, _)| **kind != "system")
+                .map(|(kind, values)| (*kind, values))
+                .collect();
+            let claims = unexplained_services(ledger, &values[system], &found);
+            Ok(claims.into_iter().map(str::to_owned).collect())
+        })
+    }
+
+    /// Searches for one device of `service` that the scan result (JSON)
+    /// lacks, next to the known ones first, at most `rate` requests per
+    /// second and `failed_budget` refused requests; delivers the outcome as
+    /// JSON (a sweep result: the merged scan, what was found, the cost).
+    fn search(
+        &self,
+        bridge: &BridgeCore,
+        scan_json: &str,
+        service: String,
+        rate: f64,
+        failed_budget: u64,
+    ) -> PyResult<u64> {
+        if rate.is_nan() || rate < MIN_RATE {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "rate must be at least {MIN_RATE} requests/s"
+            )));
+        }
+        let base = parse_scan(scan_json)?;
+        let (transport, ledger) = (self.transport.clone(), self.ledger);
+        self.run(bridge, move |_| async move {
+            let result = search(&transport, ledger, &base, &service, rate, failed_budget).await?;
             Ok(serde_json::to_string(&result)?)
         })
     }
