@@ -2,8 +2,6 @@
 //! answers, with the named registers blanked; refused and late blocks carry
 //! their error and spoil nothing else.
 
-// Uses only `common::start`.
-#[allow(dead_code)]
 mod common;
 
 use std::collections::{BTreeSet, HashSet};
@@ -11,18 +9,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use victron_gx_modbus::discovery::{scan, ScanMode};
+use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::dump::{dump, TOO_LATE};
 use victron_gx_modbus::frame::MAX_READ_QUANTITY;
 use victron_gx_modbus::ledger::embedded;
 use victron_gx_modbus::sim::Simulator;
-use victron_gx_modbus::transport::{Transport, TransportConfig};
+use victron_gx_modbus::transport::Transport;
 
-fn transport(sim: &Simulator) -> Transport {
-    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
-    config.max_rate = 0.0;
-    config.request_timeout = Duration::from_secs(3);
-    Transport::new(config)
+/// A scenario's simulator, a transport to it and its quick scan.
+async fn scanned(name: &str) -> (Simulator, Transport, ScanResult) {
+    let sim = common::start(name).await;
+    let t = common::patient_transport(&sim);
+    let ledger = embedded().expect("ledger");
+    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
+        .await
+        .expect("scan");
+    (sim, t, result)
 }
 
 fn redact(keys: &[&str]) -> HashSet<String> {
@@ -31,13 +33,8 @@ fn redact(keys: &[&str]) -> HashSet<String> {
 
 #[tokio::test]
 async fn the_dump_reads_every_served_register_and_blanks_the_named_ones() {
-    let sim = common::start("old-firmware").await;
-    let t = transport(&sim);
-    let ledger = embedded().expect("ledger");
-    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
-        .await
-        .expect("scan");
-    let devices = result.plan_devices(ledger);
+    let (sim, t, result) = scanned("old-firmware").await;
+    let devices = result.plan_devices(embedded().expect("ledger"));
     assert!(devices.iter().any(|device| !device.unsupported.is_empty()));
     sim.reset_stats();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -99,13 +96,8 @@ async fn the_dump_reads_every_served_register_and_blanks_the_named_ones() {
 
 #[tokio::test]
 async fn refused_and_late_blocks_carry_their_error() {
-    let sim = common::start("three-phase").await;
-    let t = transport(&sim);
-    let ledger = embedded().expect("ledger");
-    let result = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
-        .await
-        .expect("scan");
-    let devices = result.plan_devices(ledger);
+    let (sim, t, result) = scanned("three-phase").await;
+    let devices = result.plan_devices(embedded().expect("ledger"));
     let evcharger = sim
         .devices()
         .await

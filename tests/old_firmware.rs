@@ -3,8 +3,6 @@
 //! register the server serves, and polling afterwards sends no request the
 //! GX refuses.
 
-// This test starts its simulators with an MQTT face, not with `common::start`.
-#[allow(dead_code)]
 mod common;
 
 use common::{expected, found};

@@ -2,56 +2,29 @@
 //! known devices do not account for, and a search of that type alone finds it
 //! next to its kin with few refused requests; without a claim, nothing.
 
-// Uses only `common::start`.
-#[allow(dead_code)]
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use victron_gx_modbus::codec::Value;
-use victron_gx_modbus::discovery::{scan, search, unexplained_services, ScanMode, ScanResult};
+use victron_gx_modbus::discovery::{scan, search, unexplained_after_poll, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::{embedded, Ledger};
 use victron_gx_modbus::plan::plan_all;
 use victron_gx_modbus::poll::Poller;
-use victron_gx_modbus::sim::Simulator;
-use victron_gx_modbus::transport::{Transport, TransportConfig};
-
-fn transport(sim: &Simulator) -> Transport {
-    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
-    config.max_rate = 0.0;
-    config.request_timeout = Duration::from_secs(3);
-    Transport::new(config)
-}
+use victron_gx_modbus::transport::Transport;
 
 /// What the system's values claim beyond the known devices, after one poll of every register.
 async fn claims(t: &Transport, ledger: &Ledger, result: &ScanResult) -> Vec<&'static str> {
     let devices = result.plan_devices(ledger);
     let mut poller = Poller::new(plan_all(&devices), devices.len(), 1);
     poller.poll(t).await;
-    let mut values: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); devices.len()];
-    for (slot, value) in poller.plan().slots.iter().zip(poller.values()) {
-        if let Some(value) = value {
-            values[slot.device].insert(slot.register.key.clone(), value.clone());
-        }
-    }
-    let kinds: Vec<&str> = devices.iter().map(|d| d.service.service_type()).collect();
-    let system = kinds.iter().position(|k| *k == "system").expect("system");
-    let found: Vec<(&str, &BTreeMap<String, Value>)> = kinds
-        .iter()
-        .zip(&values)
-        .filter(|(kind, _)| **kind != "system")
-        .map(|(kind, v)| (*kind, v))
-        .collect();
-    unexplained_services(ledger, &values[system], &found)
+    unexplained_after_poll(ledger, result, &poller)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_charger_plugged_in_later_is_claimed_and_found_next_to_its_kin() {
     let ledger = embedded().expect("ledger");
     let sim = common::start("three-phase").await;
-    let t = transport(&sim);
+    let t = common::patient_transport(&sim);
     sim.set_present("mppt_garage", false).await.expect("unplug");
     let before = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
         .await
@@ -100,7 +73,7 @@ async fn a_charger_plugged_in_later_is_claimed_and_found_next_to_its_kin() {
 async fn a_search_keeps_to_its_budget_of_refused_requests() {
     let ledger = embedded().expect("ledger");
     let sim = common::start("three-phase").await;
-    let t = transport(&sim);
+    let t = common::patient_transport(&sim);
     let before = scan(&t, ledger, ScanMode::Quick, Arc::new(|_| {}))
         .await
         .expect("scan");

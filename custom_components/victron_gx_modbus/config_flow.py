@@ -32,8 +32,8 @@ from homeassistant.helpers.service_info.ssdp import (
 from victron_gx_modbus.mqtt import MQTT_PORT
 
 from .connection import async_mqtt_check, async_test_connection
-from .const import CONF_MQTT, CONF_UNIT_IDS, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
-from .fields import parse_unit_ids, port_field, unit_ids_field
+from .const import CONF_MQTT, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
+from .fields import port_field, unit_ids_field, unit_ids_of
 from .mqtt_settings import MqttSettings, mqtt_in_use
 from .options_flow import VictronGxOptionsFlow
 from .scan_steps import ScanFlow
@@ -100,11 +100,8 @@ class VictronGxConfigFlow(ScanFlow, domain=DOMAIN):
         """Ask for the address of the GX (and optionally its unit IDs) and test it."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            try:
-                self._unit_ids = parse_unit_ids(user_input.get(CONF_UNIT_IDS, ""))
-            except ValueError:
-                errors[CONF_UNIT_IDS] = "invalid_unit_ids"
-            else:
+            self._unit_ids, errors = unit_ids_of(user_input)
+            if not errors:
                 errors = await self._async_claim(*_address(user_input))
             if not errors:
                 self._mqtt = MqttSettings(port=MQTT_PORT)
@@ -195,11 +192,8 @@ class VictronGxConfigFlow(ScanFlow, domain=DOMAIN):
         modes = [MQTT_MODE, *SCAN_MODES] if mqtt_in_use(entry.data) else SCAN_MODES
         errors: dict[str, str] = {}
         if user_input is not None:
-            try:
-                self._unit_ids = parse_unit_ids(user_input.get(CONF_UNIT_IDS, ""))
-            except ValueError:
-                errors[CONF_UNIT_IDS] = "invalid_unit_ids"
-            else:
+            self._unit_ids, errors = unit_ids_of(user_input)
+            if not errors:
                 mode = str(user_input[CONF_MODE])
                 self._host, self._port = entry.data[CONF_HOST], entry.data[CONF_PORT]
                 self._mode = "deep" if mode == "deep" else "quick"

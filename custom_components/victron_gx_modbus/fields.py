@@ -52,6 +52,14 @@ def parse_unit_ids(text: str) -> list[int] | None:
     return sorted(parse_unit_list(text)) or None
 
 
+def unit_ids_of(user_input: Mapping[str, Any]) -> tuple[list[int] | None, dict[str, str]]:
+    """The unit IDs a form was given and no errors; or none and the field's translated error."""
+    try:
+        return parse_unit_ids(user_input.get(CONF_UNIT_IDS, "")), {}
+    except ValueError:
+        return None, {CONF_UNIT_IDS: "invalid_unit_ids"}
+
+
 def unit_ids_field(current: Mapping[str, Any]) -> dict[vol.Optional, TextSelector]:
     """The optional unit ID field of a form, suggesting `current`'s text."""
     suggested = current.get(CONF_UNIT_IDS)

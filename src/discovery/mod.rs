@@ -46,7 +46,7 @@ use validate::validate;
 
 pub use candidates::{listed_devices, GX_UNIT};
 pub use identify::identify;
-pub use search::{search, unexplained_services};
+pub use search::{search, unexplained_after_poll, unexplained_services};
 pub use sweep::{
     sweep, SweepResult, FIRST_PAUSE, LONGEST_PAUSE, MAX_UNANSWERED_IN_A_ROW, MIN_RATE, SWEEP_UNITS,
 };

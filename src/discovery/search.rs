@@ -9,20 +9,18 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::candidates::{neighbours, search_units, vedirect_ports_for, VEBUS_PORTS};
 use super::evidence::{accountable, unexplained, Claim, Values};
-use super::sweep::{Pace, SweepResult};
+use super::sweep::{paced_start, SweepResult};
 use super::validate::validate;
 use super::{
-    new_device, probe, probe_addresses, served, Refused, ScanError, ScanResult, ScanStats, Tally,
-    GX_UNIT,
+    new_device, probe, probe_addresses, Refused, ScanError, ScanResult, ScanStats, GX_UNIT,
 };
 use crate::codec::Value;
 use crate::ledger::Ledger;
-use crate::poll::BlockResult;
+use crate::poll::{BlockResult, Poller};
 use crate::transport::Transport;
 
 /// The claims a search follows: each names one service type that must exist.
@@ -46,6 +44,33 @@ pub fn unexplained_services(
         })
         .map(Claim::service)
         .collect()
+}
+
+/// [`unexplained_services`] of the last values a poller read of `result`'s
+/// devices (empty when it has no system service).
+pub fn unexplained_after_poll(
+    ledger: &Ledger,
+    result: &ScanResult,
+    poller: &Poller,
+) -> Vec<&'static str> {
+    let devices = result.plan_devices(ledger);
+    let mut values: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); devices.len()];
+    for (slot, value) in poller.plan().slots.iter().zip(poller.values()) {
+        if let (Some(value), Some(device)) = (value, values.get_mut(slot.device)) {
+            device.insert(slot.register.key.clone(), value.clone());
+        }
+    }
+    let kinds: Vec<&str> = devices.iter().map(|d| d.service.service_type()).collect();
+    let Some(system) = kinds.iter().position(|kind| *kind == "system") else {
+        return Vec::new();
+    };
+    let found: Vec<(&str, &BTreeMap<String, Value>)> = kinds
+        .iter()
+        .zip(&values)
+        .filter(|(kind, _)| **kind != "system")
+        .map(|(kind, values)| (*kind, values))
+        .collect();
+    unexplained_services(ledger, &values[system], &found)
 }
 
 /// The units to probe for `service`, most likely first: next to the known
@@ -87,12 +112,7 @@ pub async fn search(
     failed_budget: u64,
 ) -> Result<SweepResult, ScanError> {
     let started = Instant::now();
-    let tally = Arc::new(Tally {
-        pace: Some(Pace::new(rate)),
-        ..Tally::default()
-    });
-    let serves_firmware = served::read_firmware(transport, &tally).await?.is_some();
-    let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
+    let (tally, served) = paced_start(transport, ledger, rate).await?;
     let addresses = ledger
         .service(service)
         .filter(|s| served.unsupported(s).len() < s.registers.len())

@@ -131,6 +131,23 @@ async fn wait_for_gx(
     }
 }
 
+/// A tally paced at `rate` requests per second, and what this GX's server
+/// serves, learnt as a scan learns it (the firmware in a stored scan result
+/// may come from MQTT, not from 834): how a sweep or a search begins.
+pub(super) async fn paced_start(
+    transport: &Transport,
+    ledger: &Ledger,
+    rate: f64,
+) -> Result<(Arc<Tally>, served::Served), ScanError> {
+    let tally = Arc::new(Tally {
+        pace: Some(Pace::new(rate)),
+        ..Tally::default()
+    });
+    let serves_firmware = served::read_firmware(transport, &tally).await?.is_some();
+    let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
+    Ok((tally, served))
+}
+
 /// What a sweep found and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepResult {
@@ -179,14 +196,7 @@ pub async fn sweep(
     progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
 ) -> Result<SweepResult, ScanError> {
     let started = Instant::now();
-    let tally = Arc::new(Tally {
-        pace: Some(Pace::new(rate)),
-        ..Tally::default()
-    });
-    // What this GX's server serves, learnt as the scan learns it (the
-    // firmware in the scan result may come from MQTT, not from 834).
-    let serves_firmware = served::read_firmware(transport, &tally).await?.is_some();
-    let served = served::learn(transport, &tally, ledger, serves_firmware).await?;
+    let (tally, served) = paced_start(transport, ledger, rate).await?;
     let refused = Refused::default();
     // The probe registers of every type this GX serves, found once.
     let probes: HashMap<&str, Vec<u16>> = all_service_types(ledger)

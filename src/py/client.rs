@@ -1,7 +1,7 @@
 //! The GX client on the Python side: scan, poll, metrics and raw reads, run
 //! on the core's tokio runtime and delivered to asyncio through a bridge.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,9 +14,8 @@ use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
 use super::mqtt::{check_json, mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
-use crate::codec::Value;
 use crate::discovery::{
-    identify, scan, search, sweep, unexplained_services, GxIdentity, ScanMode, ScanProgress,
+    identify, scan, search, sweep, unexplained_after_poll, GxIdentity, ScanMode, ScanProgress,
     ScanResult, MIN_RATE, SCAN_RESULT_VERSION,
 };
 use crate::dump::dump;
@@ -446,24 +445,7 @@ impl ClientCore {
             let (Some(scan), Some(poller)) = (state.scan.as_ref(), state.poller.as_ref()) else {
                 return Ok(Vec::<String>::new());
             };
-            let devices = scan.plan_devices(ledger);
-            let mut values: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); devices.len()];
-            for (slot, value) in poller.plan().slots.iter().zip(poller.values()) {
-                if let (Some(value), Some(device)) = (value, values.get_mut(slot.device)) {
-                    device.insert(slot.register.key.clone(), value.clone());
-                }
-            }
-            let kinds: Vec<&str> = devices.iter().map(|d| d.service.service_type()).collect();
-            let Some(system) = kinds.iter().position(|kind| *kind == "system") else {
-                return Ok(Vec::new());
-            };
-            let found: Vec<(&str, &BTreeMap<String, Value>)> = kinds
-                .iter()
-                .zip(&values)
-                .filter(|(kind, _)| **kind != "system")
-                .map(|(kind, values)| (*kind, values))
-                .collect();
-            let claims = unexplained_services(ledger, &values[system], &found);
+            let claims = unexplained_after_poll(ledger, scan, poller);
             Ok(claims.into_iter().map(str::to_owned).collect())
         })
     }

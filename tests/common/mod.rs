@@ -1,10 +1,22 @@
-//! Helpers shared by the integration tests that scan the simulator.
+//! Helpers shared by the integration tests that scan the simulator (each
+//! test crate uses some of them).
+#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use victron_gx_modbus::discovery::ScanResult;
 use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+use victron_gx_modbus::transport::{Transport, TransportConfig};
+
+/// An unpaced transport to a simulator whose every request is answered: its
+/// timeout only has to outlast a busy machine.
+pub fn patient_transport(sim: &Simulator) -> Transport {
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    config.max_rate = 0.0;
+    config.request_timeout = Duration::from_secs(3);
+    Transport::new(config)
+}
 
 /// A bundled scenario's simulator with no service time (tests run fast).
 pub async fn start(name: &str) -> Simulator {
