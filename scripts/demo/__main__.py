@@ -23,14 +23,18 @@ from victron_gx_modbus import Simulator
 
 from .api import DemoError, HomeAssistantApi
 from .history import seed_history
-from .site import furnish
+from .site import energy_counters_to_enable, furnish
 from .state import CONFIG, DEFAULT_HA_PORT, HA_COMMAND, Login, prepare
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from .api import Websocket
+
 HA_START_TIMEOUT = 120
 HA_STOP_TIMEOUT = 30
+ENABLED_POLLED_WITHIN_S = 60
+"""How long after Home Assistant's reload newly enabled entities may take to get a value."""
 
 
 def _arguments() -> argparse.Namespace:
@@ -61,12 +65,36 @@ async def _stop(process: asyncio.subprocess.Process) -> int:
     return await process.wait()
 
 
+async def _enable_energy_counters(api: HomeAssistantApi, ws: Websocket, entry_id: str) -> None:
+    """Enable the counters the energy dashboard takes that start disabled; wait until they are polled.
+
+    Home Assistant reloads the entry itself (30 s after the last change), as
+    it does for a user who enables an entity.
+    """
+    enable = energy_counters_to_enable(await ws.command({"type": "config/entity_registry/list"}), entry_id)
+    if not enable:
+        return
+    delay = await ws.enable(enable)
+    print(
+        f"Enabled {', '.join(enable)} for the energy dashboard; "
+        f"Home Assistant reloads the GX's entry in {delay:.0f} s",
+        flush=True,
+    )
+    try:
+        async with asyncio.timeout(delay + ENABLED_POLLED_WITHIN_S):
+            await api.wait_for_numbers(enable)
+    except TimeoutError as err:
+        msg = f"{', '.join(enable)} had no value {delay + ENABLED_POLLED_WITHIN_S:.0f} s after being enabled"
+        raise DemoError(msg) from err
+
+
 async def _start(url: str, gx: Simulator, login: Login, scenario: str, *, history: bool) -> None:
     """Wait for Home Assistant, log in (creating the owner on first start), add the GX if needed.
 
-    When it adds the GX (and `history`), it seeds the last 24 hours of
-    statistics from the simulator's site model. Then it configures the energy
-    dashboard and the site dashboard from the GX's entities.
+    When it adds the GX, it enables the energy counters that start disabled
+    (see `site.ENERGY_COUNTERS`) and, with `history`, seeds the last 24 hours
+    of statistics from the simulator's site model. Then it configures the
+    energy dashboard and the site dashboard from the GX's entities.
     """
     async with aiohttp.ClientSession() as session:
         api = HomeAssistantApi(session, url)
@@ -81,6 +109,7 @@ async def _start(url: str, gx: Simulator, login: Login, scenario: str, *, histor
         if not await api.gx_entries():
             entry = await api.add_gx(gx.host, gx.port)
             print(f"Added '{entry['title']}' through the config flow", flush=True)
+            await _enable_energy_counters(api, ws, entry["entry_id"])
             if history:
                 seeded = await seed_history(ws, scenario)
                 print(

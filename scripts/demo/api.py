@@ -178,6 +178,20 @@ class HomeAssistantApi:
         states: list[dict[str, Any]] = await self._json("GET", "/api/states")
         return states
 
+    async def wait_for_numbers(self, entity_ids: list[str]) -> None:
+        """Wait until every one of `entity_ids` has a number for its state (it is set up and polled)."""
+        wanted = set(entity_ids)
+        while True:
+            polled = set()
+            for state in await self.states():
+                if state["entity_id"] in wanted:
+                    with contextlib.suppress(ValueError):
+                        float(state["state"])
+                        polled.add(state["entity_id"])
+            if polled == wanted:
+                return
+            await asyncio.sleep(1.0)
+
 
 class Websocket:
     """Home Assistant's websocket API: commands, and counting state writes of chosen entities."""
@@ -210,6 +224,15 @@ class Websocket:
         """The entity registry's entries of one config entry."""
         registry: list[dict[str, Any]] = await self.command({"type": "config/entity_registry/list"})
         return [item for item in registry if item.get("config_entry_id") == entry_id]
+
+    async def enable(self, entity_ids: list[str]) -> float:
+        """Enable entities, as a user would; returns the seconds until Home Assistant reloads their entry."""
+        delay = 0.0
+        for entity_id in entity_ids:
+            update = {"entity_id": entity_id, "disabled_by": None}
+            reply = await self.command({"type": "config/entity_registry/update", **update})
+            delay = max(delay, float(reply.get("reload_delay") or 0))
+        return delay
 
     async def enable_every_entity(self, entry_id: str) -> None:
         """Enable every disabled entity of a config entry, as a user would (HA reloads it 30 s later)."""

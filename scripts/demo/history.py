@@ -86,7 +86,12 @@ def statistics(
 
     The first `hours` buckets are imported (the last one, the current hour, is
     left to Home Assistant). Measurements get the hour's mean, min and max;
-    counters their value at the hour's end and the sum since the history began.
+    counters their value at the hour's end and a sum that reaches 0 where the
+    history ends. Home Assistant's own statistics of a sensor begin with a sum
+    of 0 at its first recorded state (the recorder continues from short-term
+    statistics, which cannot be imported), so the imported sums end there:
+    they are the energy still to come before the live simulator starts,
+    negated, and the first hour Home Assistant compiles carries on from them.
     A sensor shown in another unit than the core's (a suggested unit) is left out.
     """
     native = _native_units()
@@ -106,9 +111,9 @@ def statistics(
         starts = [(start + timedelta(hours=k)).isoformat() for k in range(hours)]
         counter = sensor["state_class"] == "total_increasing"
         if counter:
-            base = series["min"][0]
+            end = series["last"][-1]
             stats = [
-                {"start": at, "state": last, "sum": last - base}
+                {"start": at, "state": last, "sum": last - end}
                 for at, last in zip(starts, series["last"], strict=False)
             ]
         else:

@@ -6,8 +6,8 @@ the GX's device page, a device with per-phase values, the battery's more-info
 dialog, the site dashboard, its last 24 hours (the statistics the demo seeds)
 and the energy dashboard in Debian's Chromium (Playwright), saves a PNG of
 each and fails when a page does not show the Victron devices or plausible
-values, or when a source of the energy dashboard (a grid, a battery, a solar array)
-has no energy today.
+values, or when the energy dashboard lacks a grid, solar or battery source or a
+source has no energy today.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-UP_WITHIN_S = 90
+UP_WITHIN_S = 180
+"""The demo's first start: Home Assistant, the config flow, 30 s until it reloads the entry, the history."""
+SOURCES = ("grid", "solar", "battery")
+"""The energy dashboard's sources the demo's site has, each of which must show energy today."""
 SETTLE_MS = 4000
 
 
@@ -78,7 +81,7 @@ async def _capture(page: Page, out: Path, base: str) -> list[str]:
         await page.wait_for_timeout(SETTLE_MS)
         path = out / f"{name}.png"
         await page.screenshot(path=str(path))
-        written.append(str(path.relative_to(ROOT)))
+        written.append(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
         return await _page_text(page)
 
     await page.goto(f"{base}/config/devices/dashboard")
@@ -124,21 +127,38 @@ async def _capture(page: Page, out: Path, base: str) -> list[str]:
 
     await page.goto(f"{base}/energy")
     text = await shot("energy-dashboard")
-    _expect(text, r"[1-9][\d,.]* kWh", "energy dashboard")
+    for kind in ("Grid", "Solar", "Battery"):
+        total = _expect(text, rf"{kind} total (-?[\d,.]+) kWh", "the energy dashboard's sources")
+        if float(total.group(1).replace(",", "")) == 0:
+            msg = f"the energy dashboard shows {kind.lower()} total 0 kWh"
+            raise ScreenshotError(msg)
     return written
+
+
+async def time_zone(base: str, folder: Path) -> str:
+    """Home Assistant's time zone: the browser shows the pages in it, as a person's browser at home would."""
+    async with aiohttp.ClientSession() as session:
+        api = await _logged_in(session, base, folder)
+        zone: str = (await (await api.websocket()).command({"type": "get_config"}))["time_zone"]
+        return zone
+
+
+async def _logged_in(session: aiohttp.ClientSession, base: str, folder: Path) -> HomeAssistantApi:
+    login = json.loads((folder / ".demo-login.json").read_text(encoding="utf-8"))
+    api = HomeAssistantApi(session, base)
+    await api.log_in(login["username"], login["password"])
+    return api
 
 
 async def energy_today(base: str, folder: Path) -> dict[str, float]:
     """The energy so far today (kWh) of each source of the energy dashboard, as its cards sum it.
 
     A source is `<type> <statistic IDs>`: a grid's import and export, a
-    battery's charge and discharge, a solar array's yield.
+    battery's charge and discharge, a solar array's yield. Today is Home
+    Assistant's calendar day (in its time zone).
     """
-    login = json.loads((folder / ".demo-login.json").read_text(encoding="utf-8"))
     async with aiohttp.ClientSession() as session:
-        api = HomeAssistantApi(session, base)
-        await api.log_in(login["username"], login["password"])
-        ws = await api.websocket()
+        ws = await (await _logged_in(session, base, folder)).websocket()
         prefs = await ws.command({"type": "energy/get_prefs"})
         found: dict[str, float] = {}
         for source in prefs["energy_sources"]:
@@ -161,16 +181,25 @@ async def energy_today(base: str, folder: Path) -> dict[str, float]:
         return found
 
 
-def _check_energy(energy: dict[str, float]) -> None:
-    """Fail when a source of the energy dashboard has no energy today."""
+def check_energy(energy: dict[str, float]) -> None:
+    """Fail when the energy dashboard lacks a grid, solar or battery source, or a source has no energy today.
+
+    `energy` is what `energy_today` returns (`<type> <statistic IDs>` -> kWh).
+    """
+    kinds = {name.split(" ", 1)[0] for name in energy}
+    missing = [kind for kind in SOURCES if kind not in kinds]
+    if missing:
+        msg = f"the energy dashboard has no {' and no '.join(missing)} source"
+        raise ScreenshotError(msg)
     empty = sorted(name for name, kwh in energy.items() if kwh <= 0)
-    if not energy or empty:
-        msg = f"no energy today from {empty or 'any source'}"
+    if empty:
+        msg = f"no energy today from {empty}"
         raise ScreenshotError(msg)
 
 
 async def _run(out: Path) -> int:
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="vgm-screenshots-") as folder:
         demo = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -196,12 +225,14 @@ async def _run(out: Path) -> int:
                         return 1
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                page = await browser.new_page(
+                    viewport={"width": 1400, "height": 1000}, timezone_id=await time_zone(base, Path(folder))
+                )
                 try:
-                    written = await _capture(page, out, f"http://127.0.0.1:{port}")
+                    written = await _capture(page, out, base)
                 finally:
                     await browser.close()
-            _check_energy(await energy_today(f"http://127.0.0.1:{port}", Path(folder)))
+            check_energy(await energy_today(base, Path(folder)))
         except ScreenshotError as err:
             print(f"screenshots: {err}", file=sys.stderr)
             return 1

@@ -17,6 +17,23 @@ DOMAIN = "victron_gx_modbus"
 DASHBOARD = "victron-site"
 NO_PRICE = {"entity_energy_price": None, "number_energy_price": None}
 """The demo sets no tariff."""
+ENERGY_COUNTERS = (
+    ("grid", "ac_energy_forward"),
+    ("grid", "ac_energy_reverse"),
+    ("solarcharger", "yield_user"),
+    *(("pvinverter", f"ac_l{phase}_energy_forward") for phase in (1, 2, 3)),
+    ("battery", "history_charged_energy"),
+    ("battery", "history_discharged_energy"),
+    ("evcharger", "ac_energy_forward"),
+)
+"""(service, key) of every counter `energy_preferences` takes.
+
+The battery monitor's charged and discharged energy are disabled by default
+(they overflow past 6,553.4 kWh on large systems) but they are the only
+measure of what goes into and out of the battery: the inverter/charger's
+counters miss what the solar chargers put into it on the DC side. So the demo
+enables them, as a user who wants the battery in the energy dashboard does.
+"""
 
 
 class SiteEntities:
@@ -40,6 +57,21 @@ class SiteEntities:
         """The entity of a register of the first device of a service type, if any."""
         found = self.all(service, key)
         return found[0] if found else None
+
+
+def energy_counters_to_enable(registry: list[dict[str, Any]], entry_id: str) -> list[str]:
+    """The entity IDs of the entry's `ENERGY_COUNTERS` that the integration left disabled.
+
+    Entities a user disabled stay as they are.
+    """
+    wanted = {f"{service}_{key}" for service, key in ENERGY_COUNTERS}
+    return sorted(
+        str(entry["entity_id"])
+        for entry in registry
+        if entry.get("config_entry_id") == entry_id
+        and entry.get("disabled_by") == "integration"
+        and str(entry.get("unique_id", "")).split("_", 2)[-1] in wanted
+    )
 
 
 def energy_preferences(site: SiteEntities) -> dict[str, Any]:

@@ -12,10 +12,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 from demo import smoke
+from demo.screenshots import ScreenshotError, check_energy
+from demo.site import SiteEntities, energy_counters_to_enable, energy_preferences
 from demo.state import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-UP_WITHIN_S = 60
+UP_WITHIN_S = 150
+"""The first start: Home Assistant, the config flow, its reload 30 s after the demo enables entities."""
 
 
 async def read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:
@@ -77,6 +80,12 @@ async def test_the_demo_serves_home_assistant_with_the_gx(tmp_path: Path) -> Non
                 providers = await response.json()
             assert any(p["type"] == "trusted_networks" for p in providers["providers"])
             found = {str(s["entity_id"]): s for s in await states(session, base, tmp_path)}
+        # The battery's counters, disabled by default, enabled for the energy dashboard and polled.
+        for counter in ("charged_energy", "discharged_energy"):
+            (battery,) = [
+                s for e, s in found.items() if e.startswith("sensor.lynx_bms_") and e.endswith(f"_{counter}")
+            ]
+            assert float(str(battery["state"])) > 0, battery
         soc = [s for e, s in found.items() if e.startswith("sensor.") and e.endswith("_state_of_charge")]
         assert soc, sorted(found)[:20]
         assert all(0 < float(str(s["state"])) <= 100 for s in soc)
@@ -88,6 +97,7 @@ async def test_the_demo_serves_home_assistant_with_the_gx(tmp_path: Path) -> Non
             demo.send_signal(signal.SIGINT)
         output, _ = await asyncio.wait_for(demo.communicate(), 60)
     assert demo.returncode == 0, "".join(seen) + output.decode(errors="replace")
+    assert any(line.startswith("Enabled sensor.lynx_bms_") for line in seen), "".join(seen)
     seeded = [line for line in seen if line.startswith("Seeded 24 h of statistics")]
     assert seeded, "".join(seen)
     assert int(seeded[0].split(" for ")[1].split()[0]) >= 20, seeded[0]  # the site's measured sensors
@@ -138,3 +148,66 @@ def test_the_smoke_run_installs_what_home_assistant_always_loads() -> None:
     needed = smoke.requirements()
     assert any(requirement.startswith("home-assistant-frontend==") for requirement in needed)
     assert needed == sorted(set(needed))
+
+
+UNITS = {"battery": 225, "grid": 30, "solarcharger": 0}
+
+
+def registry_entry(entity_id: str, register: str, disabled_by: str | None = None) -> dict[str, object]:
+    """An entity registry entry of the integration (as `config/entity_registry/list` gives it)."""
+    unit = UNITS[register.split("_", 1)[0]]
+    return {
+        "entity_id": entity_id,
+        "unique_id": f"c0619ab2a7d1_{unit}_{register}",
+        "platform": "victron_gx_modbus",
+        "config_entry_id": "gx",
+        "disabled_by": disabled_by,
+    }
+
+
+REGISTRY = [
+    registry_entry("sensor.grid_import", "grid_ac_energy_forward"),
+    registry_entry("sensor.grid_export", "grid_ac_energy_reverse"),
+    registry_entry("sensor.mppt_yield", "solarcharger_yield_user"),
+    registry_entry("sensor.lynx_charged", "battery_history_charged_energy", "integration"),
+    registry_entry("sensor.lynx_discharged", "battery_history_discharged_energy", "integration"),
+    registry_entry("sensor.lynx_drawn", "battery_history_total_ah_drawn", "integration"),
+    registry_entry("sensor.grid_l1_import", "grid_ac_l1_energy_forward", "integration"),
+]
+
+
+def test_the_demo_enables_the_battery_counters_the_energy_dashboard_takes() -> None:
+    assert energy_counters_to_enable(REGISTRY, "gx") == ["sensor.lynx_charged", "sensor.lynx_discharged"]
+    assert energy_counters_to_enable(REGISTRY, "another entry") == []
+    by_user = [
+        {**entry, "disabled_by": "user"} if "lynx" in str(entry["entity_id"]) else entry for entry in REGISTRY
+    ]
+    assert energy_counters_to_enable(by_user, "gx") == [], "what a user disabled stays disabled"
+
+    before = energy_preferences(SiteEntities(REGISTRY))["energy_sources"]
+    assert [source["type"] for source in before] == ["grid", "solar"], "disabled counters are no source"
+    enabled = [
+        {**entry, "disabled_by": None} if "lynx" in str(entry["entity_id"]) else entry for entry in REGISTRY
+    ]
+    after = energy_preferences(SiteEntities(enabled))["energy_sources"]
+    assert after[-1] == {
+        "type": "battery",
+        "stat_energy_from": "sensor.lynx_discharged",
+        "stat_energy_to": "sensor.lynx_charged",
+    }
+
+
+def test_the_screenshots_fail_without_energy_from_grid_solar_and_battery() -> None:
+    day = {
+        "grid sensor.grid_import + sensor.grid_export": 120.4,
+        "solar sensor.mppt_yield": 16.6,
+        "battery sensor.lynx_discharged + sensor.lynx_charged": 40.3,
+    }
+    check_energy(day)
+    without_battery = {name: kwh for name, kwh in day.items() if not name.startswith("battery")}
+    with pytest.raises(ScreenshotError, match="no battery source"):
+        check_energy(without_battery)
+    with pytest.raises(ScreenshotError, match="no grid and no solar and no battery source"):
+        check_energy({})
+    with pytest.raises(ScreenshotError, match=r"no energy today from \['battery "):
+        check_energy({**day, "battery sensor.lynx_discharged + sensor.lynx_charged": 0.0})

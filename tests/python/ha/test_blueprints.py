@@ -33,7 +33,7 @@ from .compat import device_of
 from .conftest import coordinator_of, entry_entities, setup_entry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
     from freezegun.api import FrozenDateTimeFactory
     from homeassistant.core import HomeAssistant, ServiceCall
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 BLUEPRINTS = Path(__file__).resolve().parents[3] / "blueprints"
 FOLDER = BLUEPRINTS / "automation" / DOMAIN
 SERIAL = "c0619ab2a7d1"
+MESSAGE = {"message": "{{ message }}"}
+"""Service data that passes on the text a blueprint made."""
 
 
 def blueprint_inputs(name: str) -> dict[str, Any]:
@@ -88,12 +90,21 @@ async def use_blueprint(hass: HomeAssistant, blueprint: str, inputs: dict[str, A
     return automations[0]
 
 
-async def stop_automations(hass: HomeAssistant) -> None:
-    """Turn the automations off, their runs and time triggers with them (HA 2026.10 fails lingering ones)."""
-    await hass.services.async_call(
-        "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
-    )
-    await hass.async_block_till_done()
+def mocked_actions(
+    hass: HomeAssistant, inputs: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, list[ServiceCall]]]:
+    """Blueprint action inputs that each call a mocked service, and the calls each service gets.
+
+    `inputs` maps an input's name (`lost_actions`) to the data its service
+    (`test.lost`) is called with; the calls are listed by the service's name.
+    """
+    actions: dict[str, Any] = {}
+    calls: dict[str, list[ServiceCall]] = {}
+    for name, data in inputs.items():
+        service = name.removesuffix("_actions")
+        calls[service] = async_mock_service(hass, "test", service)
+        actions[name] = [{"action": f"test.{service}", "data": data}]
+    return actions, calls
 
 
 async def refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -128,11 +139,22 @@ def notification(hass: HomeAssistant, notification_id: str) -> dict[str, Any] | 
 
 
 @pytest.fixture
-async def blueprint_folder(hass: HomeAssistant, tmp_path: Path) -> None:
-    """Home Assistant's config folder holds the repository's blueprints (as the import links put them)."""
+async def entry(hass: HomeAssistant, simulator: Simulator, tmp_path: Path) -> AsyncIterator[MockConfigEntry]:
+    """The GX set up, with the repository's blueprints in the config folder (as the import links put them).
+
+    Afterwards the automations are turned off, their runs and time triggers
+    with them (HA 2026.10 fails lingering ones), and the entry unloads.
+    """
     hass.config.config_dir = str(tmp_path)
     shutil.copytree(BLUEPRINTS, tmp_path / "blueprints")
     assert await async_setup_component(hass, "persistent_notification", {})
+    entry = await setup_entry(hass, simulator)
+    yield entry
+    await hass.services.async_call(
+        "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 def test_every_blueprint_is_tested() -> None:
@@ -144,23 +166,15 @@ def test_every_blueprint_is_tested() -> None:
     ]
 
 
-@pytest.mark.usefixtures("blueprint_folder")
 async def test_battery_low_notifies_once_below_the_threshold(
-    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, simulator: Simulator, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup_entry(hass, simulator)
     soc = entity_id_of(hass, f"{SERIAL}_225_battery_soc")
     assert_selectable(hass, "battery_low.yaml", "battery", [soc])
-    calls = async_mock_service(hass, "test", "notify")
+    actions, called = mocked_actions(hass, {"extra_actions": MESSAGE})
+    calls = called["extra"]
     await use_blueprint(
-        hass,
-        "battery_low.yaml",
-        {
-            "battery": soc,
-            "threshold": 20,
-            "delay": {"minutes": 2},
-            "extra_actions": [{"action": "test.notify", "data": {"message": "{{ message }}"}}],
-        },
+        hass, "battery_low.yaml", {"battery": soc, "threshold": 20, "delay": {"minutes": 2}, **actions}
     )
     notification_id = f"victron_battery_low_{soc}"
 
@@ -185,29 +199,19 @@ async def test_battery_low_notifies_once_below_the_threshold(
     await simulator.hold("lynx", "soc", 40.0)
     await refresh(hass, entry)
     assert notification(hass, notification_id) is None, "dismissed once the battery recovered"
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.usefixtures("blueprint_folder")
 async def test_grid_lost_and_back(
-    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, simulator: Simulator, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup_entry(hass, simulator)
     source = entity_id_of(hass, f"{SERIAL}_100_system_ac_active_in_source")
     assert_selectable(hass, "grid_lost.yaml", "active_input", [source])
     assert hass.states.get(source).state == "grid"  # type: ignore[union-attr]
-    lost: list[ServiceCall] = async_mock_service(hass, "test", "lost")
-    back: list[ServiceCall] = async_mock_service(hass, "test", "back")
-    await use_blueprint(
-        hass,
-        "grid_lost.yaml",
-        {
-            "active_input": source,
-            "delay": {"seconds": 30},
-            "lost_actions": [{"action": "test.lost", "data": {"message": "{{ message }}"}}],
-            "back_actions": [{"action": "test.back", "data": {"minutes": "{{ minutes_away }}"}}],
-        },
+    actions, calls = mocked_actions(
+        hass, {"lost_actions": MESSAGE, "back_actions": {"minutes": "{{ minutes_away }}"}}
     )
+    lost, back = calls["lost"], calls["back"]
+    await use_blueprint(hass, "grid_lost.yaml", {"active_input": source, "delay": {"seconds": 30}, **actions})
 
     # The GX unreachable is no power cut.
     simulator.reboot(1.0)
@@ -231,14 +235,11 @@ async def test_grid_lost_and_back(
     assert len(back) == 1
     assert back[0].data["minutes"] == 13  # 35 s + 12 min
     assert notification(hass, f"victron_grid_lost_{source}")["title"] == "Grid back"  # type: ignore[index]
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.usefixtures("blueprint_folder")
 async def test_surplus_solar_with_hysteresis_and_minimum_on_time(
-    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, simulator: Simulator, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup_entry(hass, simulator)
     phases = [entity_id_of(hass, f"{SERIAL}_100_system_ac_grid_l{p}_power") for p in (1, 2, 3)]
     assert_selectable(hass, "surplus_solar.yaml", "grid_power", phases)
     assert await async_setup_component(hass, "homeassistant", {})  # homeassistant.turn_on, always there
@@ -296,33 +297,20 @@ async def test_surplus_solar_with_hysteresis_and_minimum_on_time(
     await refresh(hass, entry)
     await wait(hass, freezer, timedelta(minutes=5))
     assert heater_state() == STATE_OFF
-    await stop_automations(hass)
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.usefixtures("blueprint_folder")
 async def test_gx_unreachable_for_some_minutes(
-    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, simulator: Simulator, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup_entry(hass, simulator)
     gx = device_of(hass, (DOMAIN, device_identifier(SERIAL, 100, "system")))
     assert gx is not None
     owned = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     assert gx in owned, "the selector's integration filter offers it"
     sensors = [e for e in entry_entities(hass, entry) if e.device_id == gx.id and e.domain == "sensor"]
     assert sensors, "the selector's entity filter offers it"
-    lost = async_mock_service(hass, "test", "lost")
-    back = async_mock_service(hass, "test", "back")
-    await use_blueprint(
-        hass,
-        "gx_unreachable.yaml",
-        {
-            "gx": gx.id,
-            "minutes": 5,
-            "lost_actions": [{"action": "test.lost", "data": {"message": "{{ message }}"}}],
-            "back_actions": [{"action": "test.back", "data": {"message": "{{ message }}"}}],
-        },
-    )
+    actions, calls = mocked_actions(hass, {"lost_actions": MESSAGE, "back_actions": MESSAGE})
+    lost, back = calls["lost"], calls["back"]
+    await use_blueprint(hass, "gx_unreachable.yaml", {"gx": gx.id, "minutes": 5, **actions})
     simulator.reboot(2.0)
     await refresh(hass, entry)
     await wait(hass, freezer, timedelta(minutes=4))
@@ -346,5 +334,3 @@ async def test_gx_unreachable_for_some_minutes(
     await refresh_until(hass, entry, lambda: coordinator_of(entry).last_update_success)
     assert len(lost) == 1
     assert len(back) == 1
-    await stop_automations(hass)
-    assert await hass.config_entries.async_unload(entry.entry_id)
