@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod discovery;
+pub mod firmware;
 pub mod frame;
 pub mod guard;
 mod join;
@@ -16,6 +17,7 @@ pub mod mqtt;
 mod pacing;
 pub mod plan;
 pub mod poll;
+pub mod products;
 mod rng;
 pub mod sim;
 mod sync;

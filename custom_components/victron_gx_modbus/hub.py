@@ -3,6 +3,8 @@
 Every path that changes which devices an entry serves goes through
 `Hub.async_adopt_scan`: the set-up, the background sweep and the MQTT list
 refresh (a rescan stores its scan and reloads, which is the set-up again).
+What the MQTT list refresh learns about known devices (product, firmware,
+serial, custom name) goes through `Hub.async_adopt_published`.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from victron_gx_modbus import VictronError
 
 from .const import CONF_SCAN, DOMAIN, LOGGER, device_key
-from .devices import async_sync_devices, gx_serial
+from .devices import async_sync_devices, gx_serial, with_published
 from .registers import async_adopt_registers, included_scan
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from victron_gx_modbus import Client, ScanResult
+    from victron_gx_modbus import Client, PublishedDevice, ScanResult
 
     from .coordinator import VictronGxCoordinator
     from .registers import ServedRegister
@@ -71,6 +73,22 @@ class Hub:
             LOGGER.debug("Adding devices stopped: the entry is unloading (%s)", err)
             return
         async_dispatcher_send(hass, new_registers_signal(entry), new)
+
+    async def async_adopt_published(
+        self, hass: HomeAssistant, entry: VictronGxConfigEntry, published: list[PublishedDevice]
+    ) -> None:
+        """Store and show what the GX's MQTT published about the devices (product, firmware, serial, name).
+
+        Nothing changes when it matches the stored scan, and nothing is
+        stored while the entry unloads or a rescan stored another scan.
+        """
+        stored = entry.data[CONF_SCAN]
+        refreshed = with_published(stored, published)
+        if refreshed is None or not still_current(entry, stored):
+            return
+        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: refreshed})
+        self.scan = included_scan(entry.data, entry.options)
+        await async_sync_devices(hass, entry, self.scan)
         await self.coordinator.async_request_refresh()
 
 

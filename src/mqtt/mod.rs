@@ -11,10 +11,12 @@
 //! ends the full publish that a keepalive starts.
 
 mod discover;
+mod facts;
 mod scan;
 
 pub(crate) use discover::ECHO_OPTION;
 pub use discover::{read_services, MqttError, MqttOptions, ServiceList};
+pub use facts::{apply_facts, instance_of_unit, DeviceFacts, FACT_PATHS};
 pub use scan::{scan_listed, scan_with_mqtt, Discovery, ListedUnits, Phase};
 
 use serde::{Deserialize, Serialize};

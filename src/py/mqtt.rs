@@ -55,7 +55,8 @@ fn error_kind(err: &MqttError) -> &'static str {
 
 /// The outcome of reading the service list as JSON: `portal_id`, `listed`
 /// and `active` counts, the active `(unit, service type)` pairs and the GX
-/// `firmware` (null when not published), or `error` (its kind) and
+/// `firmware` (null when not published), what the listed services published
+/// about their `devices`, or `error` (its kind) and
 /// `message`. The password is never part of it.
 pub fn check_json(outcome: &Result<ServiceList, MqttError>) -> String {
     match outcome {
@@ -65,6 +66,7 @@ pub fn check_json(outcome: &Result<ServiceList, MqttError>) -> String {
             "active": list.active().len(),
             "services": list.active(),
             "firmware": list.firmware,
+            "devices": list.devices,
         }),
         Err(err) => serde_json::json!({
             "error": error_kind(err),
