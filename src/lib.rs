@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod discovery;
+pub mod dump;
 pub mod firmware;
 pub mod frame;
 pub mod guard;

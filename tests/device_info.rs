@@ -159,7 +159,7 @@ async fn the_list_carries_every_published_fact_joined_to_its_unit() {
         .map(|d| published(d).iter().filter(|&&p| p).count())
         .sum();
     let carried: usize = list
-        .devices
+        .published
         .iter()
         .map(|f| {
             // The system's serial arrives on its own topic, which the facts' filter also matches.
@@ -178,13 +178,13 @@ async fn the_list_carries_every_published_fact_joined_to_its_unit() {
         .sum();
     assert_eq!(carried, topics);
     assert_eq!(
-        list.devices.len(),
+        list.published.len(),
         devices
             .iter()
             .filter(|d| published(d).contains(&true))
             .count()
     );
-    for facts in &list.devices {
+    for facts in &list.published {
         assert_eq!(instance_of_unit(facts.unit), facts.instance, "{facts:?}");
         let listed = list
             .services

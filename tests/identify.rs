@@ -22,7 +22,7 @@ fn transport(port: u16) -> Transport {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn identity_costs_two_reads_and_no_exception_and_matches_the_scan() {
+async fn identity_costs_two_reads_the_serial_one_and_no_exception_and_matches_the_scan() {
     let ledger = embedded().expect("ledger");
     for name in [
         "minimal",
@@ -33,7 +33,7 @@ async fn identity_costs_two_reads_and_no_exception_and_matches_the_scan() {
     ] {
         let sim = start(Scenario::bundled(name).expect("scenario")).await;
         let t = transport(sim.addr().port());
-        let identity = identify(&t, ledger).await.expect("identify");
+        let identity = identify(&t, ledger, true).await.expect("identify");
         let stats = sim.stats();
         assert_eq!((stats.requests, stats.exceptions), (2, 0), "{name}");
         assert_eq!(stats.by_unit.keys().copied().collect::<Vec<_>>(), [100]);
@@ -44,6 +44,17 @@ async fn identity_costs_two_reads_and_no_exception_and_matches_the_scan() {
         assert_eq!(identity.firmware, result.gx.firmware, "{name}");
         assert!(identity.serial.is_some() && identity.firmware.is_some());
         assert_eq!(identity.absent_exception, None);
+        sim.reset_stats();
+        let serial_only = identify(&t, ledger, false).await.expect("serial");
+        assert_eq!(
+            (sim.stats().requests, sim.stats().exceptions),
+            (1, 0),
+            "{name}"
+        );
+        assert_eq!(
+            (serial_only.serial, serial_only.firmware),
+            (identity.serial, None)
+        );
         t.close().await;
         sim.stop().await;
     }
@@ -54,7 +65,7 @@ async fn a_gx_older_than_list_366_has_a_serial_and_no_firmware() {
     let ledger = embedded().expect("ledger");
     let sim = start(Scenario::bundled("pre-3.66").expect("scenario")).await;
     let t = transport(sim.addr().port());
-    let identity = identify(&t, ledger).await.expect("identify");
+    let identity = identify(&t, ledger, true).await.expect("identify");
     assert_eq!(identity.serial.as_deref(), Some("0c1c57a0b29f"));
     assert_eq!(identity.firmware, None);
     // The firmware read is the one refused (0x02: no register 834).
@@ -97,7 +108,7 @@ async fn unit_100_that_is_not_a_gx_is_not_a_gx() {
     for (what, scenario) in [("empty serial", no_serial), ("exception", no_system)] {
         let sim = start(scenario).await;
         let t = transport(sim.addr().port());
-        let outcome = identify(&t, ledger).await;
+        let outcome = identify(&t, ledger, true).await;
         assert!(
             matches!(&outcome, Err(ScanError::NotAGx(message)) if message.contains(what)),
             "{what}: {outcome:?}"
@@ -115,7 +126,7 @@ async fn no_gx_is_a_connection_error_and_a_silent_gx_a_timeout() {
     let port = sim.addr().port();
     let t = transport(port);
     sim.stall(2);
-    let outcome = identify(&t, ledger).await;
+    let outcome = identify(&t, ledger, true).await;
     assert!(
         matches!(
             outcome,
@@ -125,7 +136,7 @@ async fn no_gx_is_a_connection_error_and_a_silent_gx_a_timeout() {
     );
     sim.stop().await;
     let t = transport(port);
-    let outcome = identify(&t, ledger).await;
+    let outcome = identify(&t, ledger, true).await;
     assert!(
         matches!(
             outcome,

@@ -12,6 +12,7 @@ from victron_gx_modbus import Client, LimitsError, ScanDataError
 from .batches import async_remove_entities
 from .const import CONF_SLOW_EVERY, CONNECT_TIMEOUT, DEFAULT_SLOW_EVERY, DOMAIN, LOGGER, REQUEST_TIMEOUT
 from .coordinator import VictronGxCoordinator
+from .device_watch import async_start_device_watch
 from .devices import expected_identifiers, gx_serial
 from .hub import Hub, VictronGxConfigEntry
 from .issues import (
@@ -102,6 +103,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronGxConfigEntry) ->
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_start_sweep(hass, entry)
     async_start_mqtt_refresh(hass, entry)
+    async_start_device_watch(hass, entry)
     return True
 
 

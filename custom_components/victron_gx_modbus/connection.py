@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from .mqtt_settings import MqttSettings
 
 
-class NotAGxError(Exception):
-    """The device answers Modbus TCP but is not a GX."""
-
-
 def flow_client(host: str, port: int) -> Client:
     """A short-lived client for a connection test or a scan."""
     return Client(
@@ -42,37 +38,24 @@ def flow_client(host: str, port: int) -> Client:
     )
 
 
-async def identify(host: str, port: int) -> str:
-    """The GX serial at host:port: two reads at unit 100, nothing probed (no error in the GX's log)."""
-    async with flow_client(host, port) as client:
-        try:
-            identity = await client.identify()
-        except (GXProtocolError, ScanDataError) as err:
-            raise NotAGxError from err
-    serial = identity["serial"]
-    if not serial:
-        raise NotAGxError
-    return serial
-
-
-def error_key(err: Exception) -> str:
-    """The translated error of a failed connection test."""
-    if isinstance(err, NotAGxError):
-        return "not_a_gx"
-    if isinstance(err, GXTimeoutError):
-        return "timeout"
-    if isinstance(err, GXConnectionError):
-        return "cannot_connect"
-    LOGGER.exception("Unexpected error while connecting to the GX", exc_info=err)
-    return "unknown"
-
-
 async def async_test_connection(host: str, port: int) -> tuple[str, dict[str, str]]:
-    """The GX serial at host:port and no errors; or no serial and the form's errors."""
+    """The GX serial at host:port and no errors; or no serial and the form's errors (translated keys).
+
+    Two reads at unit 100 (`Client.identify`), nothing probed: no error in the GX's log.
+    """
     try:
-        return await identify(host, port), {}
-    except Exception as err:  # noqa: BLE001 - every error becomes a form error
-        return "", {"base": error_key(err)}
+        async with flow_client(host, port) as client:
+            serial = (await client.identify())["serial"]
+    except (GXProtocolError, ScanDataError):
+        serial = ""  # it answers Modbus TCP but is not a GX
+    except GXTimeoutError:
+        return "", {"base": "timeout"}
+    except GXConnectionError:
+        return "", {"base": "cannot_connect"}
+    except Exception:  # noqa: BLE001 - every error becomes a form error
+        LOGGER.exception("Unexpected error while connecting to the GX")
+        return "", {"base": "unknown"}
+    return (serial, {}) if serial else ("", {"base": "not_a_gx"})
 
 
 @dataclass(frozen=True, slots=True)

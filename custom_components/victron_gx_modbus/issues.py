@@ -10,9 +10,9 @@ from homeassistant.core import callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import issue_registry as ir
 
-from victron_gx_modbus import VictronError, decode, ledger_register
+from victron_gx_modbus import VictronError, ledger_register
 
-from .const import DOMAIN, GX_UNIT
+from .const import DOMAIN
 from .registers import phase_of
 
 if TYPE_CHECKING:
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 OLDEST_KNOWN_FIRMWARE = (3, 0)
 """GX firmware (Venus OS) older than this predates the oldest register list the ledger knows."""
 FIRMWARE_URL = "https://www.victronenergy.com/live/venus-os:start"
-SERIAL_KEY = "serial"
-"""The system service's register holding the GX serial (unit 100)."""
 
 ISSUE_OLD_FIRMWARE = "old_firmware"
 ISSUE_WRONG_GX = "wrong_gx"
@@ -79,17 +77,11 @@ def async_update_firmware_issue(hass: HomeAssistant, entry: VictronGxConfigEntry
 
 
 async def _reported_serial(client: Client) -> str | None:
-    """The serial the GX at the address reports now (one read); None when it cannot tell."""
-    register = ledger_register("system", SERIAL_KEY)
-    if register is None:  # the compiled ledger always has it
-        return None
-    words = int(register["type"].removeprefix("string[").removesuffix("]"))
+    """The serial the GX at the address reports now (`Client.identify`); None when it cannot tell."""
     try:
-        raw = await client.read_registers(GX_UNIT, register["address"], words)
+        return (await client.identify(firmware=False))["serial"] or None
     except VictronError:
         return None  # unreachable or refused: the first poll tells whether the GX is there
-    value = decode(register["type"], register["scale"], raw)
-    return value if isinstance(value, str) and value else None
 
 
 async def async_verify_gx(
@@ -97,7 +89,7 @@ async def async_verify_gx(
 ) -> None:
     """Fail setup (and raise a repair issue) when the GX at the address is not the stored scan's GX.
 
-    One read of the GX serial; a GX that cannot tell (unreachable, refusing)
+    One read of the GX serial (`Client.identify`); a GX that cannot tell (unreachable, refusing)
     is left to the first poll, and its issue stays as it was.
     """
     reported = await _reported_serial(client)

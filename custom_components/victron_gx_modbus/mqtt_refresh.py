@@ -20,10 +20,10 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.event import async_track_time_interval
 
-from victron_gx_modbus import VictronError, ledger
+from victron_gx_modbus import VictronError
 
 from .connection import async_mqtt_check, async_scan_listed
-from .const import CONF_SCAN, CONF_UNIT_IDS, GX_SERVICES, GX_UNIT, LOGGER, MQTT_REFRESH_INTERVAL, device_key
+from .const import CONF_SCAN, CONF_UNIT_IDS, LOGGER, MQTT_REFRESH_INTERVAL, device_key
 from .hub import still_current
 from .mqtt_settings import MqttSettings
 
@@ -33,14 +33,9 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from victron_gx_modbus import ScanResult
+
     from .hub import VictronGxConfigEntry
-
-
-def listed_key(unit: int, service: str) -> str:
-    """The stored key of a listed service (another service listed at unit 100 is read at 0, as the core)."""
-    if unit == GX_UNIT and service not in GX_SERVICES:
-        unit = 0
-    return device_key(unit, service)
 
 
 def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -> None:
@@ -70,11 +65,10 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
     host, port = entry.data[CONF_HOST], entry.data[CONF_PORT]
     try:
         check = await async_mqtt_check(host, port, settings)
-        await entry.runtime_data.async_adopt_published(hass, entry, check.get("devices", []))
-        stored = entry.data[CONF_SCAN]
+        await entry.runtime_data.async_adopt_published(hass, entry, check.get("published", []))
+        stored: ScanResult = entry.data[CONF_SCAN]
         known = {device_key(found["unit"], found["service"]) for found in stored["devices"]}
-        known_types = ledger()
-        listed = {listed_key(unit, kind) for unit, kind in check.get("services", []) if kind in known_types}
+        listed = {device_key(unit, service) for unit, service in check.get("devices", [])}
         if not listed - known:
             return
         scanned = await async_scan_listed(host, port, check)
@@ -94,6 +88,5 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
             device["unit"],
             device["name"] or "no name",
         )
-    scan = {**stored, "devices": [*stored["devices"], *new]}
-    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: scan})
-    await entry.runtime_data.async_adopt_found(hass, entry)
+    scan: ScanResult = {**stored, "devices": [*stored["devices"], *new]}
+    await entry.runtime_data.async_store_found(hass, entry, scan, new)

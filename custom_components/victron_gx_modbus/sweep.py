@@ -78,8 +78,6 @@ async def _async_sweep(
             found["name"] or "no name",
         )
     outcome = {"found": status.found, "requests": status.requests, "failed_requests": status.failed_requests}
-    hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_SCAN: swept["result"], CONF_SWEEP: outcome}
+    await entry.runtime_data.async_store_found(
+        hass, entry, swept["result"], swept["found"], {CONF_SWEEP: outcome}
     )
-    if swept["found"]:
-        await entry.runtime_data.async_adopt_found(hass, entry)

@@ -7,6 +7,8 @@ a typed Python face.
 from ._core import Limits, __version__, decode, encode
 from .client import (
     Client,
+    DumpedBlock,
+    DumpedDevice,
     FoundDevice,
     GxIdentity,
     Metrics,
@@ -44,6 +46,8 @@ __all__ = [
     "DeviceException",
     "Discovery",
     "DiscoveryPhase",
+    "DumpedBlock",
+    "DumpedDevice",
     "FoundDevice",
     "GXConnectionError",
     "GXProtocolError",

@@ -182,7 +182,7 @@ class ClientCore:
         limits: Limits | None = None,
     ) -> None:
         """Describe the connection; nothing connects until the first request."""
-    def identify(self, bridge: BridgeCore) -> int:
+    def identify(self, bridge: BridgeCore, firmware: bool) -> int:
         """Read the GX's serial and firmware at unit 100; delivers a dict (a `GxIdentity`)."""
     def scan(
         self,
@@ -200,11 +200,11 @@ class ClientCore:
         listed: int,
         firmware: str | None,
         progress: bool,
-        devices: str | None = None,
+        published: str | None = None,
     ) -> int:
         """Scan exactly these (unit ID, service type) pairs over Modbus, no MQTT; delivers JSON as `scan`.
 
-        `devices` is the JSON of the check's `devices` (what the services published about their devices).
+        `published` is the JSON of the check's `published` (what the services published about their devices).
         """
     def mqtt_check(
         self, bridge: BridgeCore, mqtt: tuple[str, int, str | None, str | None, str | None, float]
@@ -214,6 +214,12 @@ class ClientCore:
         self, bridge: BridgeCore, scan_json: str, rate: float, patience_s: float, progress: bool
     ) -> int:
         """Sweep units 0-63 and 204-247 beyond the scan at `rate` requests/s; delivers JSON."""
+    def unexplained(self, bridge: BridgeCore) -> int:
+        """Service types the last poll's system values claim beyond the known devices; delivers a list."""
+    def search(
+        self, bridge: BridgeCore, scan_json: str, service: str, rate: float, failed_budget: int
+    ) -> int:
+        """Search for one device of `service` the scan lacks; delivers a sweep result as JSON."""
     def use_scan(self, bridge: BridgeCore, scan_json: str, only: set[str] | None = None) -> int:
         """Adopt a stored scan result (only the named registers, if given); delivers None."""
     def plan_json(self, bridge: BridgeCore) -> int:
@@ -222,6 +228,10 @@ class ClientCore:
         """Read every due block; delivers a `PollOutput`."""
     def read_registers(self, bridge: BridgeCore, unit: int, address: int, count: int) -> int:
         """Read registers; delivers the words or a DeviceException."""
+    def raw_dump(
+        self, bridge: BridgeCore, timeout: float, redact: list[str], devices: list[str] | None = None
+    ) -> int:
+        """Read every served register by the plan's blocks; delivers the dump as JSON."""
     def metrics_json(self) -> str:
         """Request counters and latency as JSON."""
     @property

@@ -10,7 +10,7 @@ from ._bridge import run
 from ._core import ClientCore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Iterable
     from types import TracebackType
 
     from ._core import Limits, PollOutput
@@ -158,6 +158,24 @@ class WriteInfo(TypedDict):
     """How the bound was derived, e.g. "AC power per phase: 230 V x 25 A"."""
 
 
+class DumpedBlock(TypedDict):
+    """One read of a raw dump: its words (None where redacted), or why it was not read."""
+
+    start: int
+    count: int
+    words: NotRequired[list[int | None]]
+    error: NotRequired[str]
+    """`exception 0x02` (the GX's reply), a connection error's text, or that the time limit passed."""
+
+
+class DumpedDevice(TypedDict):
+    """One device's blocks in a raw dump."""
+
+    unit: int
+    service: str
+    blocks: list[DumpedBlock]
+
+
 def register_id(unit: int, service: str, key: str) -> str:
     """The snapshot key of a register."""
     return f"{unit}/{service}/{key}"
@@ -213,16 +231,17 @@ class Client:
         """Close on exit."""
         await self.close()
 
-    async def identify(self) -> GxIdentity:
+    async def identify(self, *, firmware: bool = True) -> GxIdentity:
         """Read the GX's serial and firmware (unit 100) and nothing else: a connection test.
 
-        Costs two reads that no GX firmware refuses, so it leaves no error in
-        the GX's log; `absent_exception` is None (only a scan learns it).
+        Costs two reads that no GX firmware refuses (one without `firmware`,
+        whose `firmware` is then None), so it leaves no error in the GX's
+        log; `absent_exception` is None (only a scan learns it).
         Raises `GXConnectionError` (or its `GXTimeoutError`, `GXProtocolError`)
         when no GX answers, `ScanDataError` when unit 100 answers as no GX does
         (an exception reply, an empty serial).
         """
-        identity: GxIdentity = await run(self._core.identify)
+        identity: GxIdentity = await run(lambda bridge: self._core.identify(bridge, firmware))
         return identity
 
     async def scan(
@@ -271,12 +290,12 @@ class Client:
             raise ValueError(msg)
         listed = check.get("listed", len(services))
         firmware = check.get("firmware")
-        devices = json.dumps(check.get("devices", []))
+        published = json.dumps(check.get("published", []))
         core = self._core
         async with self._plan_lock:
             raw = await run(
                 lambda bridge: core.scan_listed(
-                    bridge, services, listed, firmware, progress is not None, devices
+                    bridge, services, listed, firmware, progress is not None, published
                 ),
                 progress,
             )
@@ -328,6 +347,35 @@ class Client:
         swept: SweepResult = json.loads(raw)
         return swept
 
+    async def unexplained(self) -> list[str]:
+        """The service types whose power the last poll's system values claim beyond the known devices.
+
+        DC PV power beyond the solar chargers' yield: `solarcharger`;
+        AC-coupled PV beyond the PV inverters: `pvinverter`; VE.Bus power
+        without a VE.Bus device: `vebus`. The difference must exceed 10 % and
+        25 W (values move between reads). Empty before the first poll and
+        when the registers the evidence needs are not polled. No request.
+        """
+        claims: list[str] = await run(self._core.unexplained)
+        return claims
+
+    async def search(
+        self, result: ScanResult, service: str, *, rate: float = 5.0, failed_budget: int = 40
+    ) -> SweepResult:
+        """Search for one device of `service` that `result` lacks (when `unexplained` names it).
+
+        Probes the units next to the known devices of that type first, then
+        its usual places, one request at a time at most `rate` requests per
+        second, until a device is found or `failed_budget` requests were
+        refused (each is an error line in the GX's log). Validates what it
+        finds as a scan does; the merged result is returned, not adopted.
+        A GX that stops answering fails the search (`GXConnectionError`).
+        """
+        text = json.dumps(result)
+        raw = await run(lambda bridge: self._core.search(bridge, text, service, rate, failed_budget))
+        found: SweepResult = json.loads(raw)
+        return found
+
     async def use_scan(self, result: ScanResult, *, only: Collection[str] | None = None) -> None:
         """Adopt a stored scan result (no requests are sent).
 
@@ -374,6 +422,27 @@ class Client:
         """Read raw registers (diagnostics); `DeviceException` on an exception reply."""
         words: list[int] = await run(lambda bridge: self._core.read_registers(bridge, unit, address, count))
         return words
+
+    async def raw_dump(
+        self,
+        *,
+        redact: Iterable[str] = (),
+        devices: Iterable[tuple[int, str]] | None = None,
+        within: float = 10.0,
+    ) -> list[DumpedDevice]:
+        """Read every register the adopted scan's devices serve, as raw words (diagnostics).
+
+        The core reads its planner's blocks (every served register in the
+        fewest reads the GX answers without an exception) concurrently, each
+        as it is, within `within` seconds (the rest reported as not read). Only `devices` ((unit, service)
+        pairs) when given. Words of the registers keyed in `redact` come back
+        as None; a block the GX refused or that was not read in time has an
+        `error` instead of `words`.
+        """
+        keys = None if devices is None else [f"{unit}/{service}" for unit, service in devices]
+        raw: str = await run(lambda bridge: self._core.raw_dump(bridge, within, sorted(redact), keys))
+        dumped: list[DumpedDevice] = json.loads(raw)
+        return dumped
 
     @property
     def writes_enabled(self) -> bool:

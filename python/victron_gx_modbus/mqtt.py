@@ -108,10 +108,14 @@ class MqttCheck(TypedDict):
     active: NotRequired[int]
     """Listed services that are connected (what a scan over MQTT probes)."""
     services: NotRequired[list[tuple[int, str]]]
-    """The connected services as (unit ID, service type) pairs."""
+    """The connected services as (unit ID, service type) pairs, as the GX lists them."""
+    devices: NotRequired[list[tuple[int, str]]]
+    """The devices a scan of that list reports, as (unit ID, service type) pairs: the
+    GX's own services at unit 100, a device listed at unit 100 at unit 0, only the
+    service types this library knows."""
     firmware: NotRequired[str | None]
     """The GX firmware (Venus OS version) its MQTT published; None when it published none."""
-    devices: NotRequired[list[PublishedDevice]]
+    published: NotRequired[list[PublishedDevice]]
     """What the listed services published about their devices (product, firmware, serial, custom name)."""
     error: NotRequired[MqttErrorKind]
     message: NotRequired[str]

@@ -29,6 +29,13 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+type Rewrite = Callable[[str], tuple[str, int]]
+"""A rewrite of a module's source: the new source and how many places it changed."""
 
 FUTURE_IMPORT = "from __future__ import annotations"
 
@@ -180,26 +187,25 @@ def annotations_for_annotate(source: str) -> tuple[str, int]:
     )
 
 
+EVERY_MODULE: tuple[tuple[Rewrite, str], ...] = (
+    (parenthesize_except, "parenthesized {} except clause(s)"),
+    (import_annotationlib_from_typing_extensions, "annotationlib from typing_extensions"),
+    (drop_annotation_format, "dropped annotation_format= ({})"),
+)
+"""The rewrites every module gets, each with what it reports when it changed something."""
+ANNOTATED_MODULES: tuple[tuple[Rewrite, str], ...] = (
+    (annotations_for_annotate, "set __annotations__ for __annotate__ ({})"),
+    (accept_stringized_final, "read the string 'Final' as Final"),
+    (add_future_annotations, "added the annotations future import"),
+)
+"""The rewrites of the modules that get the annotations future import (their annotations stay strings)."""
+
+
 def rewrite_module(source: str, *, add_future: bool) -> Rewritten:
     """Every rewrite a module needs (`add_future`: give it the future import if it lacks it)."""
     result = Rewritten(source)
-    result.source, clauses = parenthesize_except(result.source)
-    if clauses:
-        result.changes.append(f"parenthesized {clauses} except clause(s)")
-    result.source, imports = import_annotationlib_from_typing_extensions(result.source)
-    if imports:
-        result.changes.append("annotationlib from typing_extensions")
-    result.source, keywords = drop_annotation_format(result.source)
-    if keywords:
-        result.changes.append(f"dropped annotation_format= ({keywords})")
-    if add_future:
-        result.source, annotates = annotations_for_annotate(result.source)
-        if annotates:
-            result.changes.append(f"set __annotations__ for __annotate__ ({annotates})")
-        result.source, checks = accept_stringized_final(result.source)
-        if checks:
-            result.changes.append("read the string 'Final' as Final")
-        result.source, added = add_future_annotations(result.source)
-        if added:
-            result.changes.append("added the annotations future import")
+    for rewrite, report in EVERY_MODULE + (ANNOTATED_MODULES if add_future else ()):
+        result.source, count = rewrite(result.source)
+        if count:
+            result.changes.append(report.format(count))
     return result

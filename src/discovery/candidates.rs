@@ -191,6 +191,20 @@ fn device_unit(unit: u8) -> u8 {
     }
 }
 
+/// (unit, service type) of each device a scan of the GX's own list
+/// reports: the GX's services at unit 100, every other listed service at
+/// the unit that reaches it (a device listed at 100 is reported at 0).
+pub fn listed_devices(listed: &[(u8, String)]) -> Vec<(u8, String)> {
+    listed
+        .iter()
+        .map(|(unit, service)| {
+            let own = *unit == GX_UNIT && GX_SERVICES.contains(&service.as_str());
+            let unit = if own { *unit } else { device_unit(*unit) };
+            (unit, service.clone())
+        })
+        .collect()
+}
+
 /// The devices of the GX's own list, but its services at unit 100.
 fn exact_candidates(listed: &[(u8, String)]) -> Vec<Candidate> {
     listed

@@ -110,6 +110,31 @@ fn contribution(claim: Claim, service: &Service, values: &Values) -> f64 {
     }
 }
 
+/// Whether every found device that counts towards a claim has a value its
+/// contribution is made of (a device whose power is not read cannot be said
+/// to leave a claim unexplained).
+pub(super) fn accountable(claim: Claim, ledger: &Ledger, found: &[(&str, &Values)]) -> bool {
+    let contributes = |path: &str| match claim {
+        Claim::DcPv => path == "/Yield/Power",
+        Claim::AcPv | Claim::AcInput => {
+            matches!(path, "/Ac/L1/Power" | "/Ac/L2/Power" | "/Ac/L3/Power")
+        }
+        Claim::DcSystem => path == "/Dc/0/Current",
+        Claim::Vebus => true,
+    };
+    found
+        .iter()
+        .filter(|(kind, _)| claim.counts(kind))
+        .all(|(kind, values)| {
+            ledger.service(kind).is_some_and(|service| {
+                service.registers.iter().any(|register| {
+                    register.dbus_path.as_deref().is_some_and(contributes)
+                        && values.contains_key(&register.key)
+                })
+            })
+        })
+}
+
 /// Whether the found devices leave part of a claim unexplained: the system
 /// value exceeds their sum by more than 10% and 25 W (values move between
 /// the reads).
@@ -167,6 +192,24 @@ mod tests {
             &system,
             &[("solarcharger", &one), ("solarcharger", &two)]
         ));
+    }
+
+    #[test]
+    fn a_claim_is_accountable_only_when_its_devices_power_is_read() {
+        let read = values(&[("yield_power", 700.0)]);
+        let unread = values(&[("state", 3.0)]);
+        assert!(accountable(
+            Claim::DcPv,
+            ledger(),
+            &[("solarcharger", &read)]
+        ));
+        assert!(!accountable(
+            Claim::DcPv,
+            ledger(),
+            &[("solarcharger", &read), ("solarcharger", &unread)]
+        ));
+        assert!(accountable(Claim::DcPv, ledger(), &[("battery", &unread)]));
+        assert!(accountable(Claim::AcPv, ledger(), &[]));
     }
 
     #[test]

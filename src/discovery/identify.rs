@@ -107,11 +107,16 @@ fn gx_serial(value: Option<Value>) -> Result<String, ScanError> {
     }
 }
 
-/// Reads the GX's serial and firmware at unit 100, nothing else: the fewest
-/// reads no firmware refuses, sent concurrently. Unit 100 answering an
-/// exception or values no GX has (an empty serial) is [`ScanError::NotAGx`];
-/// no reply is the transport's error.
-pub async fn identify(transport: &Transport, ledger: &Ledger) -> Result<GxIdentity, ScanError> {
+/// Reads the GX's serial and (with `firmware`) its firmware at unit 100,
+/// nothing else: the fewest reads no firmware refuses, sent concurrently
+/// (one read for the serial alone). Unit 100 answering an exception or
+/// values no GX has (an empty serial) is [`ScanError::NotAGx`]; no reply is
+/// the transport's error.
+pub async fn identify(
+    transport: &Transport,
+    ledger: &Ledger,
+    firmware: bool,
+) -> Result<GxIdentity, ScanError> {
     let missing = |what: &str| ScanError::NotAGx(format!("the ledger has no GX {what} register"));
     let system = ledger.service("system").ok_or_else(|| missing("system"))?;
     let serial = system
@@ -121,7 +126,12 @@ pub async fn identify(transport: &Transport, ledger: &Ledger) -> Result<GxIdenti
         .ok_or_else(|| missing("serial"))?;
     let [major, beta] = FIRMWARE_KEYS.map(|key| system.register(key));
     let (major, beta) = major.zip(beta).ok_or_else(|| missing("firmware"))?;
-    let reads = identity_reads(system, &[serial, major, beta]);
+    let wanted: &[&Register] = if firmware {
+        &[serial, major, beta]
+    } else {
+        &[serial]
+    };
+    let reads = identity_reads(system, wanted);
     let mut tasks = JoinSet::new();
     for (start, quantity) in reads.iter().copied() {
         let transport = transport.clone();

@@ -19,6 +19,7 @@ mod evidence;
 mod follow;
 mod identify;
 mod probe;
+mod search;
 mod served;
 mod sweep;
 mod validate;
@@ -43,8 +44,9 @@ use follow::{Follow, Seen};
 use probe::{probe, probe_addresses, Refused};
 use validate::validate;
 
-pub use candidates::GX_UNIT;
+pub use candidates::{listed_devices, GX_UNIT};
 pub use identify::identify;
+pub use search::{search, unexplained_services};
 pub use sweep::{
     sweep, SweepResult, FIRST_PAUSE, LONGEST_PAUSE, MAX_UNANSWERED_IN_A_ROW, MIN_RATE, SWEEP_UNITS,
 };

@@ -102,7 +102,7 @@ pub struct ServiceList {
     /// What the listed services published about their devices (product,
     /// firmware, serial, custom name), read in the same full publish.
     #[serde(default)]
-    pub devices: Vec<DeviceFacts>,
+    pub published: Vec<DeviceFacts>,
 }
 
 impl ServiceList {
@@ -300,12 +300,12 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     if !services.iter().any(|s| s.active) {
         return Err(MqttError::NoServiceList);
     }
-    let devices = device_facts.of_listed(&services);
+    let published = device_facts.of_listed(&services);
     Ok(ServiceList {
         portal_id,
         services,
         firmware,
-        devices,
+        published,
     })
 }
 
@@ -406,7 +406,7 @@ mod tests {
             portal_id: "p".to_owned(),
             services: collected.services(),
             firmware: None,
-            devices: Vec::new(),
+            published: Vec::new(),
         };
         assert_eq!(list.services.len(), 2);
         assert_eq!(list.active(), vec![(227, "vebus".to_owned())]);

@@ -82,7 +82,7 @@ pub struct ListedUnits {
     /// The GX firmware its platform service published, if any.
     pub firmware: Option<String>,
     /// What the listed services published about their devices.
-    pub devices: Vec<DeviceFacts>,
+    pub published: Vec<DeviceFacts>,
 }
 
 impl From<&ServiceList> for ListedUnits {
@@ -91,7 +91,7 @@ impl From<&ServiceList> for ListedUnits {
             active: list.active(),
             listed: list.services.len(),
             firmware: list.firmware.clone(),
-            devices: list.devices.clone(),
+            published: list.published.clone(),
         }
     }
 }
@@ -113,7 +113,7 @@ pub async fn scan_listed(
     if result.gx.firmware.is_none() {
         result.gx.firmware.clone_from(&listed.firmware);
     }
-    apply_facts(&mut result.devices, &listed.devices);
+    apply_facts(&mut result.devices, &listed.published);
     let mut phase = Phase::of(&result);
     phase.listed = Some(listed.listed);
     let discovery = Discovery {

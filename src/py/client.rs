@@ -1,7 +1,7 @@
 //! The GX client on the Python side: scan, poll, metrics and raw reads, run
 //! on the core's tokio runtime and delivered to asyncio through a bridge.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,10 +14,12 @@ use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
 use super::mqtt::{check_json, mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
+use crate::codec::Value;
 use crate::discovery::{
-    identify, scan, sweep, GxIdentity, ScanMode, ScanProgress, ScanResult, MIN_RATE,
-    SCAN_RESULT_VERSION,
+    identify, scan, search, sweep, unexplained_services, GxIdentity, ScanMode, ScanProgress,
+    ScanResult, MIN_RATE, SCAN_RESULT_VERSION,
 };
+use crate::dump::dump;
 use crate::frame::Reply;
 use crate::guard::Writer;
 use crate::ledger::{self, Ledger};
@@ -307,13 +309,16 @@ impl ClientCore {
         })
     }
 
-    /// Reads the GX's serial and firmware at unit 100 and nothing else (two
-    /// reads no GX refuses); delivers them as a dict. Unit 100 answering as
+    /// Reads the GX's serial and (with `firmware`) its firmware at unit 100
+    /// and nothing else (two reads no GX refuses, one for the serial alone);
+    /// delivers them as a dict. Unit 100 answering as
     /// no GX does is `ScanDataError`; no answer a connection error.
-    fn identify(&self, bridge: &BridgeCore) -> PyResult<u64> {
+    fn identify(&self, bridge: &BridgeCore, firmware: bool) -> PyResult<u64> {
         let (transport, ledger) = (self.transport.clone(), self.ledger);
         self.run(bridge, move |_| async move {
-            Ok(IdentityOutput::from(identify(&transport, ledger).await?))
+            Ok(IdentityOutput::from(
+                identify(&transport, ledger, firmware).await?,
+            ))
         })
     }
 
@@ -358,11 +363,11 @@ impl ClientCore {
 
     /// Scans exactly the `services` (unit ID, service type) that an MQTT
     /// check returned, over Modbus and without reading MQTT again; `listed`,
-    /// `firmware` and `devices` (the JSON of what the services published
+    /// `firmware` and `published` (the JSON of what the services published
     /// about their devices) are the check's. Delivers and adopts the result
-    /// as `scan` does (mode `mqtt`). An empty list, or `devices` that are
+    /// as `scan` does (mode `mqtt`). An empty list, or `published` that is
     /// not such JSON, is a `ValueError`.
-    #[pyo3(signature = (bridge, services, listed, firmware, progress, devices=None))]
+    #[pyo3(signature = (bridge, services, listed, firmware, progress, published=None))]
     fn scan_listed(
         &self,
         bridge: &BridgeCore,
@@ -370,17 +375,17 @@ impl ClientCore {
         listed: usize,
         firmware: Option<String>,
         progress: bool,
-        devices: Option<&str>,
+        published: Option<&str>,
     ) -> PyResult<u64> {
         if services.is_empty() {
             return Err(pyo3::exceptions::PyValueError::new_err(
                 "the list to scan names no service",
             ));
         }
-        let devices: Vec<DeviceFacts> = match devices {
+        let published: Vec<DeviceFacts> = match published {
             Some(json) => serde_json::from_str(json).map_err(|err| {
                 pyo3::exceptions::PyValueError::new_err(format!(
-                    "the check's devices are not readable: {err}"
+                    "the check's published device facts are not readable: {err}"
                 ))
             })?,
             None => Vec::new(),
@@ -389,7 +394,7 @@ impl ClientCore {
             listed,
             active: services,
             firmware,
-            devices,
+            published,
         };
         let (transport, ledger, adopter) = (self.transport.clone(), self.ledger, self.adopter());
         self.run(bridge, move |events| async move {
@@ -403,9 +408,9 @@ impl ClientCore {
     /// Modbus request: whether MQTT discovery would work here. Delivers JSON
     /// (see `check_json`); a failure of MQTT is an outcome, not an error.
     fn mqtt_check(&self, bridge: &BridgeCore, mqtt: MqttArgs) -> PyResult<u64> {
-        let options = mqtt_options(mqtt)?;
+        let (options, ledger) = (mqtt_options(mqtt)?, self.ledger);
         self.run(bridge, move |_| async move {
-            Ok(check_json(&read_services(&options).await))
+            Ok(check_json(&read_services(&options).await, ledger))
         })
     }
 
@@ -439,6 +444,65 @@ impl ClientCore {
         self.run(bridge, move |events| async move {
             let reporter = coalesced(reporter(events, progress), SWEEP_PROGRESS_EVERY);
             let result = sweep(&transport, ledger, &base, rate, patience, reporter).await?;
+            Ok(serde_json::to_string(&result)?)
+        })
+    }
+
+    /// The service types whose power the system's last polled values claim
+    /// beyond what the known devices' values account for (DC PV: solar
+    /// chargers, AC-coupled PV: PV inverters, VE.Bus power: a VE.Bus
+    /// device); delivers a list. Empty before the first poll, and when the
+    /// registers the evidence needs are not polled.
+    fn unexplained(&self, bridge: &BridgeCore) -> PyResult<u64> {
+        let (state, ledger) = (Arc::clone(&self.state), self.ledger);
+        self.run(bridge, move |_| async move {
+            let state = state.lock().await;
+            let (Some(scan), Some(poller)) = (state.scan.as_ref(), state.poller.as_ref()) else {
+                return Ok(Vec::<String>::new());
+            };
+            let devices = scan.plan_devices(ledger);
+            let mut values: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); devices.len()];
+            for (slot, value) in poller.plan().slots.iter().zip(poller.values()) {
+                if let (Some(value), Some(device)) = (value, values.get_mut(slot.device)) {
+                    device.insert(slot.register.key.clone(), value.clone());
+                }
+            }
+            let kinds: Vec<&str> = devices.iter().map(|d| d.service.service_type()).collect();
+            let Some(system) = kinds.iter().position(|kind| *kind == "system") else {
+                return Ok(Vec::new());
+            };
+            let found: Vec<(&str, &BTreeMap<String, Value>)> = kinds
+                .iter()
+                .zip(&values)
+                .filter(|(kind, _)| **kind != "system")
+                .map(|(kind, values)| (*kind, values))
+                .collect();
+            let claims = unexplained_services(ledger, &values[system], &found);
+            Ok(claims.into_iter().map(str::to_owned).collect())
+        })
+    }
+
+    /// Searches for one device of `service` that the scan result (JSON)
+    /// lacks, next to the known ones first, at most `rate` requests per
+    /// second and `failed_budget` refused requests; delivers the outcome as
+    /// JSON (a sweep result: the merged scan, what was found, the cost).
+    fn search(
+        &self,
+        bridge: &BridgeCore,
+        scan_json: &str,
+        service: String,
+        rate: f64,
+        failed_budget: u64,
+    ) -> PyResult<u64> {
+        if rate.is_nan() || rate < MIN_RATE {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "rate must be at least {MIN_RATE} requests/s"
+            )));
+        }
+        let base = parse_scan(scan_json)?;
+        let (transport, ledger) = (self.transport.clone(), self.ledger);
+        self.run(bridge, move |_| async move {
+            let result = search(&transport, ledger, &base, &service, rate, failed_budget).await?;
             Ok(serde_json::to_string(&result)?)
         })
     }
@@ -541,6 +605,40 @@ impl ClientCore {
                     Err(TransportError::Malformed("write acknowledgement to a read".into()).into())
                 }
             }
+        })
+    }
+
+    /// Reads every register the adopted scan's devices serve (only the
+    /// devices keyed `"<unit>/<service>"` in `devices`, when given) by the
+    /// planner's blocks within `timeout` seconds, blanking the words of the
+    /// registers keyed in `redact`; delivers the dump as JSON.
+    #[pyo3(signature = (bridge, timeout, redact, devices=None))]
+    fn raw_dump(
+        &self,
+        bridge: &BridgeCore,
+        timeout: f64,
+        redact: Vec<String>,
+        devices: Option<Vec<String>>,
+    ) -> PyResult<u64> {
+        let within = seconds("timeout", timeout)?;
+        let (transport, state, ledger) =
+            (self.transport.clone(), Arc::clone(&self.state), self.ledger);
+        let redact: HashSet<String> = redact.into_iter().collect();
+        let wanted: Option<HashSet<String>> = devices.map(|keys| keys.into_iter().collect());
+        self.run(bridge, move |_| async move {
+            let deadline = tokio::time::Instant::now() + within;
+            let scan = state.lock().await.scan.clone().ok_or_else(no_scan_yet)?;
+            let devices: Vec<_> = scan
+                .plan_devices(ledger)
+                .into_iter()
+                .filter(|device| {
+                    let key = format!("{}/{}", device.unit, device.service.service_type());
+                    wanted.as_ref().is_none_or(|wanted| wanted.contains(&key))
+                })
+                .collect();
+            Ok(serde_json::to_string(
+                &dump(&transport, &devices, &redact, deadline).await,
+            )?)
         })
     }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
+use crate::discovery::listed_devices;
+use crate::ledger::Ledger;
 use crate::mqtt::{MqttError, MqttOptions, ServiceList};
 
 /// `(host, port, username, password, portal_id, timeout_s)`, from
@@ -54,20 +56,30 @@ fn error_kind(err: &MqttError) -> &'static str {
 }
 
 /// The outcome of reading the service list as JSON: `portal_id`, `listed`
-/// and `active` counts, the active `(unit, service type)` pairs and the GX
-/// `firmware` (null when not published), what the listed services published
-/// about their `devices`, or `error` (its kind) and
-/// `message`. The password is never part of it.
-pub fn check_json(outcome: &Result<ServiceList, MqttError>) -> String {
+/// and `active` counts, the active `(unit, service type)` pairs as listed
+/// (`services`) and as a scan of them reports the devices this library
+/// knows (`devices`), the GX `firmware` (null when not published) and what
+/// the listed services published about their devices (`published`: product,
+/// firmware, serial, custom name); or `error` (its kind) and `message`. The
+/// password is never part of it.
+pub fn check_json(outcome: &Result<ServiceList, MqttError>, ledger: &Ledger) -> String {
     match outcome {
-        Ok(list) => serde_json::json!({
-            "portal_id": list.portal_id,
-            "listed": list.services.len(),
-            "active": list.active().len(),
-            "services": list.active(),
-            "firmware": list.firmware,
-            "devices": list.devices,
-        }),
+        Ok(list) => {
+            let active = list.active();
+            let devices: Vec<(u8, String)> = listed_devices(&active)
+                .into_iter()
+                .filter(|(_, service)| ledger.service(service).is_some())
+                .collect();
+            serde_json::json!({
+                "portal_id": list.portal_id,
+                "listed": list.services.len(),
+                "active": active.len(),
+                "services": active,
+                "devices": devices,
+                "firmware": list.firmware,
+                "published": list.published,
+            })
+        }
         Err(err) => serde_json::json!({
             "error": error_kind(err),
             "message": err.to_string(),

@@ -371,11 +371,12 @@ impl Site {
         &self.devices
     }
 
-    /// Marks a device connected or unplugged.
+    /// Marks a device connected or unplugged; the system's sums follow at once.
     pub fn set_present(&mut self, device: usize, present: bool) {
         if let Some(dev) = self.devices.get_mut(device) {
             dev.present = present;
         }
+        self.evaluate_derived();
     }
 
     /// Holds a device's register at `value` from now on, as if the site had
@@ -475,6 +476,16 @@ impl Site {
         self.evaluate_derived();
     }
 
+    /// Whether the device a node belongs to is connected: the GX's system
+    /// values sum connected devices only.
+    fn connected(&self, node: usize) -> bool {
+        let after = self.devices.partition_point(|dev| dev.first_node <= node);
+        after
+            .checked_sub(1)
+            .and_then(|device| self.devices.get(device))
+            .is_none_or(|dev| dev.present)
+    }
+
     fn number(&self, node: usize) -> f64 {
         match &self.values[node] {
             NodeValue::Number(value) => *value,
@@ -553,6 +564,7 @@ impl Site {
                     offset
                         + of.iter()
                             .zip(weights)
+                            .filter(|(&n, _)| self.connected(n))
                             .map(|(&n, w)| self.number(n) * w)
                             .sum::<f64>()
                 }

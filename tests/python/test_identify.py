@@ -33,6 +33,9 @@ async def test_identity_is_the_scans_gx_in_two_reads_without_an_exception(scenar
         assert identity["serial"]
         assert identity["firmware"]
         assert identity["firmware"].startswith("v")
+        sim.reset_stats()
+        assert await client.identify(firmware=False) == {**identity, "firmware": None}
+        assert sim.stats()["requests"] == 1
 
 
 def scenario_file(tmp_path: Path, *, keep_system: bool) -> str:

@@ -1,4 +1,4 @@
-"""Client.sweep: completes a scan at a bounded rate, waits for a rebooting GX, can be cancelled."""
+"""Client.sweep and Client.search: a bounded rate, a rebooting GX, cancelling; searching on evidence."""
 
 from __future__ import annotations
 
@@ -70,3 +70,21 @@ async def test_a_sweep_through_a_reboot_says_it_waited_and_finds_the_device() ->
     assert [(found["unit"], found["service"]) for found in swept["found"]] == [(20, "tank")]
     assert "waiting" in steps
     assert steps[-1] == "done"
+
+
+async def test_evidence_names_a_charger_plugged_in_later_and_a_search_finds_it() -> None:
+    async with Simulator("three-phase") as sim, Client(sim.host, sim.port, max_rate=0) as client:
+        assert await client.unexplained() == []  # before any scan or poll
+        await sim.set_present("mppt_garage", present=False)
+        scan = await client.scan()
+        await client.poll()
+        assert await client.unexplained() == []
+        await sim.set_present("mppt_garage", present=True)
+        await client.poll()
+        assert await client.unexplained() == ["solarcharger"]
+        sim.reset_stats()
+        outcome = await client.search(scan, "solarcharger", rate=math.inf)
+        assert [(found["unit"], found["service"]) for found in outcome["found"]] == [(3, "solarcharger")]
+        assert outcome["stats"]["failed_requests"] == sim.stats()["exceptions"] < 50
+        with pytest.raises(ValueError, match="rate"):
+            await client.search(scan, "solarcharger", rate=0)

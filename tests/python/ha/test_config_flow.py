@@ -147,7 +147,7 @@ async def test_the_connection_test_reads_the_gx_twice_without_an_error(simulator
 
 
 async def test_an_unexpected_error_is_unknown(hass: HomeAssistant, simulator: Simulator) -> None:
-    with patch(f"{CONNECTION}.identify", side_effect=RuntimeError("boom")):
+    with patch(f"{CONNECTION}.Client.identify", side_effect=RuntimeError("boom")):
         result = await start_user_flow(hass, simulator.host, simulator.port)
     assert result["errors"] == {"base": "unknown"}
 

@@ -13,11 +13,10 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
     get_diagnostics_for_device,
 )
-from victron_gx_modbus import Simulator, ledger
+from victron_gx_modbus import Simulator
 
 from custom_components.victron_gx_modbus import raw_dump
 from custom_components.victron_gx_modbus.const import DOMAIN, device_identifier
-from custom_components.victron_gx_modbus.raw_dump import MAX_WORDS, served_blocks, type_words
 
 from .compat import device_of
 from .conftest import mock_entry, scan_of, setup_entry
@@ -26,8 +25,10 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-    from victron_gx_modbus import FoundDevice, ScanResult
+    from victron_gx_modbus import ScanResult
 
+MAX_WORDS = 125
+"""The most registers one Modbus read may ask for."""
 FIRMWARE_ADDRESS = 834
 """System register holding the GX firmware version, read as hex (0x0362 = v3.62)."""
 
@@ -61,47 +62,6 @@ def word_at(blocks: list[dict[str, Any]], address: int) -> Any:
             return block["words"][address - block["start"]]
     msg = f"address {address} not dumped"
     raise AssertionError(msg)
-
-
-def test_served_blocks_cover_every_served_register_in_reads_the_gx_accepts() -> None:
-    for service, data in ledger().items():
-        registers = data["registers"]
-        skipped = registers[0]["key"]
-        found: FoundDevice = {
-            "unit": 7,
-            "service": service,
-            "product_id": None,
-            "name": None,
-            "serial": None,
-            "firmware": None,
-            "registers": len(registers),
-            "unsupported": [skipped],
-        }
-        blocks = served_blocks(found)
-        covered = {address for block in blocks for address in range(block.start, block.start + block.count)}
-        served = {
-            register["address"] + offset
-            for register in registers
-            if register["key"] != skipped
-            for offset in range(type_words(register["type"]))
-        }
-        assert covered == served, service
-        assert all(0 < block.count <= MAX_WORDS for block in blocks)
-        assert registers[0]["address"] not in covered
-
-
-def test_a_service_this_version_does_not_know_has_no_blocks() -> None:
-    found: FoundDevice = {
-        "unit": 7,
-        "service": "teleporter",
-        "product_id": None,
-        "name": None,
-        "serial": None,
-        "firmware": None,
-        "registers": 3,
-        "unsupported": [],
-    }
-    assert served_blocks(found) == []
 
 
 async def test_entry_diagnostics_content_and_raw_dump(

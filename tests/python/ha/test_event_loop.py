@@ -26,7 +26,7 @@ from custom_components.victron_gx_modbus.const import CONF_WRITES
 from custom_components.victron_gx_modbus.limits_form import DEFAULTS
 
 from .conftest import coordinator_of, entry_entities, refresh_until, setup_entry, state_of
-from .test_options_flow import rescan
+from .test_reconfigure import rescan
 from .test_writes_options import submit_writes
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ async def test_no_callback_blocks_the_loop_for_50_ms(
     async with loop_watch.during("rescan (quick, applied)"):
         result = await rescan(hass, entry, "quick")
         assert result["step_id"] == "rescan_summary"
-        await hass.config_entries.options.async_configure(result["flow_id"], {})
+        await hass.config_entries.flow.async_configure(result["flow_id"], {})
         await hass.async_block_till_done()
     assert state_of(entry) is ConfigEntryState.LOADED
     async with loop_watch.during("unload"):

@@ -26,7 +26,7 @@ from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings, mqtt
 from custom_components.victron_gx_modbus.sweep_status import SweepStatus
 
 from .conftest import SCENARIOS, entry_entities
-from .test_options_flow import open_options
+from .test_reconfigure import open_reconfigure
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
@@ -169,19 +169,19 @@ async def test_the_password_step_wrong_then_right_then_rescan_and_no_leak(
         assert entry.data[CONF_MQTT]["password"] == PASSWORD  # entry data: Home Assistant's place for secrets
         assert entry.runtime_data.sweep.state == "off"
 
-        # the options rescan offers MQTT first and reads the list with the stored password
-        result = await open_options(hass, entry, "rescan")
+        # the rescan offers MQTT first and reads the list with the stored password
+        result = await open_reconfigure(hass, entry, "rescan")
         modes = result["data_schema"].schema["mode"].config["options"]  # type: ignore[union-attr]
         assert modes == ["mqtt", "quick", "deep"]
         sim.reset_stats()
-        result = await hass.config_entries.options.async_configure(result["flow_id"], {"mode": "mqtt"})
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"mode": "mqtt"})
         await hass.async_block_till_done()
-        result = await hass.config_entries.options.async_configure(result["flow_id"])
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
         assert result["step_id"] == "rescan_summary"
         assert discovery_line(result) == MQTT_LINE
         assert sim.stats()["exceptions"] == 0
-        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         assert entry.data[CONF_MQTT]["password"] == PASSWORD
         assert entry.runtime_data.sweep.state == "off"
@@ -278,7 +278,7 @@ async def test_unit_ids_are_scanned_without_mqtt(hass: HomeAssistant) -> None:
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_options_turn_mqtt_on_and_off_after_checking_it(hass: HomeAssistant) -> None:
+async def test_reconfigure_turns_mqtt_on_and_off_after_checking_it(hass: HomeAssistant) -> None:
     async with Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim:
         with patch(f"{FLOW}.MQTT_PORT", await closed_port()):
             entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
@@ -286,23 +286,23 @@ async def test_options_turn_mqtt_on_and_off_after_checking_it(hass: HomeAssistan
         assert SweepStatus.stored(dict(entry.data)).state == "not_started"
 
         async def submit(values: dict[str, Any]) -> ConfigFlowResult:
-            result = await open_options(hass, entry, "mqtt")
-            assert result["step_id"] == "mqtt"
-            return await hass.config_entries.options.async_configure(result["flow_id"], values)
+            result = await open_reconfigure(hass, entry, "mqtt_settings")
+            assert result["step_id"] == "mqtt_settings"
+            return await hass.config_entries.flow.async_configure(result["flow_id"], values)
 
         result = await submit({"enabled": True, "port": await closed_port()})
         assert result["errors"] == {"base": "mqtt_unavailable"}
         result = await submit({"enabled": True, "port": sim.mqtt_port, "password": "wrong"})
         assert result["errors"] == {"base": "invalid_mqtt_password"}
         result = await submit({"enabled": True, "port": sim.mqtt_port, "password": PASSWORD})
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         settings = MqttSettings.stored(entry.data)
         assert settings == MqttSettings(port=sim.mqtt_port or 0, password=PASSWORD, portal_id="c0619ab1e2f4")
         assert entry.runtime_data.sweep.state == "off"
 
         result = await submit({"enabled": False, "port": sim.mqtt_port})  # an empty password keeps it
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         assert not mqtt_in_use(entry.data)
         assert entry.data[CONF_MQTT]["password"] == PASSWORD
@@ -310,7 +310,7 @@ async def test_options_turn_mqtt_on_and_off_after_checking_it(hass: HomeAssistan
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_options_forget_the_stored_mqtt_password_only_when_asked(
+async def test_reconfigure_forgets_the_stored_mqtt_password_only_when_asked(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -323,10 +323,10 @@ async def test_options_forget_the_stored_mqtt_password_only_when_asked(
             entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
 
         async def submit(values: dict[str, Any], *, offers_forget: bool) -> ConfigFlowResult:
-            result = await open_options(hass, entry, "mqtt")
+            result = await open_reconfigure(hass, entry, "mqtt_settings")
             fields = {str(key) for key in result["data_schema"].schema}  # type: ignore[union-attr]
             assert ("forget_password" in fields) is offers_forget, fields
-            result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+            result = await hass.config_entries.flow.async_configure(result["flow_id"], values)
             await hass.async_block_till_done()
             return result
 
@@ -335,7 +335,7 @@ async def test_options_forget_the_stored_mqtt_password_only_when_asked(
 
         guarded = {"enabled": True, "port": sim.mqtt_port}
         result = await submit({**guarded, "password": PASSWORD}, offers_forget=False)
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["reason"] == "reconfigure_successful"
         assert stored_password() == PASSWORD
 
         # the GX still asks: forgetting is checked first and refused, the password stays
@@ -344,7 +344,7 @@ async def test_options_forget_the_stored_mqtt_password_only_when_asked(
         result = await submit({**guarded, "password": "wrong", "forget_password": True}, offers_forget=True)
         assert result["errors"] == {"base": "invalid_mqtt_password"}
         result = await submit({**guarded, "forget_password": False}, offers_forget=True)  # empty: keep
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["reason"] == "reconfigure_successful"
         assert stored_password() == PASSWORD
         assert mqtt_in_use(entry.data)
 
@@ -352,12 +352,12 @@ async def test_options_forget_the_stored_mqtt_password_only_when_asked(
         result = await submit(
             {"enabled": True, "port": unguarded.mqtt_port, "forget_password": True}, offers_forget=True
         )
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["reason"] == "reconfigure_successful"
         assert stored_password() is None
         assert entry.data[CONF_MQTT]["password"] is None
         assert mqtt_in_use(entry.data)
         result = await submit({"enabled": True, "port": unguarded.mqtt_port}, offers_forget=False)
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["reason"] == "reconfigure_successful"
         assert stored_password() is None
 
         diagnostics = json.dumps(await async_get_config_entry_diagnostics(hass, entry))
@@ -437,14 +437,14 @@ async def test_a_rescan_over_mqtt_that_fell_back_turns_mqtt_off_and_lets_the_swe
         # MQTT on LAN turned off at the GX since the set-up
         mqtt = {**entry.data[CONF_MQTT], "port": await closed_port()}
         hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_MQTT: mqtt})
-        result = await open_options(hass, entry, "rescan")
-        result = await hass.config_entries.options.async_configure(result["flow_id"], {"mode": "mqtt"})
+        result = await open_reconfigure(hass, entry, "rescan")
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"mode": "mqtt"})
         await hass.async_block_till_done()
-        result = await hass.config_entries.options.async_configure(result["flow_id"])
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
         assert result["step_id"] == "rescan_summary"
         assert discovery_line(result) != MQTT_LINE
-        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         assert entry.data[CONF_SCAN]["mode"] == "quick"
         assert not mqtt_in_use(entry.data)

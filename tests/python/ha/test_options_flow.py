@@ -1,21 +1,17 @@
-"""The options flow: polling and device inclusion take effect on reload; rescans show and apply changes."""
+"""The options flow: polling, device inclusion and writes take effect on reload; the menu shows the sweep."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
-from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_SCAN_INTERVAL
-from homeassistant.core import callback
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType, InvalidData
-from victron_gx_modbus import GXConnectionError, Simulator
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
 from custom_components.victron_gx_modbus.const import (
     CONF_EXCLUDED_DEVICES,
-    CONF_SCAN,
     CONF_SLOW_EVERY,
     DOMAIN,
     device_identifier,
@@ -26,8 +22,9 @@ from .conftest import coordinator_of, entry_entities, mock_entry, register_of, s
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigFlowResult
-    from homeassistant.core import Event, HomeAssistant
+    from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
+    from victron_gx_modbus import Simulator
 
 CONNECTION = "custom_components.victron_gx_modbus.connection"
 SERIAL = "c0619ab2a7d1"  # the GX of the three-phase scenario
@@ -52,7 +49,7 @@ async def open_options(hass: HomeAssistant, entry: MockConfigEntry, choice: str)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "init"
-    assert result["menu_options"] == ["settings", "writes", "mqtt", "rescan"]
+    assert result["menu_options"] == ["settings", "writes"]
     return await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": choice})
 
 
@@ -248,117 +245,6 @@ async def test_at_least_one_device_must_be_included(hass: HomeAssistant, simulat
     assert entry.options[CONF_EXCLUDED_DEVICES] == [key for key in ALL_DEVICES if key != "30/grid"]
 
 
-async def rescan(hass: HomeAssistant, entry: MockConfigEntry, mode: str) -> ConfigFlowResult:
-    """Run a rescan up to its outcome (the summary form or an abort)."""
-    result = await open_options(hass, entry, "rescan")
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "rescan"
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"mode": mode})
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
-    assert result["step_id"] == "rescan_progress"
-    assert result["progress_action"] == "rescan"
-    await hass.async_block_till_done()
-    return await hass.config_entries.options.async_configure(result["flow_id"])
-
-
-async def test_quick_rescan_shows_a_removed_then_an_added_device_and_applies_them(
-    hass: HomeAssistant, simulator: Simulator
-) -> None:
-    entry = await setup_entry(hass, simulator)
-    garage = (DOMAIN, device_identifier(SERIAL, 3, "solarcharger"))
-    await simulator.set_present("mppt_garage", present=False)
-
-    result = await rescan(hass, entry, "quick")
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "rescan_summary"
-    assert result["description_placeholders"] == {
-        "devices": "11",
-        "registers": "643",
-        "added": "—",
-        "removed": "- SmartSolar MPPT (Solar charger 3), unit 3: 55 registers",
-        "discovery": "Found by the quick Modbus scan.",
-    }
-    client = entry.runtime_data.client
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    assert state_of(entry) is ConfigEntryState.LOADED
-    assert entry.runtime_data.client is not client, "applying the rescan did not reload the entry"
-    assert [found["unit"] for found in entry.data[CONF_SCAN]["devices"]].count(3) == 0
-    assert device_of(hass, garage) is None
-    assert not any(register_of(e.unique_id).startswith("3/") for e in entry_entities(hass, entry))
-
-    await simulator.set_present("mppt_garage", present=True)
-    result = await rescan(hass, entry, "quick")
-    placeholders = result["description_placeholders"]
-    assert placeholders is not None
-    assert placeholders["added"] == "- SmartSolar MPPT (Solar charger 3), unit 3: 55 registers"
-    assert placeholders["removed"] == "—"
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-    await hass.async_block_till_done()
-    assert device_of(hass, garage) is not None
-    assert any(register_of(e.unique_id).startswith("3/solarcharger/") for e in entry_entities(hass, entry))
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def test_deep_rescan_finds_a_device_the_stored_scan_lacks(
-    hass: HomeAssistant, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(f"{CONNECTION}.SCAN_MAX_RATE", 0.0)  # unlimited: 7,400 probes in seconds
-    scan = await scan_of(simulator)
-    entry = mock_entry(simulator, {**scan, "devices": [f for f in scan["devices"] if f["unit"] != 41]})
-    entry.add_to_hass(hass)
-    progress: list[float] = []
-
-    @callback  # on the loop, in the order fired (a plain function would run in the executor, unordered)
-    def on_progress(event: Event[dict[str, Any]]) -> None:
-        progress.append(event.data["progress"])
-
-    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, on_progress)
-    result = await rescan(hass, entry, "deep")
-    placeholders = result["description_placeholders"]
-    assert placeholders is not None
-    assert placeholders["added"] == "- Generator (Generator 41), unit 41: 40 registers"
-    assert placeholders["removed"] == "—"
-    assert progress
-    assert progress[-1] == pytest.approx(1.0)
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    assert entry.data[CONF_SCAN]["mode"] == "deep"
-    assert len(entry.data[CONF_SCAN]["devices"]) == len(ALL_DEVICES)
-    assert state_of(entry) is ConfigEntryState.LOADED
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-@pytest.mark.parametrize("error", [GXConnectionError("the GX went away"), RuntimeError("scan broke")])
-async def test_a_failed_rescan_aborts_and_keeps_the_stored_scan(
-    hass: HomeAssistant, simulator: Simulator, error: Exception
-) -> None:
-    entry = mock_entry(simulator, await scan_of(simulator))
-    entry.add_to_hass(hass)
-    stored = entry.data[CONF_SCAN]
-    with patch(f"{CONNECTION}.Client.scan", side_effect=error):
-        result = await rescan(hass, entry, "quick")
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "scan_failed"
-    assert result["description_placeholders"] == {"error": str(error)}
-    assert options_strings()["abort"]["scan_failed"]
-    assert entry.data[CONF_SCAN] is stored
-
-
-async def test_a_rescan_that_finds_a_different_gx_aborts(hass: HomeAssistant, simulator: Simulator) -> None:
-    async with Simulator("minimal") as other:
-        entry = mock_entry(other, await scan_of(simulator))
-        entry.add_to_hass(hass)
-        stored = entry.data[CONF_SCAN]
-        result = await rescan(hass, entry, "quick")
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_device"
-    assert "different" in options_strings()["abort"]["wrong_device"]
-    assert entry.data[CONF_SCAN] is stored
-
-
 def key_paths(tree: dict[str, Any], prefix: str = "") -> set[str]:
     """Every leaf of a translation tree as a dotted path."""
     paths: set[str] = set()
@@ -380,6 +266,10 @@ def test_flow_texts_exist_in_dutch_and_german() -> None:
         "options.step.settings.sections.advanced.data.slow_every",
         "selector.scan_mode.options.deep",
     } <= english
-    assert {"config.step.reconfigure.data.host", "config.abort.wrong_device"} <= english
+    assert {
+        "config.step.address.data.host",
+        "config.step.rescan.data.mode",
+        "config.abort.wrong_device",
+    } <= english
     assert sections("nl") == english
     assert sections("de") == english

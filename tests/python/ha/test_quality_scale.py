@@ -52,6 +52,7 @@ EVIDENCE: dict[str, Callable[[], bool]] = {
     "brands": (INTEGRATION / "brand" / "icon.png").is_file,
     "diagnostics": lambda: callable(getattr(diagnostics, "async_get_config_entry_diagnostics", None)),
     "discovery": lambda: bool(manifest().get("ssdp")),
+    "dynamic-devices": (INTEGRATION / "device_watch.py").is_file,
     "icon-translations": (INTEGRATION / "icons.json").is_file,
     "integration-owner": lambda: bool(manifest().get("codeowners")),
     "parallel-updates": lambda: all(

@@ -60,10 +60,14 @@ def test_config_flow_texts() -> None:
         "unknown",
         "invalid_unit_ids",
         "invalid_mqtt_password",
+        "mqtt_unavailable",
+        "port_range",
+        "same_device_twice",
     }
     assert "Modbus TCP server" in config["error"]["cannot_connect"]
     assert {"already_configured", "scan_failed", "no_host"} <= set(config["abort"])
-    assert {"user", "ssdp_confirm", "mqtt_password", "summary"} <= set(config["step"])
+    assert {"user", "ssdp_confirm", "mqtt_password", "summary", "rescan_summary"} <= set(config["step"])
     assert "{discovery}" in config["step"]["summary"]["description"]
+    assert "{discovery}" in config["step"]["rescan_summary"]["description"]
     assert "Modbus TCP" in config["step"]["ssdp_confirm"]["description"]
     assert "scan" in config["progress"]

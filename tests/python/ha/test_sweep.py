@@ -17,7 +17,7 @@ from custom_components.victron_gx_modbus.const import CONF_SCAN, CONF_SWEEP, DOM
 from custom_components.victron_gx_modbus.diagnostics import async_get_config_entry_diagnostics
 
 from .compat import device_of
-from .conftest import SCENARIOS, entry_entities, mock_entry, scan_of, setup_entry, state_of
+from .conftest import SCENARIOS, entry_entities, mock_entry, register_of, scan_of, setup_entry, state_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -123,6 +123,30 @@ async def test_a_device_plugged_in_after_setup_is_added(
     simulator.reset_stats()
     await asyncio.sleep(0.5)
     assert simulator.stats()["exceptions"] == 0, "a finished sweep ran again"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_devices_adopted_by_two_paths_at_once_join_once(
+    hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sweep and the MQTT list refresh may both adopt a grown scan at the same time."""
+    full = await scan_of(simulator)
+    partial: ScanResult = {
+        **full,
+        "devices": [found for found in full["devices"] if found["unit"] not in (0, 1)],
+    }
+    entry = mock_entry(simulator, partial)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: full})
+    hub = entry.runtime_data
+    await asyncio.gather(hub.async_adopt_found(hass, entry), hub.async_adopt_found(hass, entry))
+    await hass.async_block_till_done()
+    registers = [register_of(e.unique_id) for e in entry_entities(hass, entry)]
+    assert any(register.startswith("0/solarcharger/") for register in registers)
+    assert any(register.startswith("1/solarcharger/") for register in registers)
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -11,9 +11,10 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.victron_gx_modbus import sweep
 from custom_components.victron_gx_modbus.const import CONF_SCAN, CONF_SWEEP, CONF_UNIT_IDS, DOMAIN
-from custom_components.victron_gx_modbus.unit_list import parse_unit_ids
+from custom_components.victron_gx_modbus.fields import parse_unit_ids
 
 from .conftest import setup_entry
+from .test_reconfigure import open_reconfigure
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigFlowResult
@@ -91,10 +92,9 @@ async def test_a_bad_list_is_a_translated_field_error_then_a_good_one_scans_just
 
 
 async def rescan(hass: HomeAssistant, entry: MockConfigEntry, unit_ids: str) -> ConfigFlowResult:
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "rescan"})
+    result = await open_reconfigure(hass, entry, "rescan")
     assert result["step_id"] == "rescan"
-    return await hass.config_entries.options.async_configure(
+    return await hass.config_entries.flow.async_configure(
         result["flow_id"], {"mode": "quick", CONF_UNIT_IDS: unit_ids}
     )
 
@@ -106,28 +106,27 @@ async def test_a_rescan_with_a_list_stores_it_and_one_without_clears_it(
     result = await rescan(hass, entry, "abc")
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_UNIT_IDS: "invalid_unit_ids"}
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"mode": "quick", CONF_UNIT_IDS: "225"}
     )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     await hass.async_block_till_done()
-    result = await hass.config_entries.options.async_configure(result["flow_id"])
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
     assert result["step_id"] == "rescan_summary"
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
     assert entry.data[CONF_UNIT_IDS] == [225]
     assert behind_the_gx(entry) == {(225, "battery")}
 
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "rescan"})
+    result = await open_reconfigure(hass, entry, "rescan")
     schema = result["data_schema"]
     assert schema is not None
     suggested = next(key for key in schema.schema if key == CONF_UNIT_IDS).description
     assert suggested == {"suggested_value": "225"}
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"mode": "quick"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"mode": "quick"})
     await hass.async_block_till_done()
-    result = await hass.config_entries.options.async_configure(result["flow_id"])
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
     assert CONF_UNIT_IDS not in entry.data
     assert CONF_SWEEP not in entry.data, "a quick rescan leaves the background sweep to do"
