@@ -9,6 +9,7 @@
 pub mod codec;
 pub mod discovery;
 pub mod dump;
+pub mod firmware;
 pub mod frame;
 pub mod guard;
 mod join;
@@ -17,6 +18,7 @@ pub mod mqtt;
 mod pacing;
 pub mod plan;
 pub mod poll;
+pub mod products;
 mod rng;
 pub mod sim;
 mod sync;

@@ -1,4 +1,12 @@
-"""The device registry side: the GX, one device per found unit/service, stale ones removed."""
+"""The device registry side: the GX, one device per found unit/service, stale ones removed.
+
+Each device shows what the GX tells of it: model = its product name
+("SmartSolar MPPT VE.Can 250/100"; the kind of device when the GX names no
+product), model ID = its product ID as the GX's device page shows it
+("0xA10B"), firmware, serial, and the user's custom name when set. Over
+MQTT every device's product is named; over Modbus alone only those whose
+service serves a product ID register.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ from .const import (
     DEFAULT_MODEL,
     DOMAIN,
     GX_SERVICES,
+    GX_UNIT,
     MANUFACTURER,
     device_identifier,
 )
@@ -22,7 +31,7 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
 
-    from victron_gx_modbus import FoundDevice, ScanResult
+    from victron_gx_modbus import FoundDevice, PublishedDevice, ScanResult
 
 
 def gx_serial(scan: ScanResult) -> str:
@@ -43,12 +52,15 @@ def expected_identifiers(scan: ScanResult) -> set[tuple[str, str]]:
 
 
 def _model_id(found: FoundDevice) -> str | None:
+    """The product ID as the GX's device page and the VE.Direct PID show it ("0xA3E5")."""
     product_id = found["product_id"]
     return None if product_id is None else f"0x{product_id:04X}"
 
 
 def _model(found: FoundDevice, names: dict[str, str]) -> str:
-    """The kind of device in the user's language ("Solar charger"): the Modbus list has no product names."""
+    """The product name; else the kind of device in the user's language ("Solar charger")."""
+    if product := found.get("product_name"):
+        return product
     template = names.get(f"component.{DOMAIN}.device.{found['service']}.name", found["service"])
     return template.format(unit="").strip()
 
@@ -63,6 +75,42 @@ def _custom_names(scan: ScanResult) -> dict[tuple[int, str], str]:
         )
         for found in named
     }
+
+
+def with_published(scan: ScanResult, published: list[PublishedDevice]) -> ScanResult | None:
+    """The scan with what the GX's MQTT published about its devices; None when nothing differs.
+
+    A device is matched by the unit the GX lists it at (a device listed at
+    unit 100 that is not the GX's own was scanned at unit 0) and its service
+    type; a fact the GX did not publish keeps the stored value.
+    """
+    by_key: dict[tuple[int, str], PublishedDevice] = {}
+    for device in published:
+        unit = 0 if device["unit"] == GX_UNIT and device["service"] not in GX_SERVICES else device["unit"]
+        by_key[unit, device["service"]] = device
+    changed = False
+    devices: list[FoundDevice] = []
+    for found in scan["devices"]:
+        facts = by_key.get((found["unit"], found["service"]))
+        if facts is None:
+            devices.append(found)
+            continue
+        updated: FoundDevice = {
+            **found,
+            "product_id": _published(facts["product_id"], found["product_id"]),
+            "product_name": _published(facts["product_name"], found.get("product_name")),
+            "firmware": _published(facts["firmware"], found["firmware"]),
+            "serial": _published(facts["serial"], found["serial"]),
+            "name": _published(facts["custom_name"], found["name"]),
+        }
+        changed |= updated != found
+        devices.append(updated)
+    return {**scan, "devices": devices} if changed else None
+
+
+def _published[T](value: T | None, stored: T | None) -> T | None:
+    """A published fact, else the stored value."""
+    return stored if value is None else value
 
 
 async def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry[Any], scan: ScanResult) -> None:

@@ -4,7 +4,9 @@ Every path that changes which devices an entry serves goes through
 `Hub.async_adopt_scan`: the set-up, the background sweep and the MQTT list
 refresh (`Hub.async_store_found`; a rescan stores its scan and reloads, which
 is the set-up again). A device found at another unit than the stored one of
-its serial moved: its registry entries follow it (moves.py).
+its serial moved: its registry entries follow it (moves.py). What the MQTT
+list refresh learns about known devices (product, firmware, serial, custom
+name) goes through `Hub.async_adopt_published`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from victron_gx_modbus import VictronError
 
 from .const import CONF_SCAN, DOMAIN, LOGGER, device_key
-from .devices import async_sync_devices, gx_serial
+from .devices import async_sync_devices, gx_serial, with_published
 from .moves import async_move_registry_entries, moved_options, without_moved
 from .registers import async_adopt_registers, included_scan
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
-    from victron_gx_modbus import Client, FoundDevice, ScanResult
+    from victron_gx_modbus import Client, FoundDevice, PublishedDevice, ScanResult
 
     from .coordinator import VictronGxCoordinator
     from .registers import ServedRegister
@@ -108,6 +110,22 @@ class Hub:
             return
         async_dispatcher_send(hass, new_registers_signal(entry), new)
         await self.coordinator.async_request_refresh()
+
+    async def async_adopt_published(
+        self, hass: HomeAssistant, entry: VictronGxConfigEntry, published: list[PublishedDevice]
+    ) -> None:
+        """Store and show what the GX's MQTT published about the devices (product, firmware, serial, name).
+
+        Nothing changes when it matches the stored scan, and nothing is
+        stored while the entry unloads or a rescan stored another scan.
+        """
+        stored = entry.data[CONF_SCAN]
+        refreshed = with_published(stored, published)
+        if refreshed is None or not still_current(entry, stored):
+            return
+        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: refreshed})
+        self.scan = included_scan(entry.data, entry.options)
+        await async_sync_devices(hass, entry, self.scan)
 
 
 type VictronGxConfigEntry = ConfigEntry[Hub]

@@ -1,5 +1,9 @@
 """An MQTT entry reads the GX's list again (at each setup, then every ten minutes) and adds new devices.
 
+What the list's services publish about known devices (product, firmware
+after an update, serial, a custom name set on the GX) updates their device
+information at once.
+
 Reading the list sends no Modbus request; only when it names a device the
 stored scan lacks are exactly the listed devices scanned over Modbus (no
 failed request, and no second MQTT session: the list just read is the one
@@ -59,10 +63,11 @@ def async_start_mqtt_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry) -
 async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, settings: MqttSettings) -> None:
     """Compare the GX's list with the stored scan; scan that list and add what is new (one MQTT session)."""
     host, port = entry.data[CONF_HOST], entry.data[CONF_PORT]
-    stored: ScanResult = entry.data[CONF_SCAN]
-    known = {device_key(found["unit"], found["service"]) for found in stored["devices"]}
     try:
         check = await async_mqtt_check(host, port, settings)
+        await entry.runtime_data.async_adopt_published(hass, entry, check.get("published", []))
+        stored: ScanResult = entry.data[CONF_SCAN]
+        known = {device_key(found["unit"], found["service"]) for found in stored["devices"]}
         listed = {device_key(unit, service) for unit, service in check.get("devices", [])}
         if not listed - known:
             return

@@ -35,7 +35,7 @@ from .errors import (
     WriteRefused,
 )
 from .ledger import HaMetadata, Register, Service, WriteSpec, ledger, ledger_register, service_type
-from .mqtt import Discovery, DiscoveryPhase, MqttCheck, MqttOptions
+from .mqtt import Discovery, DiscoveryPhase, MqttCheck, MqttOptions, PublishedDevice
 from .simulator import SimulatedDevice, Simulator, SimulatorStats, WriteLogEntry
 from .unit_ids import MAX_UNIT_ID, parse_unit_id, parse_unit_list
 
@@ -61,6 +61,7 @@ __all__ = [
     "MqttCheck",
     "MqttOptions",
     "PlannedRegister",
+    "PublishedDevice",
     "Register",
     "ScanDataError",
     "ScanProgress",

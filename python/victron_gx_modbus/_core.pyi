@@ -200,8 +200,12 @@ class ClientCore:
         listed: int,
         firmware: str | None,
         progress: bool,
+        published: str | None = None,
     ) -> int:
-        """Scan exactly these (unit ID, service type) pairs over Modbus, no MQTT; delivers JSON as `scan`."""
+        """Scan exactly these (unit ID, service type) pairs over Modbus, no MQTT; delivers JSON as `scan`.
+
+        `published` is the JSON of the check's `published` (what the services published about their devices).
+        """
     def mqtt_check(
         self, bridge: BridgeCore, mqtt: tuple[str, int, str | None, str | None, str | None, float]
     ) -> int:

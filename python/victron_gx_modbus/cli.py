@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import _args
 from ._core import Limits, VictronError
-from .client import Client, ScanProgress, ScanResult, register_id
+from .client import Client, FoundDevice, ScanProgress, ScanResult, register_id
 from .errors import LimitsError
 from .ledger import Register, ledger, ledger_register
 from .mqtt import MqttOptions
@@ -141,18 +141,39 @@ def _progress() -> Callable[[ScanProgress], None]:
     return plain
 
 
+def _product_id(device: FoundDevice) -> str:
+    """A product ID as the GX's device page shows it ("0xA3E5"); empty when unknown."""
+    product_id = device["product_id"]
+    return f"0x{product_id:04X}" if product_id else ""
+
+
 def _scan_table(result: ScanResult) -> str:
     gx = result["gx"]
-    lines = [
-        f"GX serial {gx['serial'] or '?'}, firmware {gx['firmware'] or '?'}",
-        f"{'unit':>4}  {'service':<13} {'name':<24} {'product':>7} {'serial':<14} {'firmware':<9} registers",
-    ]
-    for device in result["devices"]:
-        product = f"{device['product_id']:#06x}" if device["product_id"] else ""
-        lines.append(
-            f"{device['unit']:>4}  {device['service']:<13} {device['name'] or '':<24} {product:>7} "
-            f"{device['serial'] or '':<14} {device['firmware'] or '':<9} {device['registers']}"
+    header = ("unit", "service", "name", "product", "id", "serial", "firmware", "registers")
+    rows = [
+        (
+            str(device["unit"]),
+            device["service"],
+            device["name"] or "",
+            device.get("product_name") or "",
+            _product_id(device),
+            device["serial"] or "",
+            device["firmware"] or "",
+            str(device["registers"]),
         )
+        for device in result["devices"]
+    ]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            cell.rjust(widths[0]) if column == 0 else cell.ljust(widths[column])
+            for column, cell in enumerate(row)
+        ]
+        return "  ".join(cells).rstrip()
+
+    lines = [f"GX serial {gx['serial'] or '?'}, firmware {gx['firmware'] or '?'}", line(header)]
+    lines.extend(line(row) for row in rows)
     stats = result["stats"]
     lines.append(
         f"{len(result['devices'])} devices; {stats['probes']} probes, {stats['requests']} requests, "

@@ -35,9 +35,14 @@ class FoundDevice(TypedDict):
     unit: int
     service: str
     product_id: int | None
+    """Victron product ID (the GX's MQTT, else the register of the services that serve one)."""
+    product_name: NotRequired[str | None]
+    """Product name ("SmartSolar MPPT VE.Can 250/100"): the GX's MQTT, else named from the product ID."""
     name: str | None
+    """The custom name the user gave the device, when set."""
     serial: str | None
     firmware: str | None
+    """Firmware as the GX shows it ("v3.16", "v506" for VE.Bus)."""
     registers: int
     unsupported: list[str]
     phases: NotRequired[int | None]
@@ -275,7 +280,8 @@ class Client:
 
         The result is what `scan(mqtt=...)` gives when the list answers (mode
         "mqtt", no failed request), adopted for polling; the check's firmware
-        stands in for a GX without firmware registers. A check that failed
+        stands in for a GX without firmware registers, and what its services
+        published names the devices (product, firmware, serial, custom name). A check that failed
         or lists no connected service raises ValueError.
         """
         services = check.get("services")
@@ -284,10 +290,13 @@ class Client:
             raise ValueError(msg)
         listed = check.get("listed", len(services))
         firmware = check.get("firmware")
+        published = json.dumps(check.get("published", []))
         core = self._core
         async with self._plan_lock:
             raw = await run(
-                lambda bridge: core.scan_listed(bridge, services, listed, firmware, progress is not None),
+                lambda bridge: core.scan_listed(
+                    bridge, services, listed, firmware, progress is not None, published
+                ),
                 progress,
             )
             await self._load_plan()

@@ -79,6 +79,26 @@ password was refused (or is missing), another refusal, no answer in time, no
 Modbus TCP service list, or a broken exchange."""
 
 
+class PublishedDevice(TypedDict):
+    """What a listed service published about its device over the GX's MQTT (None: nothing published)."""
+
+    service: str
+    """Service type (`solarcharger`)."""
+    instance: int
+    """Device instance (of its topics; a unit ID reaches it through the GX's unit ID table)."""
+    unit: int
+    """The unit ID the GX lists the service at."""
+    product_name: str | None
+    """`ProductName`, e.g. "SmartSolar MPPT VE.Can 250/100"."""
+    product_id: int | None
+    """`ProductId`, e.g. 0xA10B."""
+    firmware: str | None
+    """`FirmwareVersion` as the GX shows it, e.g. "v3.16"."""
+    serial: str | None
+    custom_name: str | None
+    """`CustomName`, when the user set one."""
+
+
 class MqttCheck(TypedDict):
     """Whether MQTT discovery works at a GX (`Client.mqtt_check`): the list's size, or why not."""
 
@@ -95,5 +115,7 @@ class MqttCheck(TypedDict):
     service types this library knows."""
     firmware: NotRequired[str | None]
     """The GX firmware (Venus OS version) its MQTT published; None when it published none."""
+    published: NotRequired[list[PublishedDevice]]
+    """What the listed services published about their devices (product, firmware, serial, custom name)."""
     error: NotRequired[MqttErrorKind]
     message: NotRequired[str]

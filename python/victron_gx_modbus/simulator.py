@@ -62,6 +62,18 @@ class SimulatedDevice(TypedDict):
     unit: int | None
     present: bool
     registers: int
+    identity: SimulatedIdentity
+    """What its service publishes about it over the GX's MQTT."""
+
+
+class SimulatedIdentity(TypedDict):
+    """A simulated device's product, firmware (as published: 0x0163FF = v1.63), serial and custom name."""
+
+    product_name: str | None
+    product_id: int | None
+    firmware: int | None
+    serial: str | None
+    custom_name: str | None
 
 
 class HistorySeries(TypedDict):

@@ -99,9 +99,15 @@ pub struct FoundDevice {
     pub unit: u8,
     /// Service type (`vebus`, `battery`, ...).
     pub service: String,
-    /// Victron product id, when the service has that register.
+    /// Victron product id: the GX's MQTT `ProductId`, else the register of
+    /// the few services that serve one.
     pub product_id: Option<u32>,
-    /// Custom or product name, when the service has that register.
+    /// Product name ("SmartSolar MPPT VE.Can 250/100"): the GX's MQTT
+    /// `ProductName`, else the product table's name of `product_id`.
+    #[serde(default)]
+    pub product_name: Option<String>,
+    /// The name the user gave the device (its custom name; the system name
+    /// for the settings service), when set.
     pub name: Option<String>,
     /// Serial number, when the service has that register.
     pub serial: Option<String>,
@@ -374,6 +380,7 @@ fn new_device(unit: u8, service: &str) -> FoundDevice {
         unit,
         service: service.to_owned(),
         product_id: None,
+        product_name: None,
         name: None,
         serial: None,
         firmware: None,

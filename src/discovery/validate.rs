@@ -8,9 +8,11 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::codec::Value;
+use crate::firmware::{firmware_text, FirmwareStyle};
 use crate::ledger::{Ledger, Register, Service};
 use crate::plan::{plan_all, Block, Placement, Plan, PlanDevice};
 use crate::poll::{decode_block, BlockResult};
+use crate::products;
 use crate::transport::{Transport, TransportError};
 
 use super::served::Served;
@@ -24,19 +26,6 @@ pub fn gx_firmware(version: u16, beta: u16) -> String {
         text
     } else {
         format!("{text}~{beta}")
-    }
-}
-
-/// Formats a Victron device firmware number (0x0163FF -> v1.63).
-fn device_firmware(raw: i64) -> String {
-    let major = (raw >> 16) & 0xFF;
-    let minor = (raw >> 8) & 0xFF;
-    let build = raw & 0xFF;
-    let text = format!("v{major:x}.{minor:02x}");
-    if build == 0xFF || build == 0 {
-        text
-    } else {
-        format!("{text}~{build}")
     }
 }
 
@@ -278,7 +267,13 @@ pub(super) async fn validate(
         device.name = text(by_path("/CustomName"))
             .or_else(|| text(by_path("/Settings/SystemSetup/SystemName")));
         device.serial = text(by_path("/Serial"));
-        device.firmware = integer(by_path("/FirmwareVersion")).map(device_firmware);
+        device.product_name = device
+            .product_id
+            .and_then(products::product_name)
+            .map(str::to_owned);
+        device.firmware = integer(by_path("/FirmwareVersion"))
+            .and_then(|raw| u64::try_from(raw).ok())
+            .and_then(|raw| firmware_text(raw, FirmwareStyle::of(&device.service)));
         device.registers = service.registers.len() - unsupported.len();
         device.unsupported = unsupported;
         let mut unserved = std::mem::take(&mut unserved_by_device[plan_index]);
@@ -315,7 +310,5 @@ mod tests {
     fn firmware_formats() {
         assert_eq!(gx_firmware(0x0360, 0), "v3.60");
         assert_eq!(gx_firmware(0x0370, 12), "v3.70~12");
-        assert_eq!(device_firmware(0x0163FF), "v1.63");
-        assert_eq!(device_firmware(0x010503), "v1.05~3");
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, Packet, QoS};
 use serde::{Deserialize, Serialize};
 
+use super::facts::{self, DeviceFacts, FactsCollector};
 use super::{payload_value, redacted, value_topic, ListedService, FIRMWARE_PATH, MQTT_PORT};
 
 /// How long the list may stay silent before it counts as complete, when the
@@ -98,6 +99,10 @@ pub struct ServiceList {
     /// The GX firmware (Venus OS version, e.g. `v3.60`), when published.
     #[serde(default)]
     pub firmware: Option<String>,
+    /// What the listed services published about their devices (product,
+    /// firmware, serial, custom name), read in the same full publish.
+    #[serde(default)]
+    pub published: Vec<DeviceFacts>,
 }
 
 impl ServiceList {
@@ -112,8 +117,9 @@ impl ServiceList {
 }
 
 /// Connects to the GX's broker, learns the portal ID if needed, asks for a
-/// full publish (keepalive) and collects `modbustcp/0/Services/#` and the
-/// firmware version until the GX says the publish is complete (or the list
+/// full publish (keepalive) and collects `modbustcp/0/Services/#`, the
+/// firmware version and each device's product, firmware, serial and custom
+/// name until the GX says the publish is complete (or the list
 /// stays quiet for a moment).
 pub async fn read_services(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     match tokio::time::timeout(options.timeout, exchange(options)).await {
@@ -226,6 +232,7 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     };
     let mut portal = options.portal_id.clone();
     let mut collected = Collected::default();
+    let mut device_facts = FactsCollector::default();
     let mut firmware = None;
     let mut last_change: Option<Instant> = None;
     loop {
@@ -265,6 +272,8 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
                         if let Some(entry) = rest.strip_prefix("modbustcp/0/Services/") {
                             collected.take(entry, &publish.payload);
                             last_change = Some(Instant::now());
+                        } else if device_facts.take(rest, &publish.payload) {
+                            last_change = Some(Instant::now());
                         }
                     }
                     _ => {}
@@ -291,10 +300,12 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     if !services.iter().any(|s| s.active) {
         return Err(MqttError::NoServiceList);
     }
+    let published = device_facts.of_listed(&services);
     Ok(ServiceList {
         portal_id,
         services,
         firmware,
+        published,
     })
 }
 
@@ -316,7 +327,8 @@ fn completes(payload: &[u8], echo: &str) -> bool {
 /// the keepalive that asked for it.
 pub(crate) const ECHO_OPTION: &str = "full-publish-completed-echo";
 
-/// Subscribes to the service list and the end-of-publish notice, then sends
+/// Subscribes to the service list, the devices' facts and the end-of-publish
+/// notice, then sends
 /// the keepalive that makes the GX publish everything, asking it to echo
 /// `echo` when done.
 fn ask_for_services(
@@ -331,6 +343,11 @@ fn ask_for_services(
     client.try_subscribe(
         value_topic(portal, "platform", 0, FIRMWARE_PATH),
         QoS::AtMostOnce,
+    )?;
+    client.try_subscribe_many(
+        facts::filters(portal)
+            .into_iter()
+            .map(|filter| rumqttc::SubscribeFilter::new(filter, QoS::AtMostOnce)),
     )?;
     client.try_subscribe(
         format!("N/{portal}/full_publish_completed"),
@@ -389,6 +406,7 @@ mod tests {
             portal_id: "p".to_owned(),
             services: collected.services(),
             firmware: None,
+            published: Vec::new(),
         };
         assert_eq!(list.services.len(), 2);
         assert_eq!(list.active(), vec![(227, "vebus".to_owned())]);

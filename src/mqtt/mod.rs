@@ -1,7 +1,9 @@
 //! The GX's MQTT face, used for discovery only: the Modbus TCP server's own
 //! list of services (`com.victronenergy.modbustcp` `/Services/N/...`), which
 //! names every unit ID and service type the GX serves, so a scan can probe
-//! exactly those and cause no failed request.
+//! exactly those and cause no failed request, and what each device's
+//! service publishes about it (product, firmware, serial, custom name), so
+//! the scan can name the devices it finds.
 //!
 //! Topics follow Venus OS: values are published as
 //! `N/<portal id>/<service type>/<instance>/<path>` with a JSON payload
@@ -11,10 +13,12 @@
 //! ends the full publish that a keepalive starts.
 
 mod discover;
+mod facts;
 mod scan;
 
 pub(crate) use discover::ECHO_OPTION;
 pub use discover::{read_services, MqttError, MqttOptions, ServiceList};
+pub use facts::{apply_facts, instance_of_unit, DeviceFacts, FACT_PATHS};
 pub use scan::{scan_listed, scan_with_mqtt, Discovery, ListedUnits, Phase};
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{read_services, MqttOptions, ServiceList};
+use super::{apply_facts, read_services, DeviceFacts, MqttOptions, ServiceList};
 use crate::discovery::{scan, ScanError, ScanMode, ScanProgress, ScanResult};
 use crate::ledger::Ledger;
 use crate::transport::Transport;
@@ -81,6 +81,8 @@ pub struct ListedUnits {
     pub listed: usize,
     /// The GX firmware its platform service published, if any.
     pub firmware: Option<String>,
+    /// What the listed services published about their devices.
+    pub published: Vec<DeviceFacts>,
 }
 
 impl From<&ServiceList> for ListedUnits {
@@ -89,6 +91,7 @@ impl From<&ServiceList> for ListedUnits {
             active: list.active(),
             listed: list.services.len(),
             firmware: list.firmware.clone(),
+            published: list.published.clone(),
         }
     }
 }
@@ -96,7 +99,9 @@ impl From<&ServiceList> for ListedUnits {
 /// Scans exactly the listed services over Modbus (`ScanMode::Exact`), with
 /// no MQTT exchange: for a caller that has just read the list. A GX older
 /// than list 3.66 has no firmware registers; its platform service still
-/// says which Venus OS it runs, so the list's firmware fills that in.
+/// says which Venus OS it runs, so the list's firmware fills that in. What
+/// the services published about their devices (product name and ID,
+/// firmware, serial, custom name) fills in the devices found.
 pub async fn scan_listed(
     transport: &Transport,
     ledger: &'static Ledger,
@@ -108,6 +113,7 @@ pub async fn scan_listed(
     if result.gx.firmware.is_none() {
         result.gx.firmware.clone_from(&listed.firmware);
     }
+    apply_facts(&mut result.devices, &listed.published);
     let mut phase = Phase::of(&result);
     phase.listed = Some(listed.listed);
     let discovery = Discovery {

@@ -22,7 +22,9 @@ use crate::dump::dump;
 use crate::frame::Reply;
 use crate::guard::Writer;
 use crate::ledger::{self, Ledger};
-use crate::mqtt::{read_services, scan_listed, scan_with_mqtt, Discovery, ListedUnits};
+use crate::mqtt::{
+    read_services, scan_listed, scan_with_mqtt, DeviceFacts, Discovery, ListedUnits,
+};
 use crate::plan::{plan, plan_all, Cycle, Tier};
 use crate::poll::Poller;
 use crate::sync::lock;
@@ -359,10 +361,12 @@ impl ClientCore {
     }
 
     /// Scans exactly the `services` (unit ID, service type) that an MQTT
-    /// check returned, over Modbus and without reading MQTT again; `listed`
-    /// and `firmware` are the check's. Delivers and adopts the result as
-    /// `scan` does (mode `mqtt`). An empty list is a `ValueError`.
-    #[pyo3(signature = (bridge, services, listed, firmware, progress))]
+    /// check returned, over Modbus and without reading MQTT again; `listed`,
+    /// `firmware` and `published` (the JSON of what the services published
+    /// about their devices) are the check's. Delivers and adopts the result
+    /// as `scan` does (mode `mqtt`). An empty list, or `published` that is
+    /// not such JSON, is a `ValueError`.
+    #[pyo3(signature = (bridge, services, listed, firmware, progress, published=None))]
     fn scan_listed(
         &self,
         bridge: &BridgeCore,
@@ -370,16 +374,26 @@ impl ClientCore {
         listed: usize,
         firmware: Option<String>,
         progress: bool,
+        published: Option<&str>,
     ) -> PyResult<u64> {
         if services.is_empty() {
             return Err(pyo3::exceptions::PyValueError::new_err(
                 "the list to scan names no service",
             ));
         }
+        let published: Vec<DeviceFacts> = match published {
+            Some(json) => serde_json::from_str(json).map_err(|err| {
+                pyo3::exceptions::PyValueError::new_err(format!(
+                    "the check's published device facts are not readable: {err}"
+                ))
+            })?,
+            None => Vec::new(),
+        };
         let listed = ListedUnits {
             listed,
             active: services,
             firmware,
+            published,
         };
         let (transport, ledger, adopter) = (self.transport.clone(), self.ledger, self.adopter());
         self.run(bridge, move |events| async move {

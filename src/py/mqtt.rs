@@ -58,8 +58,10 @@ fn error_kind(err: &MqttError) -> &'static str {
 /// The outcome of reading the service list as JSON: `portal_id`, `listed`
 /// and `active` counts, the active `(unit, service type)` pairs as listed
 /// (`services`) and as a scan of them reports the devices this library
-/// knows (`devices`), and the GX `firmware` (null when not published); or
-/// `error` (its kind) and `message`. The password is never part of it.
+/// knows (`devices`), the GX `firmware` (null when not published) and what
+/// the listed services published about their devices (`published`: product,
+/// firmware, serial, custom name); or `error` (its kind) and `message`. The
+/// password is never part of it.
 pub fn check_json(outcome: &Result<ServiceList, MqttError>, ledger: &Ledger) -> String {
     match outcome {
         Ok(list) => {
@@ -75,6 +77,7 @@ pub fn check_json(outcome: &Result<ServiceList, MqttError>, ledger: &Ledger) -> 
                 "services": active,
                 "devices": devices,
                 "firmware": list.firmware,
+                "published": list.published,
             })
         }
         Err(err) => serde_json::json!({

@@ -14,7 +14,7 @@ mod twins;
 pub use faults::{Malformation, ReplyFault};
 pub use gx::{exception, Gx, Outcome, WriteRecord};
 pub use scenario::{
-    DeviceSpec, GxSettings, Scenario, ScenarioError, ValueModel, ValueRef, BUNDLED,
+    DeviceIdentity, DeviceSpec, GxSettings, Scenario, ScenarioError, ValueModel, ValueRef, BUNDLED,
 };
 pub use server::{DeviceInfo, MqttConfig, SimConfig, SimError, Simulator};
 pub use site::{History, NodeValue, Series, SimDevice, Site};

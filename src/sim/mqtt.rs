@@ -5,7 +5,10 @@
 //! `N/<portal>/modbustcp/0/Services/<n>/{ServiceName,UnitId,IsActive}` of
 //! every device of the scenario and the GX firmware as Venus OS's platform
 //! service has it (`N/<portal>/platform/0/Firmware/Installed/Version`, the
-//! same version as registers 834-835), then `N/<portal>/full_publish_completed`.
+//! same version as registers 834-835), each device's identity as its
+//! service publishes it (`N/<portal>/<service>/<instance>/ProductName`,
+//! `ProductId`, `FirmwareVersion`, `Serial`, `CustomName`: what the scenario
+//! gives), then `N/<portal>/full_publish_completed`.
 //! With a password set, a connection without it is refused (CONNACK 4/5),
 //! as on a GX whose security profile asks for one.
 
@@ -77,6 +80,38 @@ fn service_name(device: &DeviceInfo) -> String {
     }
 }
 
+/// The identity topics of one device, as its service publishes them (the
+/// system service's serial is the portal ID, published on its own).
+fn identity_topics(portal: &str, device: &DeviceInfo) -> Vec<(String, Vec<u8>)> {
+    let identity = &device.identity;
+    let text = |value: &Option<String>| value.clone().map(serde_json::Value::from);
+    let serial = if device.service == "system" {
+        None
+    } else {
+        text(&identity.serial)
+    };
+    let facts = [
+        ("/ProductName", text(&identity.product_name)),
+        (
+            "/ProductId",
+            identity.product_id.map(serde_json::Value::from),
+        ),
+        (
+            "/FirmwareVersion",
+            identity.firmware.map(serde_json::Value::from),
+        ),
+        ("/Serial", serial),
+        ("/CustomName", text(&identity.custom_name)),
+    ];
+    facts
+        .into_iter()
+        .filter_map(|(path, value)| {
+            let topic = value_topic(portal, &device.service, device.instance, path);
+            Some((topic, payload(&value?)))
+        })
+        .collect()
+}
+
 impl MqttFace {
     /// Every topic of a full publish, in order, ending with the completion
     /// notice that echoes the keepalive's `echo` option (empty without one).
@@ -108,6 +143,9 @@ impl MqttFace {
                 format!("{base}/IsActive"),
                 payload(&u8::from(device.present).into()),
             ));
+        }
+        for device in &devices {
+            out.extend(identity_topics(portal, device));
         }
         out.push((
             format!("N/{portal}/full_publish_completed"),

@@ -235,16 +235,22 @@ pub struct DeviceSpec {
     /// Expected unit ID (checked against the instance when given).
     #[serde(default)]
     pub unit: Option<u8>,
-    /// Product name (served as the custom name where the service has one).
+    /// Product name, as the GX's MQTT publishes it (`/ProductName`).
     #[serde(default)]
     pub product_name: Option<String>,
+    /// The name the user gave it (`/CustomName`: MQTT, and the custom name
+    /// register where the service has one).
+    #[serde(default)]
+    pub custom_name: Option<String>,
     /// Victron product id.
     #[serde(default)]
     pub product_id: Option<u16>,
     /// Serial number.
     #[serde(default)]
     pub serial: Option<String>,
-    /// Firmware version as Victron encodes it (0x0163FF = v1.63).
+    /// Firmware version as the device publishes it on D-Bus: hex digit
+    /// pairs (0x0163FF = v1.63); a VE.Bus device its firmware number (0x506
+    /// = v506).
     #[serde(default)]
     pub firmware: Option<u32>,
     /// The register list of the device's firmware; newer registers read 0.
@@ -259,6 +265,35 @@ pub struct DeviceSpec {
     /// Value model per register key.
     #[serde(default)]
     pub values: BTreeMap<String, ValueModel>,
+}
+
+/// What a device's service publishes about it (`/ProductName`,
+/// `/ProductId`, `/FirmwareVersion`, `/Serial`, `/CustomName`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceIdentity {
+    /// Product name.
+    pub product_name: Option<String>,
+    /// Victron product id.
+    pub product_id: Option<u16>,
+    /// Firmware number as published.
+    pub firmware: Option<u32>,
+    /// Serial number.
+    pub serial: Option<String>,
+    /// Custom name.
+    pub custom_name: Option<String>,
+}
+
+impl DeviceSpec {
+    /// What the device's service publishes about it.
+    pub fn identity(&self) -> DeviceIdentity {
+        DeviceIdentity {
+            product_name: self.product_name.clone(),
+            product_id: self.product_id,
+            firmware: self.firmware,
+            serial: self.serial.clone(),
+            custom_name: self.custom_name.clone(),
+        }
+    }
 }
 
 /// A whole simulated site.

@@ -24,7 +24,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 use super::faults::{Faults, ReplyFault};
 use super::gx::{Gx, Outcome};
 use super::mqtt::{self, MqttFace};
-use super::scenario::{Scenario, ScenarioError};
+use super::scenario::{DeviceIdentity, Scenario, ScenarioError};
 use super::stats::Stats;
 use crate::discovery::gx_firmware;
 use crate::frame::{read_frame, Frame};
@@ -128,6 +128,8 @@ pub struct DeviceInfo {
     pub present: bool,
     /// Registers of its service type.
     pub registers: usize,
+    /// What its service publishes about it over MQTT.
+    pub identity: DeviceIdentity,
 }
 
 /// Work for the single-threaded service.
@@ -482,11 +484,12 @@ async fn service_loop(
             }
             Job::Devices { reply } => {
                 let ledger = gx.ledger();
-                let infos = gx
-                    .site()
+                let site = gx.site();
+                let infos = site
                     .devices()
                     .iter()
-                    .map(|device| {
+                    .enumerate()
+                    .map(|(index, device)| {
                         let service = &ledger.services[device.service];
                         DeviceInfo {
                             id: device.id.clone(),
@@ -495,6 +498,7 @@ async fn service_loop(
                             unit: device.unit,
                             present: device.present,
                             registers: service.registers.len(),
+                            identity: site.identity(index),
                         }
                     })
                     .collect();

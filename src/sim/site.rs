@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::time::Instant;
 
-use super::scenario::{DeviceSpec, Scenario, ScenarioError, ValueModel, ValueRef};
+use super::scenario::{DeviceIdentity, DeviceSpec, Scenario, ScenarioError, ValueModel, ValueRef};
 use super::twins::value_holders;
 use crate::codec::{self, RegisterType, Value};
 use crate::ledger::{list_rank, Ledger, Register, Service};
@@ -37,6 +37,8 @@ pub struct SimDevice {
     pub list_rank: (u8, u32),
     /// Index of its first node.
     pub first_node: usize,
+    /// What its service publishes about it (product, firmware, serial, name).
+    pub identity: DeviceIdentity,
 }
 
 /// A model with its references resolved to node indices.
@@ -178,7 +180,7 @@ fn identity_models(spec: &DeviceSpec, service: &Service) -> Vec<(String, ValueMo
     if let Some(serial) = &spec.serial {
         push(by_path("/Serial"), ValueModel::Text(serial.clone()));
     }
-    if let Some(name) = &spec.product_name {
+    if let Some(name) = &spec.custom_name {
         push(by_path("/CustomName"), ValueModel::Text(name.clone()));
     }
     if let Some(firmware) = spec.firmware {
@@ -251,6 +253,7 @@ impl Site {
                         .unwrap_or(&scenario.gx.register_list),
                 ),
                 first_node,
+                identity: spec.identity(),
             });
             first_node += ledger.services[service].registers.len();
         }
@@ -424,6 +427,27 @@ impl Site {
     pub fn declared_invalid(&self, device: usize, index: usize) -> bool {
         let (_, node) = self.register(device, index);
         self.modelled[node] && matches!(self.models[node], Model::Invalid)
+    }
+
+    /// What a device's service publishes about it: the scenario's identity
+    /// with its custom name as it is now (one D-Bus value serves MQTT and
+    /// the custom name register, which the scenario's values or a write
+    /// may have set).
+    pub fn identity(&self, device: usize) -> DeviceIdentity {
+        let dev = &self.devices[device];
+        let mut identity = dev.identity.clone();
+        let registers = &self.ledger.services[dev.service].registers;
+        let custom_name = registers
+            .iter()
+            .position(|r| !r.internal && r.dbus_path.as_deref() == Some("/CustomName"));
+        if let Some(index) = custom_name {
+            let (_, node) = self.register(device, index);
+            if let NodeValue::Text(name) = self.value(node) {
+                let name = name.trim_end_matches(['\0', ' ']);
+                identity.custom_name = (!name.is_empty()).then(|| name.to_owned());
+            }
+        }
+        identity
     }
 
     /// The current value of a node.

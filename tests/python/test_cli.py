@@ -196,6 +196,38 @@ async def test_scan_reaches_a_gx_by_ipv6_or_by_name(listen: str, address: str) -
     assert {device["unit"] for device in result["devices"]} == {100}
 
 
+def _table_row(out: str, unit: int, service: str) -> dict[str, str]:
+    """A row of the scan table by its column headings (the columns are aligned under them)."""
+    lines = out.splitlines()
+    header = lines[1]
+    starts = [header.index(name) for name in header.split()]
+    for line in lines[2:]:
+        cells = [line[a:b].strip() for a, b in itertools.pairwise([*starts, len(line) + 1])]
+        if cells[:2] == [str(unit), service]:
+            return dict(zip(header.split(), cells, strict=True))
+    msg = f"no row {unit}/{service} in {out}"
+    raise AssertionError(msg)
+
+
+async def test_the_scan_table_shows_each_product_and_its_firmware() -> None:
+    async with asyncio.timeout(TIMEOUT), Simulator("three-phase", mqtt_port=0) as sim:
+        address = _args.format_address(sim.host, sim.port)
+        over_mqtt = await _run(["scan", address, "--mqtt", f":{sim.mqtt_port}"])
+        over_modbus = await _run(["scan", address])
+    lynx = _table_row(over_mqtt, 225, "battery")
+    assert (lynx["name"], lynx["product"], lynx["id"]) == ("Lynx BMS", "Lynx Smart BMS 1000", "0xA3E6")
+    assert (lynx["serial"], lynx["firmware"]) == ("HQ2238LS1TP", "v1.17")
+    assert _table_row(over_mqtt, 227, "vebus")["firmware"] == "v506"
+    # Over Modbus only the services with a product ID register name their product.
+    evse = _table_row(over_modbus, 40, "evcharger")
+    assert (evse["product"], evse["id"], evse["firmware"]) == (
+        "EV Charge Station 32A",
+        "0xC024",
+        "v1.05-beta-03",
+    )
+    assert _table_row(over_modbus, 225, "battery")["product"] == ""
+
+
 async def test_watch_reports_a_lost_gx_and_its_return() -> None:
     async with (
         asyncio.timeout(TIMEOUT),

@@ -53,10 +53,10 @@ async def test_the_gx_and_its_devices(hass: HomeAssistant, simulator: Simulator)
     assert device(hass, f"{SERIAL}_100_settings").name == "GX settings"  # not the system name
     evcharger = device(hass, f"{SERIAL}_40_evcharger")
     assert evcharger.serial_number == "HQ2302EV7KP"
-    assert evcharger.sw_version == "v1.05~3"
-    assert evcharger.model_id == "0xC047"
-    assert evcharger.model == "EV charger"  # the kind of device: the Modbus list has no product names
-    assert device(hass, f"{SERIAL}_225_battery").model == "Battery"
+    assert evcharger.sw_version == "v1.05-beta-03"  # as the GX shows a beta build
+    assert evcharger.model_id == "0xC024"
+    assert evcharger.model == "EV Charge Station 32A"  # its product ID register, named from the product table
+    assert device(hass, f"{SERIAL}_225_battery").model == "Battery"  # no product ID over Modbus: the kind
     # Four chargers all called "SmartSolar MPPT" get their unit, so their entity IDs differ by more than _2.
     chargers = [device(hass, f"{SERIAL}_{unit}_solarcharger").name for unit in range(4)]
     assert chargers == [f"SmartSolar MPPT {unit}" for unit in range(4)]
