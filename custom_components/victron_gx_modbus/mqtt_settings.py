@@ -67,7 +67,11 @@ class MqttSettings:
     def options(self) -> MqttOptions:
         """The core's options (the GX's host is the client's)."""
         return MqttOptions(
-            port=self.port, password=self.password, portal_id=self.portal_id, timeout=MQTT_TIMEOUT
+            port=self.port,
+            password=self.password,
+            portal_id=self.portal_id,
+            timeout=MQTT_TIMEOUT,
+            tls_port=None,
         )
 
     def with_portal_id(self, portal_id: str | None) -> Self:
