@@ -6,8 +6,6 @@
 //! where TLS is not offered, and turns anything else on the TLS port into a
 //! clear error.
 
-// This test starts its simulators with their MQTT faces, not with `common::start`.
-#[allow(dead_code)]
 mod common;
 
 use common::{expected, found};
