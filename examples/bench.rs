@@ -38,7 +38,7 @@ use serde::Serialize;
 use victron_gx_modbus::discovery::{scan, sweep, ScanMode, ScanResult, ScanStats};
 use victron_gx_modbus::frame::{Reply, MAX_READ_QUANTITY};
 use victron_gx_modbus::ledger::{embedded, Ledger, Register};
-use victron_gx_modbus::mqtt::{scan_with_mqtt, MqttOptions};
+use victron_gx_modbus::mqtt::{scan_with_mqtt, MqttOptions, Security};
 use victron_gx_modbus::plan::{cycle_lower_bound, plan, plan_all, Cycle, Plan, PlanDevice};
 use victron_gx_modbus::poll::{decode_block, BlockResult, Poller};
 use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
@@ -515,7 +515,8 @@ async fn discovery_row(
     config.latency = Duration::from_secs_f64(options.latency_ms / 1000.0);
     if mode == Discovery::Mqtt {
         config.mqtt = Some(MqttConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            tls_bind: None,
             password: None,
         });
     }
@@ -542,6 +543,7 @@ async fn discovery_row(
             let addr = sim.mqtt_addr().ok_or("no MQTT face")?;
             let mut mqtt = MqttOptions::new(addr.ip().to_string());
             mqtt.port = addr.port();
+            mqtt.security = Security::Plaintext;
             let (result, discovery) = scan_with_mqtt(&t, ledger, &mqtt, Arc::new(|_| {})).await?;
             if let Some(reason) = discovery.fallback {
                 return Err(format!("{name}: MQTT discovery fell back: {reason}").into());

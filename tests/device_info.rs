@@ -13,7 +13,7 @@ use victron_gx_modbus::discovery::{scan, FoundDevice, ScanMode, ScanResult};
 use victron_gx_modbus::firmware::{firmware_text, FirmwareStyle};
 use victron_gx_modbus::ledger::embedded;
 use victron_gx_modbus::mqtt::{
-    instance_of_unit, read_services, scan_with_mqtt, MqttOptions, FACT_PATHS,
+    instance_of_unit, read_services, scan_with_mqtt, MqttOptions, Security, FACT_PATHS,
 };
 use victron_gx_modbus::products::product_name;
 use victron_gx_modbus::sim::{DeviceInfo, MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
@@ -23,7 +23,8 @@ async fn start(name: &str) -> Simulator {
     let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
     config.service_time = Duration::ZERO;
     config.mqtt = Some(MqttConfig {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        tls_bind: None,
         password: None,
     });
     Simulator::start(config).await.expect("simulator")
@@ -39,6 +40,7 @@ fn options(sim: &Simulator) -> MqttOptions {
     let addr = sim.mqtt_addr().expect("mqtt face");
     let mut options = MqttOptions::new(addr.ip().to_string());
     options.port = addr.port();
+    options.security = Security::Plaintext;
     options
 }
 

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::embedded;
 use victron_gx_modbus::mqtt::{
-    read_services, scan_listed, scan_with_mqtt, ListedUnits, MqttError, MqttOptions, ServiceList,
+    read_services, scan_listed, scan_with_mqtt, ListedUnits, MqttError, MqttOptions, Security,
+    ServiceList,
 };
 use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
@@ -38,7 +39,8 @@ async fn start(name: &str, password: Option<&str>) -> Simulator {
     let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
     config.service_time = Duration::ZERO;
     config.mqtt = Some(MqttConfig {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        tls_bind: None,
         password: password.map(str::to_owned),
     });
     Simulator::start(config).await.expect("simulator")
@@ -48,6 +50,7 @@ fn options(sim: &Simulator) -> MqttOptions {
     let addr = sim.mqtt_addr().expect("mqtt face");
     let mut options = MqttOptions::new(addr.ip().to_string());
     options.port = addr.port();
+    options.security = Security::Plaintext;
     options
 }
 
@@ -152,6 +155,7 @@ async fn no_broker_fails_fast() {
     drop(listener);
     let mut opts = MqttOptions::new("127.0.0.1");
     opts.port = port;
+    opts.security = Security::Plaintext;
     let started = Instant::now();
     let err = read_services(&opts).await.expect_err("nothing there");
     let elapsed = started.elapsed();
@@ -175,6 +179,7 @@ async fn a_silent_broker_is_bounded_by_the_timeout() {
     });
     let mut opts = MqttOptions::new("127.0.0.1");
     opts.port = port;
+    opts.security = Security::Plaintext;
     opts.timeout = Duration::from_millis(300);
     let started = Instant::now();
     let err = read_services(&opts).await.expect_err("silent");
@@ -208,6 +213,7 @@ async fn a_scan_falls_back_to_the_quick_scan_and_says_why() {
     // The simulator's Modbus port speaks no MQTT: a protocol failure, at once.
     let mut opts = MqttOptions::new("127.0.0.1");
     opts.port = sim.addr().port();
+    opts.security = Security::Plaintext;
     let (result, discovery) = scan_with_mqtt(&t, ledger, &opts, Arc::new(|_| {}))
         .await
         .expect("scan");
@@ -306,7 +312,8 @@ async fn a_gx_without_834_gets_its_firmware_from_mqtt() {
 #[test]
 fn the_simulator_config_does_not_show_its_password() {
     let mut config = MqttConfig {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        tls_bind: None,
         password: Some("s3cret-pw".to_owned()),
     };
     let shown = format!("{config:?}");

@@ -13,7 +13,7 @@ use std::time::Duration;
 use victron_gx_modbus::codec::Value;
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::mqtt::{read_services, MqttOptions};
+use victron_gx_modbus::mqtt::{read_services, MqttOptions, Security};
 use victron_gx_modbus::plan::plan_all;
 use victron_gx_modbus::poll::Poller;
 use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator};
@@ -25,7 +25,8 @@ async fn start(name: &str) -> Simulator {
     let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
     config.service_time = Duration::ZERO;
     config.mqtt = Some(MqttConfig {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        tls_bind: None,
         password: None,
     });
     Simulator::start(config).await.expect("simulator")
@@ -44,6 +45,7 @@ async fn modes(sim: &Simulator) -> Vec<ScanMode> {
     let addr = sim.mqtt_addr().expect("mqtt face");
     let mut options = MqttOptions::new(addr.ip().to_string());
     options.port = addr.port();
+    options.security = Security::Plaintext;
     let list = read_services(&options).await.expect("service list");
     vec![
         ScanMode::Quick,

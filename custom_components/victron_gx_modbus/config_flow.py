@@ -29,7 +29,7 @@ from homeassistant.helpers.service_info.ssdp import (
     ATTR_UPNP_SERIAL,
 )
 
-from victron_gx_modbus.mqtt import MQTT_PORT
+from victron_gx_modbus.mqtt import MQTT_PORT, MQTT_TLS_PORT
 
 from .connection import async_mqtt_check, async_test_connection
 from .const import CONF_MQTT, DEFAULT_MODEL, DEFAULT_PORT, DOMAIN
@@ -104,7 +104,7 @@ class VictronGxConfigFlow(ScanFlow, domain=DOMAIN):
             if not errors:
                 errors = await self._async_claim(*_address(user_input))
             if not errors:
-                self._mqtt = MqttSettings(port=MQTT_PORT)
+                self._mqtt = MqttSettings(port=MQTT_PORT, tls_port=MQTT_TLS_PORT)
                 return await self.async_step_scan()
         schema = _address_schema(user_input or {}).extend(unit_ids_field(user_input or {}))
         return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
@@ -121,7 +121,7 @@ class VictronGxConfigFlow(ScanFlow, domain=DOMAIN):
         self._host, self._port = host, DEFAULT_PORT  # SSDP tells no Modbus port
         portal_id = str(upnp.get(UPNP_PORTAL_ID) or "") or None  # given: the MQTT check need not learn it
         on_lan = upnp.get(UPNP_MQTT_ON_LAN) != "0"  # off: the quick scan at once
-        self._mqtt = MqttSettings(enabled=on_lan, port=MQTT_PORT, portal_id=portal_id)
+        self._mqtt = MqttSettings(enabled=on_lan, port=MQTT_PORT, tls_port=MQTT_TLS_PORT, portal_id=portal_id)
         self._mqtt_reason = None if on_lan else "off"
         self._model = upnp.get(ATTR_UPNP_MODEL_NAME)
         name = str(upnp.get(ATTR_UPNP_FRIENDLY_NAME) or self._model or DEFAULT_MODEL)
@@ -175,7 +175,11 @@ class VictronGxConfigFlow(ScanFlow, domain=DOMAIN):
         if user_input is not None:
             settings = current.changed_by(user_input)
             if settings.enabled:
-                check = await async_mqtt_check(entry.data[CONF_HOST], entry.data[CONF_PORT], settings)
+                address = (entry.data[CONF_HOST], entry.data[CONF_PORT])
+                check = await async_mqtt_check(*address, settings)
+                if check.get("error") == "untrusted":  # TLS offered: its certificate from now on
+                    settings = settings.trusting(check)
+                    check = await async_mqtt_check(*address, settings)
                 if (error := check.get("error")) is None:
                     settings = settings.with_portal_id(check.get("portal_id"))
                 else:

@@ -72,6 +72,8 @@ class Discovered:
     scan: ScanResult | None
     mqtt: MqttSettings | None = None
     reason: str | None = None
+    fingerprint: str | None = None
+    """SHA-256 fingerprint of the GX's MQTT certificate, when it offers TLS (trusted or not)."""
 
     def mqtt_settings(self, asked: MqttSettings) -> MqttSettings:
         """The MQTT settings to store after asking with `asked`.
@@ -103,13 +105,19 @@ async def async_discover(
     unit_ids: list[int] | None = None,
     mqtt: MqttSettings | None = None,
     ask_password: bool = False,
+    trust_first_use: bool = False,
 ) -> Discovered:
     """Find the devices: over MQTT when `mqtt` is enabled and answers, else scan (`mode` or `unit_ids`).
 
     The MQTT check sends no Modbus request and is bounded (a refused
-    connection answers at once). With `ask_password`, a refused password
-    ends here without a scan (the flow asks for it); otherwise the Modbus
-    scan runs. The progress fraction goes to a flow's `async_update_progress`.
+    connection answers at once). A GX that offers TLS with a certificate
+    not trusted yet is read over TLS with it when `trust_first_use` (a new
+    entry: the flow shows its fingerprint before a password is sent or the
+    entry is made), else not over MQTT. With `ask_password`, a refused
+    password ends here without a scan (the flow asks for it); otherwise the
+    Modbus scan runs. The progress fraction goes to a flow's
+    `async_update_progress`. A changed certificate raises
+    `MqttCertificateChanged`.
     """
 
     def on_step(step: ScanProgress) -> None:
@@ -118,20 +126,25 @@ async def async_discover(
 
     reason: str | None = None
     async with flow_client(host, port) as client:
+        fingerprint: str | None = None
         if mqtt is not None and mqtt.enabled and unit_ids is None:
             check = await client.mqtt_check(mqtt.options())
+            if check.get("error") == "untrusted" and trust_first_use:
+                mqtt = mqtt.trusting(check)
+                check = await client.mqtt_check(mqtt.options())
+            fingerprint = check.get("fingerprint") or mqtt.fingerprint
             reason = check.get("error")
             if reason is None:
                 settings = mqtt.with_portal_id(check.get("portal_id"))
                 scan = await client.scan(mqtt=settings.options(), progress=on_step)
                 if scan.get("discovery", {}).get("fallback") is None:
-                    return Discovered(scan, settings)
-                return Discovered(scan, reason="fallback")
+                    return Discovered(scan, settings, fingerprint=fingerprint)
+                return Discovered(scan, reason="fallback", fingerprint=fingerprint)
             LOGGER.debug("MQTT discovery at %s is not available: %s", host, check.get("message"))
             if reason == "credentials" and ask_password:
-                return Discovered(None, reason=reason)
+                return Discovered(None, reason=reason, fingerprint=fingerprint)
         scan = await client.scan(mode=mode, unit_ids=unit_ids, progress=on_step)
-        return Discovered(scan, reason=reason)
+        return Discovered(scan, reason=reason, fingerprint=fingerprint)
 
 
 async def async_mqtt_check(host: str, port: int, mqtt: MqttSettings) -> MqttCheck:

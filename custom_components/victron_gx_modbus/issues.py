@@ -1,4 +1,4 @@
-"""Repair issues: old firmware, a different GX at the address, limits that fix setpoints at zero."""
+"""Repair issues: old firmware, another GX at the address, setpoints fixed at zero, a new MQTT certificate."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ FIRMWARE_URL = "https://www.victronenergy.com/live/venus-os:start"
 ISSUE_OLD_FIRMWARE = "old_firmware"
 ISSUE_WRONG_GX = "wrong_gx"
 ISSUE_ZERO_SETPOINTS = "zero_setpoints"
+ISSUE_MQTT_CERTIFICATE = "mqtt_certificate"
+NO_CERTIFICATE = "—"
+"""What the certificate issue shows as trusted for an entry that read plaintext MQTT."""
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
 
@@ -73,6 +76,36 @@ def async_update_firmware_issue(hass: HomeAssistant, entry: VictronGxConfigEntry
             "missing": str(missing),
             "oldest": "v{}.{:02d}".format(*OLDEST_KNOWN_FIRMWARE),
         },
+    )
+
+
+@callback
+def async_update_certificate_issue(
+    hass: HomeAssistant, entry: VictronGxConfigEntry, seen: str | None, expected: str | None
+) -> None:
+    """Offer to trust the certificate the GX's MQTT shows now (`seen`); clear the offer when None.
+
+    A fixable issue (repairs.py): its flow stores `seen` as the entry's
+    trusted fingerprint and reloads the entry.
+    """
+    issue = issue_id(ISSUE_MQTT_CERTIFICATE, entry)
+    if seen is None:
+        ir.async_delete_issue(hass, DOMAIN, issue)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue,
+        is_fixable=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_MQTT_CERTIFICATE,
+        translation_placeholders={
+            "name": entry.title,
+            "host": str(entry.data[CONF_HOST]),
+            "fingerprint": seen,
+            "expected": expected or NO_CERTIFICATE,
+        },
+        data={"entry_id": entry.entry_id, "fingerprint": seen},
     )
 
 

@@ -33,6 +33,15 @@ def device_lines(devices: list[FoundDevice], names: dict[str, str]) -> str:
     return "\n".join(f"- {device_label(found, names)}: {found['registers']} registers" for found in devices)
 
 
+async def async_certificate_line(hass: HomeAssistant, fingerprint: str | None) -> str:
+    """A paragraph naming the GX's MQTT certificate that was trusted (translated); empty without TLS."""
+    if not fingerprint:
+        return ""
+    texts = await translation.async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    label = texts.get(f"component.{DOMAIN}.selector.discovery.options.certificate", "certificate")
+    return f"\n\n{label} {fingerprint}"
+
+
 async def async_discovery_line(hass: HomeAssistant, method: str, reason: str | None) -> str:
     """How the devices were found and, when MQTT was tried in vain, why it was not used (translated)."""
     texts = await translation.async_get_translations(hass, hass.config.language, "selector", {DOMAIN})

@@ -9,7 +9,9 @@ stored scan lacks are exactly the listed devices scanned over Modbus (no
 failed request, and no second MQTT session: the list just read is the one
 scanned) on a short-lived client, and the new devices are stored, logged
 once and added with their entities without a reload. Devices that left the
-list stay until a rescan removes them.
+list stay until a rescan removes them. A GX whose MQTT shows a certificate
+the entry does not trust (changed, or TLS where the entry read plaintext) is
+not read: a repair issue shows the new fingerprint and offers to trust it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.event import async_track_time_interval
 
-from victron_gx_modbus import VictronError
+from victron_gx_modbus import MqttCertificateChanged, VictronError
 
 from .connection import async_mqtt_check, async_scan_listed
 from .const import CONF_SCAN, CONF_UNIT_IDS, LOGGER, MQTT_REFRESH_INTERVAL, device_key
 from .hub import still_current
+from .issues import async_update_certificate_issue
 from .mqtt_settings import MqttSettings
 
 if TYPE_CHECKING:
@@ -65,9 +68,28 @@ async def _async_refresh(hass: HomeAssistant, entry: VictronGxConfigEntry, setti
     host, port = entry.data[CONF_HOST], entry.data[CONF_PORT]
     try:
         check = await async_mqtt_check(host, port, settings)
+    except MqttCertificateChanged as err:
+        LOGGER.warning(
+            "The GX's MQTT at %s shows another certificate (SHA-256 %s, trusted %s); "
+            "not reading its list until the repair issue trusts it",
+            host,
+            err.fingerprint,
+            err.expected,
+        )
+        async_update_certificate_issue(hass, entry, err.fingerprint, err.expected)
+        return
+    except VictronError as err:
+        LOGGER.debug("Reading the GX's MQTT list again failed: %s", err)
+        return
+    if check.get("error") == "untrusted":  # TLS where the entry read plaintext: the user decides
+        async_update_certificate_issue(hass, entry, check.get("fingerprint"), None)
+        return
+    if "error" not in check:
+        async_update_certificate_issue(hass, entry, None, None)
         await entry.runtime_data.async_adopt_published(hass, entry, check.get("published", []))
-        stored: ScanResult = entry.data[CONF_SCAN]
-        known = {device_key(found["unit"], found["service"]) for found in stored["devices"]}
+    stored: ScanResult = entry.data[CONF_SCAN]
+    known = {device_key(found["unit"], found["service"]) for found in stored["devices"]}
+    try:
         listed = {device_key(unit, service) for unit, service in check.get("devices", [])}
         if not listed - known:
             return

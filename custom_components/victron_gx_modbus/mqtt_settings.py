@@ -14,7 +14,7 @@ import voluptuous as vol
 from homeassistant.helpers.selector import BooleanSelector, TextSelector, TextSelectorConfig, TextSelectorType
 
 from victron_gx_modbus import MqttOptions
-from victron_gx_modbus.mqtt import MQTT_PORT
+from victron_gx_modbus.mqtt import MQTT_PORT, MQTT_TLS_PORT
 
 from .const import CONF_MQTT, MQTT_TIMEOUT
 from .fields import port_field
@@ -22,10 +22,14 @@ from .fields import port_field
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from victron_gx_modbus import MqttCheck
+
 CONF_ENABLED = "enabled"
 CONF_MQTT_PORT = "port"
 CONF_MQTT_PASSWORD = "password"  # noqa: S105 - the key, not a password
 CONF_PORTAL_ID = "portal_id"
+CONF_TLS_PORT = "tls_port"
+CONF_FINGERPRINT = "fingerprint"
 CONF_FORGET_PASSWORD = "forget_password"  # noqa: S105 - a field's key, not a password
 PASSWORD_FIELD = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
@@ -35,12 +39,19 @@ PASSWORD_FIELD = TextSelector(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MqttSettings:
-    """How to read the GX's Modbus TCP service list over its MQTT (plaintext)."""
+    """How to read the GX's Modbus TCP service list over its MQTT.
+
+    TLS on `tls_port` first, with the certificate whose SHA-256 `fingerprint`
+    was trusted when the entry was set up (then never plaintext); without a
+    fingerprint, plaintext on `port` where the GX offers no TLS.
+    """
 
     enabled: bool = True
     port: int = MQTT_PORT
     password: str | None = field(default=None, repr=False)
     portal_id: str | None = None
+    tls_port: int = MQTT_TLS_PORT
+    fingerprint: str | None = None
 
     @classmethod
     def stored(cls, data: Mapping[str, Any]) -> Self | None:
@@ -53,6 +64,8 @@ class MqttSettings:
             port=int(stored.get(CONF_MQTT_PORT, MQTT_PORT)),
             password=stored.get(CONF_MQTT_PASSWORD) or None,
             portal_id=stored.get(CONF_PORTAL_ID) or None,
+            tls_port=int(stored.get(CONF_TLS_PORT, MQTT_TLS_PORT)),
+            fingerprint=stored.get(CONF_FINGERPRINT) or None,
         )
 
     def as_data(self) -> dict[str, Any]:
@@ -62,13 +75,26 @@ class MqttSettings:
             CONF_MQTT_PORT: self.port,
             CONF_MQTT_PASSWORD: self.password,
             CONF_PORTAL_ID: self.portal_id,
+            CONF_TLS_PORT: self.tls_port,
+            CONF_FINGERPRINT: self.fingerprint,
         }
 
     def options(self) -> MqttOptions:
         """The core's options (the GX's host is the client's)."""
         return MqttOptions(
-            port=self.port, password=self.password, portal_id=self.portal_id, timeout=MQTT_TIMEOUT
+            port=self.port,
+            password=self.password,
+            portal_id=self.portal_id,
+            timeout=MQTT_TIMEOUT,
+            tls_port=self.tls_port,
+            fingerprint=self.fingerprint,
         )
+
+    def trusting(self, check: MqttCheck) -> Self:
+        """These settings trusting the certificate an `untrusted` check reported (else unchanged)."""
+        if check.get("error") != "untrusted" or not check.get("fingerprint"):
+            return self
+        return replace(self, fingerprint=check.get("fingerprint"))
 
     def with_portal_id(self, portal_id: str | None) -> Self:
         """The same settings with the portal ID the GX told (kept when it told none)."""

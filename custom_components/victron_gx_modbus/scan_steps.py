@@ -18,7 +18,13 @@ from homeassistant.helpers.selector import SelectOptionDict, SelectSelector, Sel
 
 from .connection import async_discover, scan_outcome
 from .const import CONF_MODEL, CONF_MQTT, CONF_SCAN, CONF_SWEEP, CONF_UNIT_IDS, device_key
-from .labels import async_device_names, async_discovery_line, device_label, device_lines
+from .labels import (
+    async_certificate_line,
+    async_device_names,
+    async_discovery_line,
+    device_label,
+    device_lines,
+)
 from .moves import Moves, async_move_registry_entries, find_moves, moved_options
 from .mqtt_settings import CONF_MQTT_PASSWORD, PASSWORD_FIELD
 
@@ -85,6 +91,7 @@ class ScanFlow(ConfigFlow):
                 unit_ids=self._unit_ids,
                 mqtt=self._mqtt,
                 ask_password=not rescan,  # a rescan uses the stored password
+                trust_first_use=not rescan,  # a rescan uses the stored certificate
             )
             self._scan_task = self.hass.async_create_task(discovery)
         if not self._scan_task.done():
@@ -115,7 +122,12 @@ class ScanFlow(ConfigFlow):
         return self.async_show_form(
             step_id="mqtt_password",
             data_schema=vol.Schema({vol.Optional(CONF_MQTT_PASSWORD): PASSWORD_FIELD}),
-            description_placeholders={"host": self._host},
+            description_placeholders={
+                "host": self._host,
+                "certificate": await async_certificate_line(
+                    self.hass, self._found.fingerprint if self._found is not None else None
+                ),
+            },
             errors={"base": "invalid_mqtt_password"} if self._mqtt.password is not None else {},
         )
 
@@ -210,10 +222,12 @@ class ScanFlow(ConfigFlow):
         found = self._found
         assert found is not None  # noqa: S101 - the step order
         reason = found.reason or self._mqtt_reason
+        trusted = found.mqtt.fingerprint if found.mqtt is not None else None
+        line = await async_discovery_line(self.hass, found.method, reason)
         return {
             "devices": str(len(scan["devices"])),
             "registers": str(sum(device["registers"] for device in scan["devices"])),
-            "discovery": await async_discovery_line(self.hass, found.method, reason),
+            "discovery": line + await async_certificate_line(self.hass, trusted),
         }
 
     def entry_data(self, base: Mapping[str, Any], scan: ScanResult) -> dict[str, Any]:

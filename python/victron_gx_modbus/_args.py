@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import math
+import re
 from pathlib import Path
 from typing import NoReturn
 
@@ -77,6 +78,11 @@ def listen_host(text: str) -> str:
         msg = f"{text!r} is not an IP address to listen on (e.g. 127.0.0.1, 0.0.0.0, ::1)"
         raise argparse.ArgumentTypeError(msg)
     return text
+
+
+def port(text: str) -> int:
+    """A TCP port to connect to, 1-65535."""
+    return _port(text, lowest=1)
 
 
 def listen_port(text: str) -> int:
@@ -160,6 +166,15 @@ def scenario(text: str) -> str:
     names = Simulator.scenarios()
     if text not in names and not (text.endswith(".json") and Path(text).is_file()):
         msg = f"{text!r} is neither a bundled scenario ({', '.join(names)}) nor a .json file"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def mqtt_fingerprint(text: str) -> str:
+    """A SHA-256 certificate fingerprint: 64 hex digits, or 32 pairs joined by colons."""
+    text = text.strip()
+    if not re.fullmatch(r"[0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}", text):
+        msg = f"{text!r} is not a SHA-256 fingerprint (64 hex digits, optionally AB:CD:... pairs)"
         raise argparse.ArgumentTypeError(msg)
     return text
 

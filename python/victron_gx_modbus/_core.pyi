@@ -4,6 +4,9 @@ from typing import Any, TypedDict
 
 __version__: str
 
+type MqttArgs = tuple[str, int, str | None, str | None, str | None, float, int | None, str | None]
+"""(host, port, username, password, portal ID, timeout s, TLS port, expected fingerprint)."""
+
 class VictronError(Exception):
     """Base of every error raised by the core."""
 
@@ -43,6 +46,7 @@ def start_simulator(
     seed: int,
     mqtt_port: int | None = None,
     mqtt_password: str | None = None,
+    mqtt_tls_port: int | None = None,
 ) -> int:
     """Start a GX simulator (scenario: a bundled name or a .json path); delivers a `SimulatorCore`."""
 
@@ -57,7 +61,15 @@ class SimulatorCore:
         """The TCP port it listens on."""
     @property
     def mqtt_port(self) -> int | None:
-        """The TCP port of its MQTT face (None without one)."""
+        """The TCP port of its plaintext MQTT face (None without one)."""
+    @property
+    def mqtt_tls_port(self) -> int | None:
+        """The TCP port of its MQTT face over TLS (None without one)."""
+    @property
+    def mqtt_fingerprint(self) -> str | None:
+        """The SHA-256 fingerprint of its TLS certificate (None without TLS)."""
+    def rotate_mqtt_certificate(self) -> str:
+        """Show a new TLS certificate from now on; returns its fingerprint."""
     def stats_json(self) -> str:
         """Request statistics and the write log as JSON text."""
     def reset_stats(self) -> None:
@@ -190,7 +202,7 @@ class ClientCore:
         mode: str,
         units: list[int] | None,
         progress: bool,
-        mqtt: tuple[str, int, str | None, str | None, str | None, float] | None = None,
+        mqtt: MqttArgs | None = None,
     ) -> int:
         """Scan the GX; delivers the scan result as JSON (and progress events)."""
     def scan_listed(
@@ -206,9 +218,7 @@ class ClientCore:
 
         `published` is the JSON of the check's `published` (what the services published about their devices).
         """
-    def mqtt_check(
-        self, bridge: BridgeCore, mqtt: tuple[str, int, str | None, str | None, str | None, float]
-    ) -> int:
+    def mqtt_check(self, bridge: BridgeCore, mqtt: MqttArgs) -> int:
         """Read the GX's MQTT service list only; delivers `MqttCheck` as JSON."""
     def sweep(
         self, bridge: BridgeCore, scan_json: str, rate: float, patience_s: float, progress: bool

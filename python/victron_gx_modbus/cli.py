@@ -91,6 +91,7 @@ async def _simulate(args: argparse.Namespace) -> int:
         jitter_ms=args.jitter_ms,
         mqtt_port=args.mqtt_port,
         mqtt_password=args.mqtt_password,
+        mqtt_tls_port=args.mqtt_tls_port,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -100,10 +101,14 @@ async def _simulate(args: argparse.Namespace) -> int:
         devices = await simulator.devices()
         address = _args.format_address(simulator.host, simulator.port)
         print(f"GX simulator '{args.scenario}' listening on {address}")
+        secured = " (password required)" if args.mqtt_password else ""
         if simulator.mqtt_port is not None:
             mqtt = _args.format_address(simulator.host, simulator.mqtt_port)
-            secured = " (password required)" if args.mqtt_password else ""
             print(f"GX MQTT (service list for discovery) on {mqtt}{secured}")
+        if simulator.mqtt_tls_port is not None:
+            mqtt = _args.format_address(simulator.host, simulator.mqtt_tls_port)
+            print(f"GX MQTT over TLS on {mqtt}{secured}")
+            print(f"  certificate SHA-256 fingerprint {simulator.mqtt_fingerprint}")
         for device in devices:
             print(f"  unit {device['unit']!s:>4}  {device['service']:<13} {device['id']}")
         print("Ctrl-C to stop.", flush=True)
@@ -183,8 +188,10 @@ def _scan_table(result: ScanResult) -> str:
 
 
 def _phases(discovery: Discovery) -> str:
-    """One line per discovery phase."""
+    """One line per discovery phase (and the MQTT certificate the list came over TLS with)."""
     lines = []
+    if discovery["fallback"] is None and "fingerprint" in discovery:
+        lines.append(f"MQTT over TLS, certificate SHA-256 fingerprint {discovery['fingerprint']}")
     for phase in discovery["phases"]:
         if "error" in phase:
             lines.append(f"{phase['name']}: failed after {phase['duration_ms']:.0f} ms ({phase['error']})")
@@ -200,7 +207,10 @@ async def _scan(args: argparse.Namespace) -> int:
     host, port = args.address
     mqtt = None
     if args.mqtt is not None:
-        mqtt = MqttOptions.parse(args.mqtt, password=args.mqtt_password)
+        tls_port = None if args.mqtt_no_tls else args.mqtt_tls_port
+        mqtt = MqttOptions.parse(
+            args.mqtt, password=args.mqtt_password, tls_port=tls_port, fingerprint=args.mqtt_fingerprint
+        )
     async with Client(host, port) as client:
         result = await client.scan(
             mode=args.mode,
@@ -214,6 +224,14 @@ async def _scan(args: argparse.Namespace) -> int:
     if discovery is not None and discovery["fallback"] is not None:
         reason, used = discovery["fallback"], discovery["used"]
         print(f"scan: MQTT discovery failed ({reason}); fell back to the {used} scan", file=sys.stderr)
+        if "fingerprint" in discovery:
+            print(
+                "scan: the GX's MQTT offers TLS with a self-signed certificate; if its SHA-256 "
+                f"fingerprint is {discovery['fingerprint']} (compare it on the GX), scan again with "
+                "--mqtt-fingerprint "
+                f"{discovery['fingerprint']}",
+                file=sys.stderr,
+            )
     if args.json:
         json.dump(result, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -369,7 +387,14 @@ def parser() -> argparse.ArgumentParser:
     sim_cmd.add_argument(
         "--mqtt-port", type=_args.listen_port, help="also serve the GX's MQTT topics on this port (0: any)"
     )
-    sim_cmd.add_argument("--mqtt-password", help="password MQTT clients must send (with --mqtt-port)")
+    sim_cmd.add_argument(
+        "--mqtt-tls-port",
+        type=_args.listen_port,
+        help="also serve them over TLS on this port (0: any), with a self-signed certificate made at start",
+    )
+    sim_cmd.add_argument(
+        "--mqtt-password", help="password MQTT clients must send (with --mqtt-port/--mqtt-tls-port)"
+    )
     scan_cmd = commands.add_parser("scan", help="find the devices behind a GX")
     scan_cmd.add_argument("address", type=_args.address, help=address_help)
     scan_cmd.add_argument(
@@ -384,9 +409,22 @@ def parser() -> argparse.ArgumentParser:
         const="",
         type=_args.mqtt_target,
         metavar="HOST[:PORT]",
-        help="read the GX's service list over its MQTT first (default: the GX's host, port 1883)",
+        help="read the GX's service list over its MQTT first (default: the GX's host; TLS on 8883 when "
+        "it answers, else plaintext on 1883 or PORT)",
     )
     scan_cmd.add_argument("--mqtt-password", help="the GX's password, when its MQTT asks for one")
+    scan_cmd.add_argument(
+        "--mqtt-fingerprint",
+        type=_args.mqtt_fingerprint,
+        help="SHA-256 fingerprint of the GX's MQTT certificate to trust (then TLS only; a scan without it "
+        "prints it)",
+    )
+    scan_cmd.add_argument(
+        "--mqtt-tls-port", type=_args.port, default=8883, help="the GX's MQTT over TLS port (default 8883)"
+    )
+    scan_cmd.add_argument(
+        "--mqtt-no-tls", action="store_true", help="plaintext MQTT only, even where TLS is offered"
+    )
     scan_cmd.add_argument(
         "--background",
         action="store_true",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal, NotRequired, Self, TypedDict
 
 from ._bridge import run
 from ._core import ClientCore
+from .errors import MqttCertificateChanged
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
@@ -258,8 +259,11 @@ class Client:
         `mqtt`, the GX's own service list is read over its MQTT and exactly
         those units are scanned (mode "mqtt", no failed request); when that
         fails the quick scan runs at once and `result["discovery"]["fallback"]`
-        says why (`mode` and `unit_ids` do not apply with `mqtt`). `progress`
-        is called on the running event loop after each step.
+        says why (`mode` and `unit_ids` do not apply with `mqtt`); a GX that
+        offers TLS with a certificate not trusted yet is such a failure (its
+        fingerprint is `result["discovery"]["fingerprint"]`), but a certificate
+        other than `mqtt.fingerprint` raises `MqttCertificateChanged` and scans
+        nothing. `progress` is called on the running event loop after each step.
         """
         if unit_ids is not None:
             mode = "units"
@@ -308,13 +312,20 @@ class Client:
 
         Tells whether a scan with `mqtt` would use the list (`active` services)
         or fall back, and why (`error`: e.g. `credentials` when the password
-        is refused or missing, `unreachable` when MQTT on LAN is off). Bounded
-        by `mqtt.timeout`; a refused connection answers at once.
+        is refused or missing, `unreachable` when MQTT on LAN is off,
+        `untrusted` with the `fingerprint` to show when the GX offers TLS and
+        `mqtt.fingerprint` is not given). Bounded by `mqtt.timeout`; a refused
+        connection answers at once. A certificate other than `mqtt.fingerprint`
+        raises `MqttCertificateChanged` (nothing was sent to it).
         """
         args = mqtt.as_args(self._host)
         core = self._core
         raw = await run(lambda bridge: core.mqtt_check(bridge, args))
         check: MqttCheck = json.loads(raw)
+        if check.get("error") == "certificate_changed":
+            raise MqttCertificateChanged(
+                check.get("message", ""), check.get("fingerprint") or "", check.get("expected", "")
+            )
         if "services" in check:  # JSON arrays as the pairs they are
             check["services"] = [(int(unit), str(service)) for unit, service in check["services"]]
         return check

@@ -87,6 +87,21 @@ class LimitsError(VictronError, ValueError):
         self.option = option
 
 
+class MqttCertificateChanged(VictronError):  # noqa: N818 - the name the API promises
+    """The GX's MQTT over TLS showed another certificate than the trusted one; nothing was sent.
+
+    A reset or replaced GX makes a new certificate, and so would someone in
+    between: `fingerprint` is the SHA-256 fingerprint shown now (pass it as
+    `MqttOptions.fingerprint` to trust it), `expected` the one trusted.
+    """
+
+    def __init__(self, message: str, fingerprint: str, expected: str) -> None:
+        """Keep both fingerprints."""
+        super().__init__(message)
+        self.fingerprint = fingerprint
+        self.expected = expected
+
+
 __all__ = [
     "CodecError",
     "DeviceException",
@@ -95,6 +110,7 @@ __all__ = [
     "GXTimeoutError",
     "LedgerError",
     "LimitsError",
+    "MqttCertificateChanged",
     "ScanDataError",
     "SimulatorError",
     "VictronError",

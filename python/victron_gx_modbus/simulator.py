@@ -119,11 +119,15 @@ class Simulator:
         seed: int = 1,
         mqtt_port: int | None = None,
         mqtt_password: str | None = None,
+        mqtt_tls_port: int | None = None,
     ) -> None:
         """Describe a simulator; nothing listens until `start()` or `async with`.
 
         With `mqtt_port` (0: any free port) it also serves the GX's MQTT topics
-        for discovery on that port of `host`, asking for `mqtt_password` if given.
+        for discovery on that port of `host`, asking for `mqtt_password` if given;
+        with `mqtt_tls_port` (0: any free port) it serves them over TLS too (or
+        only, without `mqtt_port`), showing a self-signed certificate made at
+        start, as a GX does (`mqtt_fingerprint`, `rotate_mqtt_certificate`).
         """
         self._args = (
             scenario,
@@ -136,6 +140,7 @@ class Simulator:
             seed,
             mqtt_port,
             mqtt_password,
+            mqtt_tls_port,
         )
         self._core: SimulatorCore | None = None
 
@@ -184,8 +189,22 @@ class Simulator:
 
     @property
     def mqtt_port(self) -> int | None:
-        """The port of its MQTT face (the bound one when 0 was asked for); None without one."""
+        """The port of its plaintext MQTT face (the bound one when 0 was asked for); None without one."""
         return self.core.mqtt_port
+
+    @property
+    def mqtt_tls_port(self) -> int | None:
+        """The port of its MQTT face over TLS (the bound one when 0 was asked for); None without one."""
+        return self.core.mqtt_tls_port
+
+    @property
+    def mqtt_fingerprint(self) -> str | None:
+        """The SHA-256 fingerprint of its MQTT over TLS certificate (`AB:CD:...`); None without TLS."""
+        return self.core.mqtt_fingerprint
+
+    def rotate_mqtt_certificate(self) -> str:
+        """Show a new MQTT over TLS certificate from now on, as a reset GX would; returns its fingerprint."""
+        return self.core.rotate_mqtt_certificate()
 
     async def start(self) -> None:
         """Start listening."""

@@ -1,13 +1,18 @@
-//! Reading the GX's Modbus TCP service list over its MQTT broker (rumqttc).
+//! Reading the GX's Modbus TCP service list over its MQTT broker (rumqttc),
+//! over TLS on 8883 when the GX offers it, else plaintext on 1883.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, Packet, QoS};
 use serde::{Deserialize, Serialize};
 
 use super::facts::{self, DeviceFacts, FactsCollector};
-use super::{payload_value, redacted, value_topic, ListedService, FIRMWARE_PATH, MQTT_PORT};
+use super::tls::{client_config, Fingerprint, Seen};
+use super::{
+    payload_value, redacted, value_topic, ListedService, FIRMWARE_PATH, MQTT_PORT, MQTT_TLS_PORT,
+};
 
 /// How long the list may stay silent before it counts as complete, when the
 /// GX does not announce the end of its full publish.
@@ -16,13 +21,33 @@ const QUIET: Duration = Duration::from_millis(300);
 /// How long the DISCONNECT may take to leave.
 const GOODBYE: Duration = Duration::from_millis(100);
 
+/// How the connection to the GX's broker is made. Nothing is ever sent over
+/// TLS to a certificate the caller has not named: the first contact with a
+/// GX that offers TLS ends in [`MqttError::UntrustedCertificate`], whose
+/// fingerprint the caller shows, and passes back as [`Security::Pinned`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Plaintext on `port` only.
+    Plaintext,
+    /// TLS on `tls_port` when something accepts connections there (its
+    /// certificate is reported, not used), else plaintext on `port`.
+    Auto,
+    /// TLS on `tls_port` only, with exactly this certificate: never
+    /// plaintext, so a blocked TLS port cannot downgrade the connection.
+    Pinned(Fingerprint),
+}
+
 /// Where and how to reach the GX's MQTT broker (`Debug` hides the password).
 #[derive(Clone, PartialEq, Eq)]
 pub struct MqttOptions {
     /// Host name or IP address (usually the GX's Modbus host).
     pub host: String,
-    /// Port (1883: plaintext).
+    /// Plaintext port (1883).
     pub port: u16,
+    /// TLS port (8883).
+    pub tls_port: u16,
+    /// Plaintext, TLS when offered, or TLS with a known certificate.
+    pub security: Security,
     /// User name sent with a password (a GX ignores it; default empty).
     pub username: Option<String>,
     /// The GX's password, when its security profile asks for one.
@@ -38,6 +63,8 @@ impl std::fmt::Debug for MqttOptions {
         f.debug_struct("MqttOptions")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("tls_port", &self.tls_port)
+            .field("security", &self.security)
             .field("username", &self.username)
             .field("password", &redacted(self.password.as_deref()))
             .field("portal_id", &self.portal_id)
@@ -47,11 +74,14 @@ impl std::fmt::Debug for MqttOptions {
 }
 
 impl MqttOptions {
-    /// Plaintext port 1883, no password, portal ID learnt, 5 s bound.
+    /// TLS on 8883 when offered (reported, see [`Security::Auto`]), else
+    /// plaintext on 1883; no password, portal ID learnt, 5 s bound.
     pub fn new(host: impl Into<String>) -> Self {
         Self {
             host: host.into(),
             port: MQTT_PORT,
+            tls_port: MQTT_TLS_PORT,
+            security: Security::Auto,
             username: None,
             password: None,
             portal_id: None,
@@ -77,6 +107,24 @@ pub enum MqttError {
     /// The broker refused the connection for another reason.
     #[error("the GX's MQTT refused the connection ({0})")]
     Refused(String),
+    /// The GX offers TLS with a certificate the caller has not named: check
+    /// its fingerprint (the GX's own pages, or `openssl s_client`) and pass
+    /// it as [`Security::Pinned`] to use it. Nothing was sent.
+    #[error("the GX's MQTT offers TLS with a certificate not trusted yet (SHA-256 fingerprint {0}); pass that fingerprint to trust it")]
+    UntrustedCertificate(Fingerprint),
+    /// The GX showed another certificate than the one trusted: a new GX or
+    /// a reset one, or someone in between. Nothing was sent.
+    #[error("the GX's MQTT certificate changed: SHA-256 fingerprint {seen}, trusted {expected}")]
+    CertificateChanged {
+        /// The fingerprint that was trusted.
+        expected: Fingerprint,
+        /// The fingerprint of the certificate shown now.
+        seen: Fingerprint,
+    },
+    /// Something accepts connections on the TLS port but the TLS handshake
+    /// failed (not TLS, no common protocol version or cipher, a bad signature).
+    #[error("TLS with the GX's MQTT failed: {0}")]
+    Tls(String),
     /// The broker did not complete the exchange in time.
     #[error("the GX's MQTT did not deliver the service list within {0:?}")]
     Timeout(Duration),
@@ -103,6 +151,10 @@ pub struct ServiceList {
     /// firmware, serial, custom name), read in the same full publish.
     #[serde(default)]
     pub published: Vec<DeviceFacts>,
+    /// The fingerprint of the certificate of the TLS connection it came
+    /// over; `None` over plaintext.
+    #[serde(default)]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl ServiceList {
@@ -116,15 +168,80 @@ impl ServiceList {
     }
 }
 
-/// Connects to the GX's broker, learns the portal ID if needed, asks for a
-/// full publish (keepalive) and collects `modbustcp/0/Services/#`, the
-/// firmware version and each device's product, firmware, serial and custom
-/// name until the GX says the publish is complete (or the list
-/// stays quiet for a moment).
+/// Connects to the GX's broker (as `options.security` says), learns the
+/// portal ID if needed, asks for a full publish (keepalive) and collects
+/// `modbustcp/0/Services/#`, the firmware version and each device's product,
+/// firmware, serial and custom name until the GX says the publish is complete
+/// (or the list stays quiet for a moment).
 pub async fn read_services(options: &MqttOptions) -> Result<ServiceList, MqttError> {
-    match tokio::time::timeout(options.timeout, exchange(options)).await {
+    match tokio::time::timeout(options.timeout, connect_and_read(options)).await {
         Ok(result) => result,
         Err(_) => Err(MqttError::Timeout(options.timeout)),
+    }
+}
+
+/// One way to the broker: plaintext, or TLS trusting one certificate (or none).
+enum Link {
+    Plain,
+    Tls {
+        config: Arc<rustls::ClientConfig>,
+        expected: Option<Fingerprint>,
+        seen: Seen,
+    },
+}
+
+impl Link {
+    fn tls(expected: Option<Fingerprint>) -> Result<Self, MqttError> {
+        let (config, seen) =
+            client_config(expected).map_err(|err| MqttError::Tls(err.to_string()))?;
+        Ok(Self::Tls {
+            config,
+            expected,
+            seen,
+        })
+    }
+
+    fn port(&self, options: &MqttOptions) -> u16 {
+        match self {
+            Self::Plain => options.port,
+            Self::Tls { .. } => options.tls_port,
+        }
+    }
+
+    /// What a failed TLS handshake means: the certificate was not trusted
+    /// (and which one it was), or TLS itself failed.
+    fn tls_failure(&self, message: String) -> MqttError {
+        let Self::Tls { expected, seen, .. } = self else {
+            return MqttError::Protocol(message);
+        };
+        match (seen.get(), *expected) {
+            (Some(seen), None) => MqttError::UntrustedCertificate(seen),
+            (Some(seen), Some(expected)) if seen != expected => {
+                MqttError::CertificateChanged { expected, seen }
+            }
+            _ => MqttError::Tls(message),
+        }
+    }
+}
+
+/// TLS first when asked, falling back to plaintext only when nothing
+/// accepts connections on the TLS port (see [`Security`]).
+async fn connect_and_read(options: &MqttOptions) -> Result<ServiceList, MqttError> {
+    match options.security {
+        Security::Plaintext => exchange(options, &Link::Plain).await,
+        Security::Pinned(fingerprint) => exchange(options, &Link::tls(Some(fingerprint))?).await,
+        Security::Auto => match exchange(options, &Link::tls(None)?).await {
+            Err(MqttError::Unreachable { addr: tls, .. }) => exchange(options, &Link::Plain)
+                .await
+                .map_err(|err| match err {
+                    MqttError::Unreachable { addr, message } => MqttError::Unreachable {
+                        addr: format!("{tls} (TLS) or {addr}"),
+                        message,
+                    },
+                    other => other,
+                }),
+            other => other,
+        },
     }
 }
 
@@ -136,16 +253,17 @@ fn client_id() -> String {
     format!("victron-gx-modbus-{}-{nanos:08x}", std::process::id())
 }
 
-fn connection_error(options: &MqttOptions, err: ConnectionError) -> MqttError {
+fn connection_error(options: &MqttOptions, link: &Link, err: ConnectionError) -> MqttError {
     match err {
         ConnectionError::ConnectionRefused(
             code @ (ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized),
         ) => MqttError::BadCredentials(format!("{code:?}")),
         ConnectionError::ConnectionRefused(code) => MqttError::Refused(format!("{code:?}")),
         ConnectionError::Io(io) => MqttError::Unreachable {
-            addr: format!("{}:{}", options.host, options.port),
+            addr: format!("{}:{}", options.host, link.port(options)),
             message: io.to_string(),
         },
+        ConnectionError::Tls(tls) => link.tls_failure(tls.to_string()),
         ConnectionError::NetworkTimeout => MqttError::Timeout(options.timeout),
         other => MqttError::Protocol(other.to_string()),
     }
@@ -215,8 +333,13 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     }
 }
 
-async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
-    let mut mqtt = rumqttc::MqttOptions::new(client_id(), options.host.clone(), options.port);
+async fn exchange(options: &MqttOptions, link: &Link) -> Result<ServiceList, MqttError> {
+    let mut mqtt = rumqttc::MqttOptions::new(client_id(), options.host.clone(), link.port(options));
+    if let Link::Tls { config, .. } = link {
+        mqtt.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(Arc::clone(config)),
+        ));
+    }
     mqtt.set_keep_alive(Duration::from_secs(30));
     mqtt.set_clean_session(true);
     mqtt.set_max_packet_size(1 << 20, 1 << 16);
@@ -238,7 +361,7 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
     loop {
         let quiet = last_change.map(|at| tokio::time::Instant::from_std(at + QUIET));
         let event = tokio::select! {
-            event = events.poll() => event.map_err(|err| connection_error(options, err))?,
+            event = events.poll() => event.map_err(|err| connection_error(options, link, err))?,
             () = sleep_until(quiet), if quiet.is_some() => break,
         };
         let Event::Incoming(packet) = event else {
@@ -301,11 +424,16 @@ async fn exchange(options: &MqttOptions) -> Result<ServiceList, MqttError> {
         return Err(MqttError::NoServiceList);
     }
     let published = device_facts.of_listed(&services);
+    let fingerprint = match link {
+        Link::Plain => None,
+        Link::Tls { seen, .. } => seen.get(),
+    };
     Ok(ServiceList {
         portal_id,
         services,
         firmware,
         published,
+        fingerprint,
     })
 }
 
@@ -407,6 +535,7 @@ mod tests {
             services: collected.services(),
             firmware: None,
             published: Vec::new(),
+            fingerprint: None,
         };
         assert_eq!(list.services.len(), 2);
         assert_eq!(list.active(), vec![(227, "vebus".to_owned())]);

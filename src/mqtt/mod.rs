@@ -15,16 +15,21 @@
 mod discover;
 mod facts;
 mod scan;
+mod tls;
 
 pub(crate) use discover::ECHO_OPTION;
-pub use discover::{read_services, MqttError, MqttOptions, ServiceList};
+pub use discover::{read_services, MqttError, MqttOptions, Security, ServiceList};
 pub use facts::{apply_facts, instance_of_unit, DeviceFacts, FACT_PATHS};
-pub use scan::{scan_listed, scan_with_mqtt, Discovery, ListedUnits, Phase};
+pub use scan::{scan_listed, scan_with_mqtt, Discovery, ListedUnits, MqttScanError, Phase};
+pub use tls::{tls_provider, Fingerprint, FingerprintError};
 
 use serde::{Deserialize, Serialize};
 
 /// The MQTT port of a GX (plaintext).
 pub const MQTT_PORT: u16 = 1883;
+
+/// The MQTT port of a GX over TLS (its self-signed certificate).
+pub const MQTT_TLS_PORT: u16 = 8883;
 
 /// Path of the installed Venus OS version in the GX's platform service
 /// (`N/<portal>/platform/0/Firmware/Installed/Version`, e.g. `"v3.60"`).

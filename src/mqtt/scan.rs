@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{apply_facts, read_services, DeviceFacts, MqttOptions, ServiceList};
+use super::{
+    apply_facts, read_services, DeviceFacts, Fingerprint, MqttError, MqttOptions, ServiceList,
+};
 use crate::discovery::{scan, ScanError, ScanMode, ScanProgress, ScanResult};
 use crate::ledger::Ledger;
 use crate::transport::Transport;
@@ -58,6 +60,11 @@ pub struct Discovery {
     pub fallback: Option<String>,
     /// Every phase run.
     pub phases: Vec<Phase>,
+    /// The fingerprint of the GX's MQTT certificate: of the TLS connection
+    /// the list came over, or of the certificate not trusted yet that made
+    /// the scan fall back (absent over plaintext or without MQTT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl Discovery {
@@ -67,6 +74,7 @@ impl Discovery {
             used: result.mode.clone(),
             fallback: None,
             phases: vec![Phase::of(result)],
+            fingerprint: None,
         }
     }
 }
@@ -120,19 +128,35 @@ pub async fn scan_listed(
         used: phase.name.clone(),
         fallback: None,
         phases: vec![phase],
+        fingerprint: None,
     };
     Ok((result, discovery))
 }
 
+/// Why a scan that asked the GX's MQTT first stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttScanError {
+    /// The scan over Modbus failed.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// The GX's MQTT showed another certificate than the trusted one
+    /// ([`MqttError::CertificateChanged`]): not a reason to fall back
+    /// quietly, the user must decide whether to trust the new one.
+    #[error(transparent)]
+    Certificate(MqttError),
+}
+
 /// Reads the GX's service list over MQTT and scans exactly those units; when
-/// the broker cannot be reached, refuses the credentials, times out or has
-/// no list, runs the quick scan instead and says why.
+/// the broker cannot be reached, refuses the credentials, times out, has no
+/// list or shows a certificate not trusted yet, runs the quick scan instead
+/// and says why. A changed certificate stops the scan
+/// ([`MqttScanError::Certificate`]).
 pub async fn scan_with_mqtt(
     transport: &Transport,
     ledger: &'static Ledger,
     options: &MqttOptions,
     progress: Arc<dyn Fn(ScanProgress) + Send + Sync>,
-) -> Result<(ScanResult, Discovery), ScanError> {
+) -> Result<(ScanResult, Discovery), MqttScanError> {
     let started = Instant::now();
     let listed = read_services(options).await;
     let mqtt_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -144,8 +168,10 @@ pub async fn scan_with_mqtt(
             if let Some(phase) = discovery.phases.first_mut() {
                 phase.duration_ms += mqtt_ms;
             }
+            discovery.fingerprint = list.fingerprint;
             Ok((result, discovery))
         }
+        Err(err @ MqttError::CertificateChanged { .. }) => Err(MqttScanError::Certificate(err)),
         Err(err) => {
             log::info!("MQTT discovery unavailable, scanning over Modbus: {err}");
             let result = scan(transport, ledger, ScanMode::Quick, progress).await?;
@@ -158,10 +184,15 @@ pub async fn scan_with_mqtt(
                 listed: None,
                 error: Some(err.to_string()),
             };
+            let fingerprint = match err {
+                MqttError::UntrustedCertificate(seen) => Some(seen),
+                _ => None,
+            };
             let discovery = Discovery {
                 used: result.mode.clone(),
                 fallback: Some(err.to_string()),
                 phases: vec![failed, Phase::of(&result)],
+                fingerprint,
             };
             Ok((result, discovery))
         }

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use crate::codec;
 use crate::discovery::ScanError;
 use crate::ledger;
+use crate::mqtt::{MqttError, MqttScanError};
 use crate::sim::{ScenarioError, SimError};
 use crate::transport::TransportError;
 
@@ -136,6 +137,15 @@ pub enum CoreError {
     ShutDown,
     /// A write refused by the guard, failed at the GX or not confirmed.
     Guard(crate::guard::GuardError),
+    /// The GX's MQTT showed another certificate than the trusted one.
+    MqttCertificateChanged {
+        /// What happened, for people.
+        message: String,
+        /// The fingerprint shown now.
+        seen: String,
+        /// The fingerprint that was trusted.
+        expected: String,
+    },
     /// A bug: a task of the core panicked (the message says where).
     Internal(String),
 }
@@ -157,6 +167,13 @@ impl CoreError {
                 VictronError::new_err("the core has shut down (the interpreter is exiting)")
             }
             Self::Guard(err) => super::writes::guard_error(py, err),
+            Self::MqttCertificateChanged {
+                message,
+                seen,
+                expected,
+            } => {
+                super::writes::python_error(py, "MqttCertificateChanged", (message, seen, expected))
+            }
             Self::Internal(message) => {
                 VictronError::new_err(format!("internal error in the core: {message}"))
             }
@@ -189,6 +206,24 @@ impl From<ScanError> for CoreError {
             ScanError::Transport(err) => Self::Transport(err),
             ScanError::Ledger(err) => Self::Ledger(err.to_string()),
             err @ ScanError::NotAGx(_) => Self::ScanData(err.to_string()),
+        }
+    }
+}
+
+impl From<MqttScanError> for CoreError {
+    fn from(err: MqttScanError) -> Self {
+        match err {
+            MqttScanError::Scan(err) => err.into(),
+            MqttScanError::Certificate(MqttError::CertificateChanged { expected, seen }) => {
+                Self::MqttCertificateChanged {
+                    message: MqttError::CertificateChanged { expected, seen }.to_string(),
+                    seen: seen.to_string(),
+                    expected: expected.to_string(),
+                }
+            }
+            MqttScanError::Certificate(err) => {
+                Self::Internal(format!("unexpected MQTT outcome: {err}"))
+            }
         }
     }
 }

@@ -67,7 +67,7 @@ pub fn site_history(
 
 /// Starts a simulator; delivers a `SimulatorCore`.
 #[pyfunction]
-#[pyo3(signature = (bridge, scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed, mqtt_port=None, mqtt_password=None))]
+#[pyo3(signature = (bridge, scenario, host, port, latency_ms, jitter_ms, service_time_ms, max_connections, seed, mqtt_port=None, mqtt_password=None, mqtt_tls_port=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn start_simulator(
     bridge: &BridgeCore,
@@ -81,6 +81,7 @@ pub fn start_simulator(
     seed: u64,
     mqtt_port: Option<u16>,
     mqtt_password: Option<String>,
+    mqtt_tls_port: Option<u16>,
 ) -> PyResult<u64> {
     let ip: IpAddr = host
         .parse()
@@ -92,10 +93,13 @@ pub fn start_simulator(
     config.service_time = duration_ms("service_time_ms", service_time_ms)?;
     config.max_connections = max_connections;
     config.seed = seed;
-    config.mqtt = mqtt_port.map(|port| MqttConfig {
-        bind: SocketAddr::new(ip, port),
-        password: mqtt_password,
-    });
+    if mqtt_port.is_some() || mqtt_tls_port.is_some() {
+        config.mqtt = Some(MqttConfig {
+            bind: mqtt_port.map(|port| SocketAddr::new(ip, port)),
+            tls_bind: mqtt_tls_port.map(|port| SocketAddr::new(ip, port)),
+            password: mqtt_password,
+        });
+    }
     Ok(spawn(bridge, None, move |_| async move {
         let simulator = Simulator::start(config).await?;
         Ok(SimulatorCore {
@@ -128,10 +132,29 @@ impl SimulatorCore {
         self.addr.port()
     }
 
-    /// The TCP port of its MQTT face (`None` without one).
+    /// The TCP port of its plaintext MQTT face (`None` without one).
     #[getter]
     fn mqtt_port(&self) -> Option<u16> {
         self.inner.mqtt_addr().map(|addr| addr.port())
+    }
+
+    /// The TCP port of its MQTT face over TLS (`None` without one).
+    #[getter]
+    fn mqtt_tls_port(&self) -> Option<u16> {
+        self.inner.mqtt_tls_addr().map(|addr| addr.port())
+    }
+
+    /// The SHA-256 fingerprint of the certificate its MQTT over TLS shows
+    /// (`AB:CD:...`; `None` without TLS).
+    #[getter]
+    fn mqtt_fingerprint(&self) -> Option<String> {
+        self.inner.mqtt_fingerprint().map(|f| f.to_string())
+    }
+
+    /// Shows a new certificate on MQTT over TLS from now on; returns its
+    /// fingerprint (`SimulatorError` without TLS).
+    fn rotate_mqtt_certificate(&self) -> PyResult<String> {
+        Ok(self.inner.rotate_mqtt_certificate()?.to_string())
     }
 
     /// Request statistics and the write log as JSON text.

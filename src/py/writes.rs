@@ -163,7 +163,7 @@ impl PyLimits {
 }
 
 /// An exception class defined in `victron_gx_modbus.errors`, called with `args`.
-fn python_error<'py, A>(py: Python<'py>, class: &str, args: A) -> PyErr
+pub(super) fn python_error<'py, A>(py: Python<'py>, class: &str, args: A) -> PyErr
 where
     A: pyo3::call::PyCallArgs<'py>,
 {

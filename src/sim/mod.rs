@@ -9,6 +9,7 @@ mod scenario;
 mod server;
 mod site;
 mod stats;
+mod tls;
 mod twins;
 
 pub use faults::{Malformation, ReplyFault};

@@ -10,26 +10,33 @@
 //! `ProductId`, `FirmwareVersion`, `Serial`, `CustomName`: what the scenario
 //! gives), then `N/<portal>/full_publish_completed`.
 //! With a password set, a connection without it is refused (CONNACK 4/5),
-//! as on a GX whose security profile asks for one.
+//! as on a GX whose security profile asks for one. The same broker serves
+//! plaintext and, on its own port, TLS with the face's certificate.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use std::time::Duration;
 
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4::{ConnAck, Packet, Publish, SubAck, UnsubAck};
 use rumqttc::mqttbytes::{Error as CodecError, QoS};
 use rumqttc::{ConnectReturnCode, SubscribeReasonCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::server::{DeviceInfo, Job};
+use super::tls::Certificate;
 use crate::mqtt::{payload, topic_matches, value_topic, ECHO_OPTION, FIRMWARE_PATH};
 use crate::unit_ids::UNIT_ID_TABLE;
 
 /// Largest packet accepted from a client.
 const MAX_PACKET: usize = 1 << 16;
+
+/// How long a client may take over the TLS handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// The GX's own services: their D-Bus names carry no suffix.
 const GX_SERVICES: &[&str] = &["system", "settings", "hub4", "platform"];
@@ -165,9 +172,11 @@ impl MqttFace {
     }
 }
 
-/// Accepts MQTT clients until shutdown.
+/// Accepts MQTT clients until shutdown: plaintext, or over TLS with the
+/// certificate shown at the time of the connection.
 pub(super) async fn accept_loop(
     listener: TcpListener,
+    tls: Option<Arc<Certificate>>,
     face: Arc<MqttFace>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -177,8 +186,13 @@ pub(super) async fn accept_loop(
             _ = shutdown.changed() => break,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
                 face.connections.fetch_add(1, Ordering::Relaxed);
-                connections.spawn(serve(stream, Arc::clone(&face)));
+                let face = Arc::clone(&face);
+                match &tls {
+                    None => connections.spawn(serve(stream, face)),
+                    Some(certificate) => connections.spawn(serve_tls(stream, certificate.acceptor(), face)),
+                };
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -186,9 +200,18 @@ pub(super) async fn accept_loop(
     connections.shutdown().await;
 }
 
+/// One client over TLS: the handshake (bounded), then the packet loop. A
+/// client that refuses the certificate or speaks no TLS is just dropped.
+async fn serve_tls(stream: TcpStream, acceptor: tokio_rustls::TlsAcceptor, face: Arc<MqttFace>) {
+    match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => serve(stream, face).await,
+        Ok(Err(err)) => log::debug!("GX simulator MQTT: TLS handshake failed: {err}"),
+        Err(_) => log::debug!("GX simulator MQTT: TLS handshake timed out"),
+    }
+}
+
 /// One client connection: a packet loop until it disconnects or misbehaves.
-async fn serve(mut stream: TcpStream, face: Arc<MqttFace>) {
-    let _ = stream.set_nodelay(true);
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, face: Arc<MqttFace>) {
     let mut input = BytesMut::with_capacity(4096);
     let mut filters: Vec<String> = Vec::new();
     let mut connected = false;
@@ -269,14 +292,16 @@ async fn serve(mut stream: TcpStream, face: Arc<MqttFace>) {
     }
 }
 
-async fn send(stream: &mut TcpStream, packets: &[Packet]) -> std::io::Result<()> {
+async fn send<S: AsyncWrite + Unpin>(stream: &mut S, packets: &[Packet]) -> std::io::Result<()> {
     let mut buffer = BytesMut::new();
     for packet in packets {
         packet
             .write(&mut buffer, MAX_PACKET)
             .map_err(|err| std::io::Error::other(err.to_string()))?;
     }
-    stream.write_all(&buffer).await
+    stream.write_all(&buffer).await?;
+    // TLS holds what it has not sent yet until flushed.
+    stream.flush().await
 }
 
 /// The `full-publish-completed-echo` option of a keepalive's payload, e.g.

@@ -26,9 +26,11 @@ use super::gx::{Gx, Outcome};
 use super::mqtt::{self, MqttFace};
 use super::scenario::{DeviceIdentity, Scenario, ScenarioError};
 use super::stats::Stats;
+use super::tls::Certificate;
 use crate::discovery::gx_firmware;
 use crate::frame::{read_frame, Frame};
 use crate::ledger::{self, LedgerError};
+use crate::mqtt::Fingerprint;
 use crate::rng::Rng;
 use crate::sync::lock;
 
@@ -54,11 +56,15 @@ pub struct SimConfig {
 }
 
 /// The simulator's MQTT face (see [`crate::mqtt`] for the topics; `Debug`
-/// hides the password).
+/// hides the password): plaintext, TLS with a self-signed certificate made
+/// at start (as a GX's), or both.
 #[derive(Clone)]
 pub struct MqttConfig {
-    /// Address to listen on (loopback; port 0 picks one).
-    pub bind: SocketAddr,
+    /// Address of plaintext MQTT (loopback; port 0 picks one); `None`: no
+    /// plaintext, as on a GX whose interface offers TLS only.
+    pub bind: Option<SocketAddr>,
+    /// Address of MQTT over TLS (port 0 picks one); `None`: no TLS.
+    pub tls_bind: Option<SocketAddr>,
     /// Password clients must send (`None`: none asked).
     pub password: Option<String>,
 }
@@ -67,6 +73,7 @@ impl std::fmt::Debug for MqttConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MqttConfig")
             .field("bind", &self.bind)
+            .field("tls_bind", &self.tls_bind)
             .field("password", &crate::mqtt::redacted(self.password.as_deref()))
             .finish()
     }
@@ -105,6 +112,9 @@ pub enum SimError {
         /// The OS error.
         source: io::Error,
     },
+    /// The MQTT face's certificate could not be made, or the face has no TLS.
+    #[error("MQTT over TLS: {0}")]
+    Tls(String),
     /// A control named something the scenario does not have.
     #[error("{0}")]
     Control(String),
@@ -186,6 +196,9 @@ impl Shared {
 pub struct Simulator {
     addr: SocketAddr,
     mqtt_addr: Option<SocketAddr>,
+    mqtt_tls_addr: Option<SocketAddr>,
+    /// The MQTT face's TLS certificate, when it serves TLS.
+    certificate: Option<Arc<Certificate>>,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -252,22 +265,39 @@ impl Simulator {
             shutdown.subscribe(),
         ));
         let mut tasks = vec![service, accept];
-        let mut mqtt_addr = None;
-        if let Some((listener, face)) = mqtt {
-            mqtt_addr = listener.local_addr().ok();
-            tasks.push(tokio::spawn(mqtt::accept_loop(
-                listener,
-                face,
-                shutdown.subscribe(),
-            )));
+        let (mut mqtt_addr, mut mqtt_tls_addr, mut certificate) = (None, None, None);
+        if let Some(face) = mqtt {
+            mqtt_addr = face.plain.as_ref().and_then(|l| l.local_addr().ok());
+            if let Some((listener, cert)) = &face.tls {
+                mqtt_tls_addr = listener.local_addr().ok();
+                certificate = Some(Arc::clone(cert));
+            }
+            if let Some(listener) = face.plain {
+                tasks.push(tokio::spawn(mqtt::accept_loop(
+                    listener,
+                    None,
+                    Arc::clone(&face.face),
+                    shutdown.subscribe(),
+                )));
+            }
+            if let Some((listener, cert)) = face.tls {
+                tasks.push(tokio::spawn(mqtt::accept_loop(
+                    listener,
+                    Some(cert),
+                    face.face,
+                    shutdown.subscribe(),
+                )));
+            }
         }
         log::info!(
-            "GX simulator '{}' listening on {addr} (MQTT: {mqtt_addr:?})",
+            "GX simulator '{}' listening on {addr} (MQTT: {mqtt_addr:?}, over TLS: {mqtt_tls_addr:?})",
             config.scenario.name
         );
         Ok(Self {
             addr,
             mqtt_addr,
+            mqtt_tls_addr,
+            certificate,
             shared,
             shutdown,
             tasks: Mutex::new(tasks),
@@ -279,9 +309,31 @@ impl Simulator {
         self.addr
     }
 
-    /// The address of its MQTT face, when it has one.
+    /// The address of its plaintext MQTT face, when it has one.
     pub fn mqtt_addr(&self) -> Option<SocketAddr> {
         self.mqtt_addr
+    }
+
+    /// The address of its MQTT face over TLS, when it has one.
+    pub fn mqtt_tls_addr(&self) -> Option<SocketAddr> {
+        self.mqtt_tls_addr
+    }
+
+    /// The SHA-256 fingerprint of the certificate its MQTT over TLS shows.
+    pub fn mqtt_fingerprint(&self) -> Option<Fingerprint> {
+        self.certificate.as_ref().map(|c| c.fingerprint())
+    }
+
+    /// Makes its MQTT over TLS show a new certificate from now on (as a
+    /// reset or replaced GX would); returns the new fingerprint.
+    /// [`SimError::Tls`] when it serves no TLS.
+    pub fn rotate_mqtt_certificate(&self) -> Result<Fingerprint, SimError> {
+        match &self.certificate {
+            Some(certificate) => certificate.rotate(),
+            None => Err(SimError::Tls(
+                "the simulator serves no MQTT over TLS".to_owned(),
+            )),
+        }
     }
 
     /// A copy of the request statistics.
@@ -403,14 +455,28 @@ impl Drop for Simulator {
     }
 }
 
+/// The MQTT face's listeners and what they serve.
+struct MqttListeners {
+    plain: Option<TcpListener>,
+    tls: Option<(TcpListener, Arc<Certificate>)>,
+    face: Arc<MqttFace>,
+}
+
 /// Binds the MQTT face; its portal ID is the GX's serial, as on a GX.
 async fn mqtt_listener(
     config: &MqttConfig,
     scenario: &Scenario,
     jobs: mpsc::UnboundedSender<Job>,
     connections: Arc<AtomicU64>,
-) -> Result<(TcpListener, Arc<MqttFace>), SimError> {
-    let listener = bind(config.bind).await?;
+) -> Result<MqttListeners, SimError> {
+    let plain = match config.bind {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    let tls = match config.tls_bind {
+        Some(addr) => Some((bind(addr).await?, Arc::new(Certificate::generate()?))),
+        None => None,
+    };
     let system = scenario.devices.iter().find(|d| d.service == "system");
     let portal = system
         .and_then(|d| d.serial.clone())
@@ -428,7 +494,11 @@ async fn mqtt_listener(
         jobs,
         connections,
     };
-    Ok((listener, Arc::new(face)))
+    Ok(MqttListeners {
+        plain,
+        tls,
+        face: Arc::new(face),
+    })
 }
 
 async fn service_loop(

@@ -29,7 +29,8 @@ CLI = [sys.executable, "-m", "victron_gx_modbus"]
 # Interpreters the README may name before `-m victron_gx_modbus`.
 README_PYTHONS = {"python", "python3", ".venv/bin/python"}
 # Placeholders of a synopsis such as `simulate --scenario NAME [--port P]`.
-PLACEHOLDERS = {"NAME": "three-phase", "P": "0", "X": "5", "Y": "1", "PW": "s3cret"}
+# FP: a fingerprint the checks replace with the simulator's.
+PLACEHOLDERS = {"NAME": "three-phase", "P": "0", "X": "5", "Y": "1", "PW": "s3cret", "FP": "AB" * 32}
 DEMO = "single-phase-ess"  # the scenario of `scripts/develop`, which the README's examples talk to
 UNBUFFERED = {**os.environ, "PYTHONUNBUFFERED": "1"}
 TIMEOUT = 60.0
@@ -119,6 +120,10 @@ def test_a_scenario_file_is_accepted(tmp_path: Path) -> None:
         (["simulate", "--host", "fe80::1%eth0"], "'fe80::1%eth0'"),
         (["simulate", "--scenario", "nope"], "'nope'"),
         (["simulate", "--scenario", "missing.json"], "'missing.json'"),
+        (["simulate", "--mqtt-tls-port", "70000"], "'70000'"),
+        (["scan", "x", "--mqtt", "--mqtt-fingerprint", "AB:CD"], "'AB:CD'"),
+        (["scan", "x", "--mqtt", "--mqtt-fingerprint", "AB" * 31 + "A:B"], "SHA-256"),
+        (["scan", "x", "--mqtt", "--mqtt-tls-port", "0"], "'0'"),
         (["write", "x", "227", "vebus", "mode", "3"], "--ac-voltage"),
         ([*WRITE, "--ac-current", "0"], "'0'"),
         ([*WRITE, "--ac-voltage", "5"], "ac-voltage"),
@@ -303,17 +308,24 @@ async def _check_ledger(args: argparse.Namespace, argv: list[str]) -> None:
 
 
 def _with_mqtt(sim: Simulator, argv: list[str], target: str) -> list[str]:
-    """`argv` with its `--mqtt [HOST[:PORT]]` pointed at the simulator's MQTT face."""
+    """`argv` with its `--mqtt [HOST[:PORT]]` pointed at the simulator's MQTT faces (and certificate)."""
     index = argv.index("--mqtt")
     rest = argv[index + 1 :]
     if target and rest and rest[0] == target:
         rest = rest[1:]
-    return [*argv[:index], *rest, "--mqtt", f"{sim.host}:{sim.mqtt_port}"]
+    if "--mqtt-fingerprint" in rest:
+        at = rest.index("--mqtt-fingerprint") + 1
+        rest[at] = sim.mqtt_fingerprint or ""
+    tls = ["--mqtt-no-tls"] if sim.mqtt_tls_port is None else ["--mqtt-tls-port", str(sim.mqtt_tls_port)]
+    return [*argv[:index], *rest, "--mqtt", f"{sim.host}:{sim.mqtt_port}", *tls]
 
 
 async def _check_scan(args: argparse.Namespace, argv: list[str]) -> None:
     mqtt_port = None if args.mqtt is None else 0
-    async with Simulator(DEMO, mqtt_port=mqtt_port, mqtt_password=args.mqtt_password) as sim:
+    tls_port = 0 if args.mqtt_fingerprint is not None else None
+    async with Simulator(
+        DEMO, mqtt_port=mqtt_port, mqtt_password=args.mqtt_password, mqtt_tls_port=tls_port
+    ) as sim:
         devices = len(await sim.devices())
         run = _at(sim, argv)
         if args.mqtt is not None:
@@ -339,6 +351,10 @@ async def _check_scan(args: argparse.Namespace, argv: list[str]) -> None:
             assert re.fullmatch(f"background: {phase}", lines.pop()), out
         if args.mqtt is not None:
             assert re.fullmatch(r"mqtt: \d+ devices, \d+ requests, 0 failed, \d+ ms", lines.pop()), out
+        if args.mqtt_fingerprint is not None:
+            assert re.fullmatch(
+                r"MQTT over TLS, certificate SHA-256 fingerprint [0-9A-F:]{95}", lines.pop()
+            ), out
         elif args.background:
             assert re.fullmatch(f"{args.mode}: {phase}", lines.pop()), out
         assert lines[0].startswith("GX serial ")
@@ -377,6 +393,29 @@ async def _check_watch_json(argv: list[str]) -> None:
     assert not any(p["connection_lost"] for p in polls)
     assert len(polls[0]["changed"]) > 100
     assert all(re.fullmatch(r"\d+/\w+/\w+", key) for key in polls[0]["changed"])
+
+
+async def test_scan_shows_the_fingerprint_then_trusts_it() -> None:
+    async with asyncio.timeout(TIMEOUT), Simulator(DEMO, mqtt_port=0, mqtt_tls_port=0) as sim:
+        base = ["scan", f"{sim.host}:{sim.port}", "--mqtt", f"{sim.host}:{sim.mqtt_port}"]
+        base += ["--mqtt-tls-port", str(sim.mqtt_tls_port)]
+        shown = sim.mqtt_fingerprint
+        assert shown is not None
+        async with _cli(*base) as first:
+            out, err = await first.communicate()
+        trusted = await _run([*base, "--mqtt-fingerprint", shown.replace(":", "").lower()])
+        rotated = sim.rotate_mqtt_certificate()
+        async with _cli(*base, "--mqtt-fingerprint", shown) as changed:
+            changed_out, changed_err = await changed.communicate()
+    assert first.returncode == 0
+    assert f"--mqtt-fingerprint {shown}" in err.decode()
+    assert "fell back to the quick scan" in err.decode()
+    assert out.decode().splitlines()[-1].startswith("quick: ")
+    assert f"MQTT over TLS, certificate SHA-256 fingerprint {shown}" in trusted
+    assert trusted.splitlines()[-1].startswith("mqtt: ")
+    assert changed.returncode == 1
+    assert changed_out == b""
+    assert f"certificate changed: SHA-256 fingerprint {rotated}, trusted {shown}" in changed_err.decode()
 
 
 async def test_piped_scan_progress_is_plain_lines() -> None:
@@ -421,6 +460,11 @@ async def _check_simulate(args: argparse.Namespace, argv: list[str]) -> None:
         heading = next(line for line in started if " listening on " in line)
         if args.mqtt_port is not None:
             assert any(line.startswith("GX MQTT ") for line in started), started
+        if args.mqtt_tls_port is not None:
+            assert any(line.startswith("GX MQTT over TLS on ") for line in started), started
+            assert any(
+                re.fullmatch(r"  certificate SHA-256 fingerprint [0-9A-F:]{95}\n", line) for line in started
+            )
         assert any(line.startswith("  unit ") for line in started), started
         reader, writer = await asyncio.open_connection(*_args.address(heading.split()[-1]))
         writer.write(struct.pack(">HHHBBHH", 1, 0, 6, 100, 3, 800, 6))  # unit 100: the GX's serial

@@ -218,6 +218,8 @@ async def test_skipping_the_password_uses_the_quick_scan(hass: HomeAssistant) ->
             "port": sim.mqtt_port,
             "password": None,
             "portal_id": None,
+            "tls_port": 8883,
+            "fingerprint": None,
         }
         assert await hass.config_entries.async_unload(entry.entry_id)
 
