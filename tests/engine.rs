@@ -35,7 +35,12 @@ async fn scanned_poller(sim: &Simulator, slow_every: u64) -> (Transport, ScanRes
 
 async fn run_scan(sim: &Simulator, mode: ScanMode) -> ScanResult {
     let ledger = embedded().expect("ledger");
-    let t = transport(sim);
+    // Every request of a scan gets an answer (a reply or an exception): the timeout
+    // only has to outlast a busy machine (500 ms did not, with five builds running).
+    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
+    config.max_rate = 0.0;
+    config.request_timeout = Duration::from_secs(3);
+    let t = Transport::new(config);
     let result = scan(&t, ledger, mode, Arc::new(|_| {}))
         .await
         .expect("scan");
