@@ -101,6 +101,11 @@ class SweepFigures:
     runs: list[dict[str, float]]
 
 
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs (the runs share their keys, the figures' field names)."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 class Simulated:
     """The simulator in a process of its own (`python -m victron_gx_modbus simulate`)."""
 
@@ -171,20 +176,7 @@ async def measure_polls(scenario: str, polls: int, runs: int, gap: float) -> Pol
     finally:
         sim.stop()
 
-    def median(key: str) -> float:
-        return statistics.median(run[key] for run in measured)
-
-    return PollFigures(
-        scenario=scenario,
-        registers=registers,
-        requests_per_poll=median("requests_per_poll"),
-        wall_ms_per_poll=median("wall_ms_per_poll"),
-        core_ms_per_poll=median("core_ms_per_poll"),
-        python_ms_per_poll=median("python_ms_per_poll"),
-        core_us_per_request=median("core_us_per_request"),
-        python_us_per_request=median("python_us_per_request"),
-        runs=measured,
-    )
+    return PollFigures(scenario=scenario, registers=registers, **medians(measured), runs=measured)
 
 
 async def _poll_every_second(client: Client, start: float, sent: list[int]) -> None:
@@ -261,19 +253,7 @@ async def measure_sweep(scenario: str, rate: float, seconds: int, runs: int) -> 
     finally:
         sim.stop()
 
-    def median(key: str) -> float:
-        return statistics.median(run[key] for run in measured)
-
-    return SweepFigures(
-        scenario=scenario,
-        rate=rate,
-        probes_per_s=median("probes_per_s"),
-        core_ms_per_s=median("core_ms_per_s"),
-        python_ms_per_s=median("python_ms_per_s"),
-        total_ms_per_s=median("total_ms_per_s"),
-        progress_events_per_s=median("progress_events_per_s"),
-        runs=measured,
-    )
+    return SweepFigures(scenario=scenario, rate=rate, **medians(measured), runs=measured)
 
 
 def _options() -> argparse.Namespace:

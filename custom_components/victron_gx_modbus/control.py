@@ -78,8 +78,6 @@ class VictronGxControl(VictronGxEntity):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """A poll that read the register again (or lost it) replaces the read-back value."""
-        data = self.coordinator.data
-        if self._register_id in data.changed or self._register_id in data.unavailable:
-            self._has_read_back = False
+        """The register changed, or the GX was lost or came back: the polled value replaces the read-back."""
+        self._has_read_back = False
         super()._handle_coordinator_update()

@@ -44,10 +44,11 @@ class VictronGxCoordinator(DataUpdateCoordinator[PollData]):
     """Polls one GX; an unreachable GX fails the update, so every entity goes unavailable.
 
     Home Assistant's coordinator logs the failure once and the recovery once.
-    A listener whose context is a register id hears of a poll only when that
-    register's value or availability changed, or when the GX was lost or came
-    back (then every listener does); a listener without context hears of every
-    update.
+    This is the one place where polls are filtered: a listener whose context
+    is a register id hears of a poll only when that register's value or
+    availability changed, or when the GX was lost or came back (then every
+    listener does); a listener without context hears of every update. The
+    entities write their state whenever they are told.
     """
 
     config_entry: ConfigEntry[Any]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -18,7 +17,12 @@ if TYPE_CHECKING:
 
 
 class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
-    """A register's entity; it writes its state only when its value or availability changed."""
+    """A register's entity.
+
+    It listens with its register id as context, so the coordinator calls it
+    (and it writes its state) only when a poll changed the register's value
+    or availability, or when the GX was lost or came back.
+    """
 
     _attr_has_entity_name = True
 
@@ -32,7 +36,6 @@ class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
             identifiers={(DOMAIN, device_identifier(gx_serial, register.unit, register.service))}
         )
         self._attr_entity_registry_enabled_default = register.enabled_default
-        self._written_available: bool | None = None
 
     @property
     def available(self) -> bool:
@@ -43,16 +46,3 @@ class VictronGxEntity(CoordinatorEntity[VictronGxCoordinator]):
     def raw_value(self) -> RegisterValue:
         """The register's decoded value from the last poll (None: not available at the GX)."""
         return self.coordinator.data.values.get(self._register_id)
-
-    async def async_added_to_hass(self) -> None:
-        """Remember the availability of the state written when the entity is added."""
-        await super().async_added_to_hass()
-        self._written_available = self.available
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when the value or the availability changed."""
-        available = self.available
-        if available != self._written_available or self._register_id in self.coordinator.data.changed:
-            self._written_available = available
-            self.async_write_ha_state()

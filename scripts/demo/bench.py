@@ -3,10 +3,12 @@
 `python -m demo.bench [--scenarios three-phase,large] [--seconds 60] [--json]`
 (run by `scripts/bench`). For each scenario it starts the simulator (5 ms
 latency) and a Home Assistant of its own (a fresh config folder, loopback
-only), adds the GX through the config flow at a 5 s interval, waits until
-the background sweep after the set-up has ended (about ten minutes; the
-figures are the steady state), and measures over whole poll cycles, first
-with the default-enabled entities, then with every entity enabled:
+only), adds the GX through the config flow at a 5 s interval and measures
+over whole poll cycles: with the default-enabled entities while the
+background sweep after the set-up runs (it must still run when the
+measurement ends), then, once the sweep has ended (about ten minutes), the
+steady state with the default-enabled entities and with every entity
+enabled:
 
 - Home Assistant's process CPU per second (every thread, from /proc
   schedstat), per 5 s window: the median (Home Assistant's own periodic
@@ -48,6 +50,9 @@ LATENCY_MS = 5.0
 ENABLE_RELOAD_WAIT_S = 40.0  # Home Assistant reloads an entry 30 s after entities are enabled
 SWEEP_WAIT_S = 20 * 60.0  # the sweep after a set-up takes about ten minutes at 5 requests/s
 SETTLE_S = 30.0  # after a set-up, before measuring: the registries are saved about 10 s later
+DEFAULTS = "default-enabled entities"
+EVERY = "every entity"
+DURING_SWEEP = "defaults, during the sweep"
 
 
 @dataclass
@@ -108,6 +113,38 @@ async def _wait_for_sweep(api: HomeAssistantApi, ws: Websocket, entry_id: str) -
             await ws.count_events_for(30)
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What an idle Home Assistant without the integration costs, measured the same way."""
+
+    cpu_ms_per_s: float
+    loop_ms_per_cycle: float
+
+
+async def _selection(
+    hass_pid: int, ws: Websocket, entry_id: str, scenario: str, selection: str, cycles: int, idle: Baseline
+) -> Figures:
+    """Measure the entry's enabled entities over `cycles` poll cycles, `SETTLE_S` from now."""
+    ours = await ws.entry_entities(entry_id)
+    ws.entity_ids = {e["entity_id"] for e in ours if not e.get("disabled_by")}
+    await asyncio.sleep(SETTLE_S)  # past the registries' delayed saves after a set-up
+    cpu, windows, writes = await _measure(hass_pid, ws, cycles)
+    loop = [max(w - idle.loop_ms_per_cycle, 0.0) for w in windows]
+    return Figures(
+        scenario=scenario,
+        selection=selection,
+        entities=len(ours),
+        enabled=len(ws.entity_ids),
+        cpu_ms_per_s=round(statistics.median(cpu), 2),
+        cpu_ms_per_s_mean=round(statistics.mean(cpu), 2),
+        idle_cpu_ms_per_s=round(idle.cpu_ms_per_s, 2),
+        loop_ms_per_cycle_median=round(statistics.median(loop), 2),
+        loop_ms_per_cycle_max=round(max(loop), 2),
+        state_writes_per_cycle=round(writes, 1),
+        cycles=cycles,
+    )
+
+
 async def _scenario(scenario: str, cycles: int) -> list[Figures]:
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="vgm-bench-ha-"))
@@ -126,35 +163,19 @@ async def _scenario(scenario: str, cycles: int) -> list[Figures]:
                 ws = await api.websocket()
                 await ws.subscribe_state_changes()
                 await asyncio.sleep(10)  # let start-up settle
-                idle_cpu_windows, idle_windows, _ = await _measure(hass.pid, ws, cycles)
-                idle_cpu = statistics.median(idle_cpu_windows)
-                idle_loop = statistics.median(idle_windows)
-                entry = await api.add_gx(gx.host, gx.port)
-                await _wait_for_sweep(api, ws, entry["entry_id"])
-                for selection in ("default-enabled entities", "every entity"):
-                    if selection == "every entity":
-                        await ws.enable_every_entity(entry["entry_id"])
-                        await asyncio.sleep(ENABLE_RELOAD_WAIT_S)
-                    ours = await ws.entry_entities(entry["entry_id"])
-                    ws.entity_ids = {e["entity_id"] for e in ours if not e.get("disabled_by")}
-                    await asyncio.sleep(SETTLE_S)  # past the registries' delayed saves after a set-up
-                    cpu, windows, writes = await _measure(hass.pid, ws, cycles)
-                    loop = [max(w - idle_loop, 0.0) for w in windows]
-                    results.append(
-                        Figures(
-                            scenario=scenario,
-                            selection=selection,
-                            entities=len(ours),
-                            enabled=len(ws.entity_ids),
-                            cpu_ms_per_s=round(statistics.median(cpu), 2),
-                            cpu_ms_per_s_mean=round(statistics.mean(cpu), 2),
-                            idle_cpu_ms_per_s=round(idle_cpu, 2),
-                            loop_ms_per_cycle_median=round(statistics.median(loop), 2),
-                            loop_ms_per_cycle_max=round(max(loop), 2),
-                            state_writes_per_cycle=round(writes, 1),
-                            cycles=cycles,
-                        )
-                    )
+                idle_cpu, idle_loop, _ = await _measure(hass.pid, ws, cycles)
+                idle = Baseline(statistics.median(idle_cpu), statistics.median(idle_loop))
+                entry_id = (await api.add_gx(gx.host, gx.port))["entry_id"]
+                sweeping = await _selection(hass.pid, ws, entry_id, scenario, DURING_SWEEP, cycles, idle)
+                if await api.sweep_percent(entry_id) >= 100:  # noqa: PLR2004 - percent
+                    msg = f"{scenario}: the sweep ended before its measurement did"
+                    raise RuntimeError(msg)
+                await _wait_for_sweep(api, ws, entry_id)
+                results.append(await _selection(hass.pid, ws, entry_id, scenario, DEFAULTS, cycles, idle))
+                await ws.enable_every_entity(entry_id)
+                await asyncio.sleep(ENABLE_RELOAD_WAIT_S)
+                results.append(await _selection(hass.pid, ws, entry_id, scenario, EVERY, cycles, idle))
+                results.append(sweeping)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     return results
@@ -168,7 +189,7 @@ async def _run(args: argparse.Namespace) -> int:
         if not args.json:
             for f in figures:
                 print(
-                    f"HA        {f.scenario:<16} {f.selection:<25} {f.enabled:>5}/{f.entities} entities: "
+                    f"HA        {f.scenario:<16} {f.selection:<26} {f.enabled:>5}/{f.entities} entities: "
                     f"CPU {f.cpu_ms_per_s:5.2f} ms/s median, {f.cpu_ms_per_s_mean:5.2f} mean "
                     f"(idle {f.idle_cpu_ms_per_s:.2f}), "
                     f"loop {f.loop_ms_per_cycle_median:5.2f} ms/cycle median "
