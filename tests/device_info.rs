@@ -5,44 +5,16 @@
 //! named from the compiled-in product table. Against the simulator over
 //! loopback TCP, on every bundled scenario.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use victron_gx_modbus::discovery::{scan, FoundDevice, ScanMode, ScanResult};
 use victron_gx_modbus::firmware::{firmware_text, FirmwareStyle};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::mqtt::{
-    instance_of_unit, read_services, scan_with_mqtt, MqttOptions, Security, FACT_PATHS,
-};
+use victron_gx_modbus::mqtt::{instance_of_unit, read_services, scan_with_mqtt, FACT_PATHS};
 use victron_gx_modbus::products::product_name;
-use victron_gx_modbus::sim::{DeviceInfo, MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
-use victron_gx_modbus::transport::{Transport, TransportConfig};
-
-async fn start(name: &str) -> Simulator {
-    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
-    config.service_time = Duration::ZERO;
-    config.mqtt = Some(MqttConfig {
-        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        tls_bind: None,
-        password: None,
-    });
-    Simulator::start(config).await.expect("simulator")
-}
-
-fn transport(sim: &Simulator) -> Transport {
-    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
-    config.max_rate = 0.0;
-    Transport::new(config)
-}
-
-fn options(sim: &Simulator) -> MqttOptions {
-    let addr = sim.mqtt_addr().expect("mqtt face");
-    let mut options = MqttOptions::new(addr.ip().to_string());
-    options.port = addr.port();
-    options.security = Security::Plaintext;
-    options
-}
+use victron_gx_modbus::sim::{DeviceInfo, BUNDLED};
 
 /// The simulated device a found device is (same service, same instance).
 fn simulated<'a>(devices: &'a [DeviceInfo], found: &FoundDevice) -> &'a DeviceInfo {
@@ -90,12 +62,13 @@ async fn over_mqtt_every_device_is_named_as_the_gx_publishes_it() {
     let mut problems = Vec::new();
     let mut named = 0;
     for (name, _) in BUNDLED {
-        let sim = start(name).await;
-        let t = transport(&sim);
+        let sim = common::start_with_mqtt(name, None).await;
+        let t = common::patient_transport(&sim);
         let ledger = embedded().expect("ledger");
-        let (result, discovery) = scan_with_mqtt(&t, ledger, &options(&sim), Arc::new(|_| {}))
-            .await
-            .expect("scan");
+        let (result, discovery) =
+            scan_with_mqtt(&t, ledger, &common::plaintext_mqtt(&sim), Arc::new(|_| {}))
+                .await
+                .expect("scan");
         t.close().await;
         assert_eq!(discovery.used, "mqtt", "{name}: {:?}", discovery.fallback);
         let devices = sim.devices().await.expect("devices");
@@ -141,8 +114,10 @@ async fn over_mqtt_every_device_is_named_as_the_gx_publishes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_carries_every_published_fact_joined_to_its_unit() {
-    let sim = start("large").await;
-    let list = read_services(&options(&sim)).await.expect("list");
+    let sim = common::start_with_mqtt("large", None).await;
+    let list = read_services(&common::plaintext_mqtt(&sim))
+        .await
+        .expect("list");
     let devices = sim.devices().await.expect("devices");
     // One topic per published fact; the system's serial is the portal ID.
     let published = |d: &DeviceInfo| {
@@ -203,8 +178,8 @@ async fn without_mqtt_the_product_id_registers_name_their_devices() {
     let mut problems = Vec::new();
     let mut named = 0;
     for name in ["three-phase", "large", "boat"] {
-        let sim = start(name).await;
-        let t = transport(&sim);
+        let sim = common::start_with_mqtt(name, None).await;
+        let t = common::patient_transport(&sim);
         let result: ScanResult = scan(
             &t,
             embedded().expect("ledger"),

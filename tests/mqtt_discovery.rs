@@ -16,7 +16,7 @@ use victron_gx_modbus::mqtt::{
     read_services, scan_listed, scan_with_mqtt, ListedUnits, MqttError, MqttOptions, Security,
     ServiceList,
 };
-use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator, BUNDLED};
+use victron_gx_modbus::sim::{MqttConfig, Simulator, BUNDLED};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 
 /// Failed requests an older GX still costs over MQTT, where its MQTT cannot
@@ -35,25 +35,6 @@ fn allowed_failures(scenario: &str) -> u64 {
     }
 }
 
-async fn start(name: &str, password: Option<&str>) -> Simulator {
-    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
-    config.service_time = Duration::ZERO;
-    config.mqtt = Some(MqttConfig {
-        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        tls_bind: None,
-        password: password.map(str::to_owned),
-    });
-    Simulator::start(config).await.expect("simulator")
-}
-
-fn options(sim: &Simulator) -> MqttOptions {
-    let addr = sim.mqtt_addr().expect("mqtt face");
-    let mut options = MqttOptions::new(addr.ip().to_string());
-    options.port = addr.port();
-    options.security = Security::Plaintext;
-    options
-}
-
 async fn exact_scan(sim: &Simulator, list: &ServiceList) -> ScanResult {
     let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
     config.max_rate = 0.0;
@@ -70,9 +51,11 @@ async fn exact_scan(sim: &Simulator, list: &ServiceList) -> ScanResult {
 async fn mqtt_discovery_finds_every_device_without_a_failed_request() {
     let mut problems = Vec::new();
     for (name, _) in BUNDLED {
-        let sim = start(name, None).await;
+        let sim = common::start_with_mqtt(name, None).await;
         let started = Instant::now();
-        let list = read_services(&options(&sim)).await.expect("service list");
+        let list = read_services(&common::plaintext_mqtt(&sim))
+            .await
+            .expect("service list");
         let mqtt_ms = started.elapsed().as_secs_f64() * 1000.0;
         let result = exact_scan(&sim, &list).await;
         let (all, got) = (expected(&sim).await, found(&result));
@@ -105,8 +88,8 @@ async fn mqtt_discovery_finds_every_device_without_a_failed_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gx_password_is_required_when_set() {
-    let sim = start("single-phase-ess", Some("s3cret")).await;
-    let mut opts = options(&sim);
+    let sim = common::start_with_mqtt("single-phase-ess", Some("s3cret")).await;
+    let mut opts = common::plaintext_mqtt(&sim);
     let err = read_services(&opts).await.expect_err("no password");
     assert!(matches!(err, MqttError::BadCredentials(_)), "{err:?}");
     opts.password = Some("wrong".to_owned());
@@ -124,8 +107,11 @@ async fn the_gx_password_is_required_when_set() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unplugged_device_is_listed_inactive_and_not_scanned() {
-    let sim = start("single-phase-ess", None).await;
-    let before = read_services(&options(&sim)).await.expect("list").active();
+    let sim = common::start_with_mqtt("single-phase-ess", None).await;
+    let before = read_services(&common::plaintext_mqtt(&sim))
+        .await
+        .expect("list")
+        .active();
     let tank = sim
         .devices()
         .await
@@ -134,7 +120,9 @@ async fn an_unplugged_device_is_listed_inactive_and_not_scanned() {
         .find(|d| d.service == "tank")
         .expect("tank");
     sim.set_present(&tank.id, false).await.expect("unplug");
-    let list = read_services(&options(&sim)).await.expect("list");
+    let list = read_services(&common::plaintext_mqtt(&sim))
+        .await
+        .expect("list");
     assert_eq!(list.services.len(), before.len());
     assert_eq!(list.active().len(), before.len() - 1);
     let result = exact_scan(&sim, &list).await;
@@ -194,8 +182,8 @@ async fn a_broker_without_this_portal_is_bounded_by_the_timeout() {
     // The simulator's broker with a portal ID no GX uses: it never publishes
     // that portal's service list, so the quiet period never starts and the
     // bound applies.
-    let sim = start("minimal", None).await;
-    let mut opts = options(&sim);
+    let sim = common::start_with_mqtt("minimal", None).await;
+    let mut opts = common::plaintext_mqtt(&sim);
     opts.portal_id = Some("nobody".to_owned());
     opts.timeout = Duration::from_millis(300);
     let err = read_services(&opts).await.expect_err("no list");
@@ -230,11 +218,11 @@ async fn a_scan_falls_back_to_the_quick_scan_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_without_an_active_service_is_no_list() {
-    let sim = start("minimal", None).await;
+    let sim = common::start_with_mqtt("minimal", None).await;
     for device in sim.devices().await.expect("devices") {
         sim.set_present(&device.id, false).await.expect("unplug");
     }
-    let err = read_services(&options(&sim))
+    let err = read_services(&common::plaintext_mqtt(&sim))
         .await
         .expect_err("nothing active");
     assert_eq!(err, MqttError::NoServiceList);
@@ -243,8 +231,10 @@ async fn a_list_without_an_active_service_is_no_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_already_read_is_scanned_as_given_without_another_mqtt_session() {
-    let sim = start("three-phase", None).await;
-    let list = read_services(&options(&sim)).await.expect("list");
+    let sim = common::start_with_mqtt("three-phase", None).await;
+    let list = read_services(&common::plaintext_mqtt(&sim))
+        .await
+        .expect("list");
     assert_eq!(sim.stats().mqtt_connections, 1);
     let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
     config.max_rate = 0.0;
@@ -290,12 +280,12 @@ async fn a_list_already_read_is_scanned_as_given_without_another_mqtt_session() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gx_without_834_gets_its_firmware_from_mqtt() {
-    let sim = start("pre-3.66", None).await;
+    let sim = common::start_with_mqtt("pre-3.66", None).await;
     let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
     config.max_rate = 0.0;
     let t = Transport::new(config);
     let ledger = embedded().expect("ledger");
-    let (result, _) = scan_with_mqtt(&t, ledger, &options(&sim), Arc::new(|_| {}))
+    let (result, _) = scan_with_mqtt(&t, ledger, &common::plaintext_mqtt(&sim), Arc::new(|_| {}))
         .await
         .expect("scan");
     assert_eq!(result.mode, "mqtt");

@@ -6,47 +6,23 @@
 mod common;
 
 use common::{expected, found};
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use victron_gx_modbus::codec::Value;
 use victron_gx_modbus::discovery::{scan, ScanMode, ScanResult};
 use victron_gx_modbus::ledger::embedded;
-use victron_gx_modbus::mqtt::{read_services, MqttOptions, Security};
+use victron_gx_modbus::mqtt::read_services;
 use victron_gx_modbus::plan::plan_all;
 use victron_gx_modbus::poll::Poller;
-use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator};
-use victron_gx_modbus::transport::{Transport, TransportConfig};
+use victron_gx_modbus::sim::Simulator;
+use victron_gx_modbus::transport::Transport;
 
 const OLD: [&str; 2] = ["old-firmware", "pre-3.66"];
 
-async fn start(name: &str) -> Simulator {
-    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
-    config.service_time = Duration::ZERO;
-    config.mqtt = Some(MqttConfig {
-        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        tls_bind: None,
-        password: None,
-    });
-    Simulator::start(config).await.expect("simulator")
-}
-
-fn transport(sim: &Simulator) -> Transport {
-    let mut config = TransportConfig::new("127.0.0.1", sim.addr().port());
-    config.max_rate = 0.0;
-    // Every request gets an answer here (a reply or an exception); the timeout only
-    // has to outlast a busy machine (500 ms did not, once, with four builds running).
-    config.request_timeout = Duration::from_secs(3);
-    Transport::new(config)
-}
-
 async fn modes(sim: &Simulator) -> Vec<ScanMode> {
-    let addr = sim.mqtt_addr().expect("mqtt face");
-    let mut options = MqttOptions::new(addr.ip().to_string());
-    options.port = addr.port();
-    options.security = Security::Plaintext;
-    let list = read_services(&options).await.expect("service list");
+    let list = read_services(&common::plaintext_mqtt(sim))
+        .await
+        .expect("service list");
     vec![
         ScanMode::Quick,
         ScanMode::Deep,
@@ -82,9 +58,9 @@ async fn poll(t: &Transport, result: &ScanResult) -> (u64, Vec<(String, String, 
 async fn polling_after_every_scan_mode_refuses_nothing() {
     let mut problems = Vec::new();
     for name in OLD {
-        let sim = start(name).await;
+        let sim = common::start_with_mqtt(name, None).await;
         for mode in modes(&sim).await {
-            let t = transport(&sim);
+            let t = common::patient_transport(&sim);
             let label = format!("{name} {mode:?}");
             let result = scan(
                 &t,
@@ -117,9 +93,9 @@ async fn polling_after_every_scan_mode_refuses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gx_without_834_keeps_the_registers_it_serves() {
-    let sim = start("pre-3.66").await;
+    let sim = common::start_with_mqtt("pre-3.66", None).await;
     for mode in modes(&sim).await {
-        let t = transport(&sim);
+        let t = common::patient_transport(&sim);
         let result = scan(&t, embedded().expect("ledger"), mode, Arc::new(|_| {}))
             .await
             .expect("scan");

@@ -375,19 +375,22 @@ pub async fn scan(
     })
 }
 
-fn new_device(unit: u8, service: &str) -> FoundDevice {
-    FoundDevice {
-        unit,
-        service: service.to_owned(),
-        product_id: None,
-        product_name: None,
-        name: None,
-        serial: None,
-        firmware: None,
-        registers: 0,
-        unsupported: Vec::new(),
-        unserved: Vec::new(),
-        phases: None,
+impl FoundDevice {
+    /// A device just found at `unit`, before validation fills in what it serves.
+    pub fn new(unit: u8, service: &str) -> Self {
+        Self {
+            unit,
+            service: service.to_owned(),
+            product_id: None,
+            product_name: None,
+            name: None,
+            serial: None,
+            firmware: None,
+            registers: 0,
+            unsupported: Vec::new(),
+            unserved: Vec::new(),
+            phases: None,
+        }
     }
 }
 
@@ -446,7 +449,7 @@ impl Scanner {
                 let result = match outcome {
                     Some(BlockResult::Words(_)) => {
                         found_now.fetch_add(1, Ordering::Relaxed);
-                        Probe::Hit(new_device(unit, service))
+                        Probe::Hit(FoundDevice::new(unit, service))
                     }
                     Some(BlockResult::Exception(code)) => Probe::Absent(code),
                     Some(BlockResult::Failed(err)) => return Err(err),

@@ -16,7 +16,7 @@ use super::evidence::{accountable, unexplained, Claim, Values};
 use super::sweep::{paced_start, SweepResult};
 use super::validate::validate;
 use super::{
-    new_device, probe, probe_addresses, Refused, ScanError, ScanResult, ScanStats, GX_UNIT,
+    probe, probe_addresses, FoundDevice, Refused, ScanError, ScanResult, ScanStats, GX_UNIT,
 };
 use crate::codec::Value;
 use crate::ledger::Ledger;
@@ -128,7 +128,7 @@ pub async fn search(
         probes += 1;
         match probe(transport, &tally, &refused, service, &addresses, unit).await {
             Some(BlockResult::Words(_)) => {
-                found.push(new_device(unit, service));
+                found.push(FoundDevice::new(unit, service));
                 break;
             }
             Some(BlockResult::Failed(err)) => return Err(err.into()),

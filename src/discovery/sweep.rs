@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 use super::candidates::{all_service_types, GX_SERVICES};
 use super::validate::validate;
 use super::{
-    new_device, probe, probe_addresses, served, FoundDevice, Refused, ScanError, ScanProgress,
-    ScanResult, ScanStats, Tally,
+    probe, probe_addresses, served, FoundDevice, Refused, ScanError, ScanProgress, ScanResult,
+    ScanStats, Tally,
 };
 use crate::ledger::Ledger;
 use crate::poll::BlockResult;
@@ -245,7 +245,7 @@ pub async fn sweep(
             outcome => {
                 streak.clear();
                 match outcome {
-                    Some(BlockResult::Words(_)) => found.push(new_device(unit, &service)),
+                    Some(BlockResult::Words(_)) => found.push(FoundDevice::new(unit, &service)),
                     Some(BlockResult::Exception(code)) => absent_code = Some(code),
                     _ => {}
                 }

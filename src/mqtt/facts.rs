@@ -202,19 +202,7 @@ mod tests {
     }
 
     fn found(unit: u8, service: &str) -> FoundDevice {
-        FoundDevice {
-            unit,
-            service: service.to_owned(),
-            product_id: None,
-            product_name: None,
-            name: None,
-            serial: None,
-            firmware: None,
-            registers: 0,
-            unsupported: Vec::new(),
-            unserved: Vec::new(),
-            phases: None,
-        }
+        FoundDevice::new(unit, service)
     }
 
     #[test]

@@ -3,10 +3,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use victron_gx_modbus::discovery::ScanResult;
-use victron_gx_modbus::sim::{Scenario, SimConfig, Simulator};
+use victron_gx_modbus::mqtt::{MqttOptions, Security};
+use victron_gx_modbus::sim::{MqttConfig, Scenario, SimConfig, Simulator};
 use victron_gx_modbus::transport::{Transport, TransportConfig};
 
 /// An unpaced transport to a simulator whose every request is answered: its
@@ -16,6 +18,28 @@ pub fn patient_transport(sim: &Simulator) -> Transport {
     config.max_rate = 0.0;
     config.request_timeout = Duration::from_secs(3);
     Transport::new(config)
+}
+
+/// A bundled scenario's simulator with no service time and a plaintext MQTT
+/// face on loopback, asking for `password` when given.
+pub async fn start_with_mqtt(name: &str, password: Option<&str>) -> Simulator {
+    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
+    config.service_time = Duration::ZERO;
+    config.mqtt = Some(MqttConfig {
+        bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        tls_bind: None,
+        password: password.map(str::to_owned),
+    });
+    Simulator::start(config).await.expect("simulator")
+}
+
+/// Options that read a simulator's plaintext MQTT face.
+pub fn plaintext_mqtt(sim: &Simulator) -> MqttOptions {
+    let addr = sim.mqtt_addr().expect("mqtt face");
+    let mut options = MqttOptions::new(addr.ip().to_string());
+    options.port = addr.port();
+    options.security = Security::Plaintext;
+    options
 }
 
 /// A bundled scenario's simulator with no service time (tests run fast).
