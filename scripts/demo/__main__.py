@@ -2,7 +2,9 @@
 
 `python -m demo [--scenario three-phase] [--gx-port 5020] [--latency-ms 5]`
 (run by `scripts/develop`, with `scripts/` on the path). It starts the GX
-simulator, then Home Assistant on http://127.0.0.1:8123 with its state in
+simulator (its MQTT over TLS on 8883, as a GX on current firmware offers it,
+so the devices carry their product names; `--no-mqtt` leaves MQTT off),
+then Home Assistant on http://127.0.0.1:8123 with its state in
 config/, creates the owner on the first start, adds the simulated GX through
 the integration's config flow when it is not set up yet, prints the URL and
 the login, and stops both cleanly on Ctrl-C.
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 from victron_gx_modbus import Simulator
+from victron_gx_modbus.mqtt import MQTT_TLS_PORT
 
 from .api import DemoError, HomeAssistantApi
 from .history import seed_history
@@ -41,7 +44,16 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/develop", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", default="three-phase", help="simulator scenario (default three-phase)")
     parser.add_argument("--gx-port", type=int, default=5020, help="the simulated GX's Modbus TCP port")
+    parser.add_argument(
+        "--gx-host", default="127.0.0.1", help="the loopback address the simulated GX listens on"
+    )
     parser.add_argument("--latency-ms", type=float, default=5.0, help="simulated network latency per request")
+    parser.add_argument(
+        "--no-mqtt",
+        dest="mqtt",
+        action="store_false",
+        help=f"the simulated GX offers no MQTT (default: over TLS on {MQTT_TLS_PORT}, where the flow looks)",
+    )
     parser.add_argument("--ha-port", type=int, default=DEFAULT_HA_PORT, help="Home Assistant's HTTP port")
     parser.add_argument(
         "--config", type=Path, default=CONFIG, help="Home Assistant's folder (default config/)"
@@ -137,8 +149,20 @@ async def _run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with Simulator(args.scenario, port=args.gx_port, latency_ms=args.latency_ms) as gx:
+    tls_port = MQTT_TLS_PORT if args.mqtt else None
+    gx_simulator = Simulator(
+        args.scenario,
+        host=args.gx_host,
+        port=args.gx_port,
+        latency_ms=args.latency_ms,
+        mqtt_tls_port=tls_port,
+    )
+    async with gx_simulator as gx:
         print(f"GX simulator '{args.scenario}' on {gx.host}:{gx.port}", flush=True)
+        if gx.mqtt_tls_port:
+            print(
+                f"its MQTT over TLS on port {gx.mqtt_tls_port}, certificate {gx.mqtt_fingerprint}", flush=True
+            )
         started = time.monotonic()
         # Its own session: Ctrl-C reaches the demo only, which stops Home Assistant once.
         hass = await asyncio.create_subprocess_exec(*HA_COMMAND, str(args.config), start_new_session=True)

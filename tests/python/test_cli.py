@@ -217,7 +217,7 @@ def _table_row(out: str, unit: int, service: str) -> dict[str, str]:
 async def test_the_scan_table_shows_each_product_and_its_firmware() -> None:
     async with asyncio.timeout(TIMEOUT), Simulator("three-phase", mqtt_port=0) as sim:
         address = _args.format_address(sim.host, sim.port)
-        over_mqtt = await _run(["scan", address, "--mqtt", f":{sim.mqtt_port}"])
+        over_mqtt = await _run(["scan", address, "--mqtt", f":{sim.mqtt_port}", "--mqtt-no-tls"])
         over_modbus = await _run(["scan", address])
     lynx = _table_row(over_mqtt, 225, "battery")
     assert (lynx["name"], lynx["product"], lynx["id"]) == ("Lynx BMS", "Lynx Smart BMS 1000", "0xA3E6")

@@ -64,6 +64,9 @@ async def test_the_demo_serves_home_assistant_with_the_gx(tmp_path: Path) -> Non
         str(port),
         "--gx-port",
         str(free_port()),
+        "--no-mqtt",
+        "--gx-host",  # not 127.0.0.1, where a running demo's GX answers MQTT on 8883
+        "127.0.0.2",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},

@@ -31,7 +31,7 @@ async def test_mqtt_scan_finds_every_device_without_a_failed_request(scenario: s
         expected = len([d for d in await sim.devices() if d["present"]])
         assert sim.mqtt_port
         async with Client(sim.host, sim.port, max_rate=0) as gx:
-            result = await gx.scan(mqtt=MqttOptions(port=sim.mqtt_port))
+            result = await gx.scan(mqtt=MqttOptions(port=sim.mqtt_port, tls_port=None))
         failed_at_gx = sim.stats()["exceptions"]
     allowed = ALLOWED_FAILURES.get(scenario, 0)
     assert result["mode"] == "mqtt"
@@ -52,8 +52,8 @@ async def test_the_password_decides_and_a_refusal_falls_back() -> None:
         port = sim.mqtt_port
         assert port is not None
         async with Client(sim.host, sim.port, max_rate=0) as gx:
-            refused = await gx.scan(mqtt=MqttOptions(port=port, password=WRONG))
-            accepted = await gx.scan(mqtt=MqttOptions(port=port, password=PASSWORD))
+            refused = await gx.scan(mqtt=MqttOptions(port=port, password=WRONG, tls_port=None))
+            accepted = await gx.scan(mqtt=MqttOptions(port=port, password=PASSWORD, tls_port=None))
     assert refused["mode"] == "quick"
     fallback = refused["discovery"]["fallback"]
     assert fallback is not None
@@ -70,7 +70,7 @@ async def test_no_broker_falls_back_at_once() -> None:
         assert sim.mqtt_port is None
         async with Client(sim.host, sim.port, max_rate=0) as gx:
             started = time.perf_counter()
-            result = await gx.scan(mqtt=MqttOptions(port=_free_port()))
+            result = await gx.scan(mqtt=MqttOptions(port=_free_port(), tls_port=_free_port()))
             elapsed = time.perf_counter() - started
     assert result["mode"] == "quick"
     mqtt, quick = result["discovery"]["phases"]
@@ -123,8 +123,8 @@ async def test_the_check_reads_only_the_list_and_says_why_not() -> None:
         port = sim.mqtt_port
         assert port is not None
         async with Client(sim.host, sim.port) as client:
-            assert (await client.mqtt_check(MqttOptions(port=port)))["error"] == "credentials"
-            check = await client.mqtt_check(MqttOptions(port=port, password=PASSWORD))
+            assert (await client.mqtt_check(MqttOptions(port=port, tls_port=None)))["error"] == "credentials"
+            check = await client.mqtt_check(MqttOptions(port=port, password=PASSWORD, tls_port=None))
         assert check.get("error") is None
         assert check["portal_id"] == "c0619ab2a7d1"
         assert check["active"] == check["listed"] == len(check["services"]) == 12
@@ -134,7 +134,7 @@ async def test_the_check_reads_only_the_list_and_says_why_not() -> None:
             sock.bind(("127.0.0.1", 0))
             closed = sock.getsockname()[1]
         async with Client(sim.host, sim.port) as client:
-            refused = await client.mqtt_check(MqttOptions(port=closed))
+            refused = await client.mqtt_check(MqttOptions(port=closed, tls_port=None))
         assert refused["error"] == "unreachable"
         assert "cannot connect" in refused["message"]
 
@@ -142,7 +142,7 @@ async def test_the_check_reads_only_the_list_and_says_why_not() -> None:
 @pytest.mark.parametrize("scenario", ["three-phase", "pre-3.66"])
 async def test_a_checked_list_is_scanned_without_a_second_mqtt_session(scenario: str) -> None:
     async with Simulator(scenario, service_time_ms=0, mqtt_port=0, mqtt_password=PASSWORD) as sim:
-        options = MqttOptions(port=sim.mqtt_port or 0, password=PASSWORD)
+        options = MqttOptions(port=sim.mqtt_port or 0, password=PASSWORD, tls_port=None)
         async with Client(sim.host, sim.port, max_rate=0) as gx:
             reference = await gx.scan(mqtt=options)
         sim.reset_stats()
@@ -167,7 +167,7 @@ async def test_a_checked_list_is_scanned_without_a_second_mqtt_session(scenario:
 async def test_a_failed_check_is_no_list_to_scan() -> None:
     async with Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim:
         async with Client(sim.host, sim.port) as gx:
-            refused = await gx.mqtt_check(MqttOptions(port=sim.mqtt_port or 0))
+            refused = await gx.mqtt_check(MqttOptions(port=sim.mqtt_port or 0, tls_port=None))
             with pytest.raises(ValueError, match="credentials"):
                 await gx.scan_listed(refused)
         assert sim.stats()["requests"] == 0

@@ -67,6 +67,25 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(f"{module}.CONNECT_TIMEOUT", 0.5)
 
 
+async def closed_port() -> int:
+    """A local port nothing listens on any more (a GX whose MQTT is off)."""
+    async with Simulator("minimal") as sim:
+        return sim.port
+
+
+@pytest.fixture(autouse=True)
+async def no_tls(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The flows' default MQTT ports are ones nothing listens on; returns the TLS one.
+
+    Not this machine's 1883 and 8883, where a running demo's GX (or a broker)
+    may answer; a test that wants MQTT points the flow at its simulator.
+    """
+    plain, tls = await closed_port(), await closed_port()
+    monkeypatch.setattr("custom_components.victron_gx_modbus.config_flow.MQTT_PORT", plain)
+    monkeypatch.setattr("custom_components.victron_gx_modbus.config_flow.MQTT_TLS_PORT", tls)
+    return tls
+
+
 @pytest.fixture(autouse=True)
 def no_background_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
     """No background sweep unless a test asks for one (it would add requests the tests count)."""

@@ -18,7 +18,7 @@ from custom_components.victron_gx_modbus.devices import with_published
 from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings
 
 from .compat import device_of
-from .conftest import mock_entry, scan_of
+from .conftest import closed_port, mock_entry, scan_of
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -44,7 +44,8 @@ def shown(hass: HomeAssistant, unit: int, service: str) -> tuple[str | None, ...
 async def mqtt_scan(sim: Simulator) -> ScanResult:
     """A scan that reads the simulator's MQTT list first."""
     async with Client(sim.host, sim.port) as client:
-        return await client.scan(mqtt=MqttOptions(port=sim.mqtt_port or 0))
+        # plaintext only: this machine's 8883 may be a running demo's GX
+        return await client.scan(mqtt=MqttOptions(port=sim.mqtt_port or 0, tls_port=await closed_port()))
 
 
 async def set_up(hass: HomeAssistant, sim: Simulator, scan: ScanResult, *, mqtt: bool) -> MockConfigEntry:
@@ -52,7 +53,7 @@ async def set_up(hass: HomeAssistant, sim: Simulator, scan: ScanResult, *, mqtt:
     entry = mock_entry(sim, scan)
     entry.add_to_hass(hass)
     if mqtt:
-        settings = MqttSettings(port=sim.mqtt_port or 0, portal_id=SERIAL)
+        settings = MqttSettings(port=sim.mqtt_port or 0, tls_port=await closed_port(), portal_id=SERIAL)
         hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_MQTT: settings.as_data()})
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)

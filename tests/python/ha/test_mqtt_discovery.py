@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
@@ -25,7 +26,7 @@ from custom_components.victron_gx_modbus.hub import still_current
 from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings, mqtt_in_use
 from custom_components.victron_gx_modbus.sweep_status import SweepStatus
 
-from .conftest import SCENARIOS, entry_entities
+from .conftest import SCENARIOS, closed_port, entry_entities
 from .test_reconfigure import open_reconfigure
 
 if TYPE_CHECKING:
@@ -37,12 +38,6 @@ PASSWORD = "gx-Secret-4711"  # noqa: S105 - the simulated GX's password
 OLD_FIRMWARE = {"old-firmware", "pre-3.66"}
 """Scenarios whose plan validation still refuses requests (fixed elsewhere): at most the quick scan's."""
 MQTT_LINE = "Found over the GX's MQTT: the GX's own list of its devices, exact, with no failed request."
-
-
-async def closed_port() -> int:
-    """A local port nothing listens on any more (MQTT on LAN off)."""
-    async with Simulator("minimal") as sim:
-        return sim.port
 
 
 async def user_flow(hass: HomeAssistant, sim: Simulator) -> ConfigFlowResult:
@@ -88,7 +83,7 @@ async def quick_scan(sim: Simulator) -> tuple[set[tuple[int, str]], int]:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def test_user_flow_over_mqtt_finds_every_device_without_a_failed_request(
-    hass: HomeAssistant, scenario: str
+    hass: HomeAssistant, scenario: str, no_tls: int
 ) -> None:
     async with Simulator(scenario, mqtt_port=0) as sim:
         with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
@@ -100,7 +95,8 @@ async def test_user_flow_over_mqtt_finds_every_device_without_a_failed_request(
         assert scan["mode"] == "mqtt"
         found = {(device["unit"], device["service"]) for device in scan["devices"]}
         settings = MqttSettings.stored(entry.data)
-        assert settings == MqttSettings(port=sim.mqtt_port or 0, portal_id=scan["gx"]["serial"])
+        expected = MqttSettings(port=sim.mqtt_port or 0, tls_port=no_tls, portal_id=scan["gx"]["serial"])
+        assert settings == expected
         assert entry.runtime_data.sweep.state == "off"  # the list is exact: no background sweep
         assert await hass.config_entries.async_unload(entry.entry_id)
         quick_found, quick_failed = await quick_scan(sim)  # finds every device of the bundled sites
@@ -115,7 +111,7 @@ async def test_mqtt_off_goes_on_with_the_quick_scan_at_once(hass: HomeAssistant)
     async with Simulator("three-phase") as sim:
         port = await closed_port()
         started = time.perf_counter()
-        check = await async_mqtt_check(sim.host, sim.port, MqttSettings(port=port))
+        check = await async_mqtt_check(sim.host, sim.port, MqttSettings(port=port, tls_port=port))
         check_seconds = time.perf_counter() - started
         assert check.get("error") == "unreachable"
         assert check_seconds < 0.1  # a refused connection costs well under a millisecond (plus the call)
@@ -125,7 +121,11 @@ async def test_mqtt_off_goes_on_with_the_quick_scan_at_once(hass: HomeAssistant)
         quick_seconds = time.perf_counter() - started
         started = time.perf_counter()
         tried = await async_discover(
-            sim.host, sim.port, mode="quick", progress=lambda _: None, mqtt=MqttSettings(port=port)
+            sim.host,
+            sim.port,
+            mode="quick",
+            progress=lambda _: None,
+            mqtt=MqttSettings(port=port, tls_port=port),
         )
         tried_seconds = time.perf_counter() - started
         assert (tried.method, tried.reason) == ("quick", "unreachable")
@@ -202,7 +202,7 @@ async def test_the_password_step_wrong_then_right_then_rescan_and_no_leak(
     assert any(record.levelno == logging.DEBUG for record in caplog.records)
 
 
-async def test_skipping_the_password_uses_the_quick_scan(hass: HomeAssistant) -> None:
+async def test_skipping_the_password_uses_the_quick_scan(hass: HomeAssistant, no_tls: int) -> None:
     async with Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim:
         with patch(f"{FLOW}.MQTT_PORT", sim.mqtt_port):
             result = await after_progress(hass, await user_flow(hass, sim))
@@ -218,7 +218,7 @@ async def test_skipping_the_password_uses_the_quick_scan(hass: HomeAssistant) ->
             "port": sim.mqtt_port,
             "password": None,
             "portal_id": None,
-            "tls_port": 8883,
+            "tls_port": no_tls,
             "fingerprint": None,
         }
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -280,7 +280,7 @@ async def test_unit_ids_are_scanned_without_mqtt(hass: HomeAssistant) -> None:
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_reconfigure_turns_mqtt_on_and_off_after_checking_it(hass: HomeAssistant) -> None:
+async def test_reconfigure_turns_mqtt_on_and_off_after_checking_it(hass: HomeAssistant, no_tls: int) -> None:
     async with Simulator("minimal", mqtt_port=0, mqtt_password=PASSWORD) as sim:
         with patch(f"{FLOW}.MQTT_PORT", await closed_port()):
             entry = await create(hass, await after_progress(hass, await user_flow(hass, sim)))
@@ -300,7 +300,8 @@ async def test_reconfigure_turns_mqtt_on_and_off_after_checking_it(hass: HomeAss
         assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         settings = MqttSettings.stored(entry.data)
-        assert settings == MqttSettings(port=sim.mqtt_port or 0, password=PASSWORD, portal_id="c0619ab1e2f4")
+        expected = MqttSettings(port=sim.mqtt_port or 0, password=PASSWORD, portal_id="c0619ab1e2f4")
+        assert settings == replace(expected, tls_port=no_tls)
         assert entry.runtime_data.sweep.state == "off"
 
         result = await submit({"enabled": False, "port": sim.mqtt_port})  # an empty password keeps it

@@ -15,11 +15,11 @@ from custom_components.victron_gx_modbus.const import CONF_MQTT, CONF_SCAN, DOMA
 from custom_components.victron_gx_modbus.issues import ISSUE_MQTT_CERTIFICATE, NO_CERTIFICATE, issue_id
 from custom_components.victron_gx_modbus.mqtt_settings import MqttSettings
 
+from .conftest import closed_port
 from .test_mqtt_discovery import (
     FLOW,
     PASSWORD,
     after_progress,
-    closed_port,
     create,
     discovery_line,
     user_flow,
