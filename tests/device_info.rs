@@ -59,16 +59,34 @@ fn firmware(device: &DeviceInfo) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_mqtt_every_device_is_named_as_the_gx_publishes_it() {
+    every_device_is_named_as_the_gx_publishes_it(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_mqtt_with_tls_every_device_is_named_as_the_gx_publishes_it() {
+    every_device_is_named_as_the_gx_publishes_it(true).await;
+}
+
+/// On every bundled scenario, over plaintext MQTT or (`tls`) over TLS with
+/// the certificate trusted, each found device carries what its service publishes.
+async fn every_device_is_named_as_the_gx_publishes_it(tls: bool) {
     let mut problems = Vec::new();
     let mut named = 0;
     for (name, _) in BUNDLED {
-        let sim = common::start_with_mqtt(name, None).await;
+        let (sim, options) = if tls {
+            let sim = common::start_with_mqtt_tls(name).await;
+            let options = common::pinned_mqtt(&sim);
+            (sim, options)
+        } else {
+            let sim = common::start_with_mqtt(name, None).await;
+            let options = common::plaintext_mqtt(&sim);
+            (sim, options)
+        };
         let t = common::patient_transport(&sim);
         let ledger = embedded().expect("ledger");
-        let (result, discovery) =
-            scan_with_mqtt(&t, ledger, &common::plaintext_mqtt(&sim), Arc::new(|_| {}))
-                .await
-                .expect("scan");
+        let (result, discovery) = scan_with_mqtt(&t, ledger, &options, Arc::new(|_| {}))
+            .await
+            .expect("scan");
         t.close().await;
         assert_eq!(discovery.used, "mqtt", "{name}: {:?}", discovery.fallback);
         let devices = sim.devices().await.expect("devices");

@@ -33,6 +33,28 @@ pub async fn start_with_mqtt(name: &str, password: Option<&str>) -> Simulator {
     Simulator::start(config).await.expect("simulator")
 }
 
+/// A bundled scenario's simulator with no service time and its MQTT over TLS
+/// only (as current GX firmware offers it), on loopback.
+pub async fn start_with_mqtt_tls(name: &str) -> Simulator {
+    let mut config = SimConfig::new(Scenario::bundled(name).expect("scenario"));
+    config.service_time = Duration::ZERO;
+    config.mqtt = Some(MqttConfig {
+        bind: None,
+        tls_bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        password: None,
+    });
+    Simulator::start(config).await.expect("simulator")
+}
+
+/// Options that read a simulator's TLS MQTT face with its certificate trusted.
+pub fn pinned_mqtt(sim: &Simulator) -> MqttOptions {
+    let addr = sim.mqtt_tls_addr().expect("TLS face");
+    let mut options = MqttOptions::new(addr.ip().to_string());
+    options.tls_port = addr.port();
+    options.security = Security::Pinned(sim.mqtt_fingerprint().expect("certificate"));
+    options
+}
+
 /// Options that read a simulator's plaintext MQTT face.
 pub fn plaintext_mqtt(sim: &Simulator) -> MqttOptions {
     let addr = sim.mqtt_addr().expect("mqtt face");
