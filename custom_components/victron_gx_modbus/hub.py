@@ -119,13 +119,14 @@ class Hub:
         Nothing changes when it matches the stored scan, and nothing is
         stored while the entry unloads or a rescan stored another scan.
         """
-        stored = entry.data[CONF_SCAN]
-        refreshed = with_published(stored, published)
-        if refreshed is None or not still_current(entry, stored):
-            return
-        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: refreshed})
-        self.scan = included_scan(entry.data, entry.options)
-        await async_sync_devices(hass, entry, self.scan)
+        async with self.adopting:  # as every adoption: one after the other
+            stored = entry.data[CONF_SCAN]
+            refreshed = with_published(stored, published)
+            if refreshed is None or not still_current(entry, stored):
+                return
+            hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_SCAN: refreshed})
+            self.scan = included_scan(entry.data, entry.options)
+            await async_sync_devices(hass, entry, self.scan)
 
 
 type VictronGxConfigEntry = ConfigEntry[Hub]
