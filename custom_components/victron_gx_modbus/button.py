@@ -30,10 +30,10 @@ async def async_setup_entry(
 
 
 class VictronGxButton(VictronGxControl, ButtonEntity):
-    """An action register: pressing writes its highest allowed code (the action; 0 is "idle")."""
+    """An action register: pressing writes its description's action code."""
 
     entity_description: VictronButtonEntityDescription
 
     async def async_press(self) -> None:
         """Write the action code."""
-        await self.async_write(self.on_code)
+        await self.async_write(self.entity_description.press_code)

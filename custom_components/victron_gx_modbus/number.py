@@ -30,24 +30,9 @@ async def async_setup_entry(
 
 
 class VictronGxNumber(VictronGxControl, NumberEntity):
-    """A writable register as a number; min, max and step from the core."""
+    """A writable register as a number; its bounds and step are bound into its description."""
 
     entity_description: VictronNumberEntityDescription
-
-    @property
-    def native_min_value(self) -> float:
-        """The lowest value the limits allow."""
-        return self.info["min"]
-
-    @property
-    def native_max_value(self) -> float:
-        """The highest value the limits allow."""
-        return self.info["max"]
-
-    @property
-    def native_step(self) -> float:
-        """The register's step (one raw unit)."""
-        return self.info["step"]
 
     @property
     def native_value(self) -> float | None:

@@ -30,11 +30,10 @@ if TYPE_CHECKING:
 
     from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity import EntityDescription
 
     from victron_gx_modbus import Client, Register, ScanResult
 
-    from .descriptions import DescriptionKey
+    from .descriptions import DescriptionKey, VictronEntityDescription
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +44,7 @@ class ServedRegister:
     service: str
     key: str
     platform: str
-    description: EntityDescription
+    description: VictronEntityDescription
     enabled_default: bool
     """Whether its entity starts enabled: the ledger's default, unless its phase is missing."""
     has_phase: bool = True
@@ -84,7 +83,7 @@ def included_scan(data: Mapping[str, Any], options: Mapping[str, Any]) -> ScanRe
 
 def _descriptions(
     *, writes: bool
-) -> tuple[tuple[str | None, Mapping[DescriptionKey, EntityDescription]], ...]:
+) -> tuple[tuple[str | None, Mapping[DescriptionKey, VictronEntityDescription]], ...]:
     """(platform, descriptions) in order of preference; None: the ledger's platform (a control)."""
     read_only = (("sensor", sensor_descriptions()), ("binary_sensor", binary_sensor_descriptions()))
     return ((None, writable_descriptions()), *read_only) if writes else read_only

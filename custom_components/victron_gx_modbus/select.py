@@ -42,44 +42,27 @@ class VictronGxSelect(VictronGxControl, SelectEntity):
     entity_description: VictronSelectEntityDescription
 
     @property
-    def _codes(self) -> dict[str, int]:
-        """Option -> the first allowed code that shows as it."""
-        states = self.entity_description.states
-        codes: dict[str, int] = {}
-        for code in self.info["allowed"] or ():
-            state = states.get(str(code))
-            if state is not None:
-                codes.setdefault(state, code)
-        return codes
-
-    @property
     def options(self) -> list[str]:
         """The options the core allows, and the current one when it is not among them."""
-        if self._info is None:
-            return []
-        options = list(self._codes)
-        current = self.current_option
-        if current is not None and current not in options:
-            options.append(current)
-        return options
+        options, current = list(self.entity_description.codes), self.current_option
+        return [*options, current] if options and current is not None and current not in options else options
 
     @property
     def current_option(self) -> str | None:
         """The option of the current code (None for a code the ledger lacks)."""
-        value = self.current
-        return None if value is None else self.entity_description.states.get(str(value))
+        return self.entity_description.option_of(self.current)
 
     async def async_select_option(self, option: str) -> None:
         """Write the option's code; the current option that cannot be set is refused."""
-        code = self._codes.get(option)
-        if code is None:
+        codes = self.entity_description.codes
+        if option not in codes:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="option_read_only",
                 translation_placeholders={
                     "entity": self.entity_id,
                     "option": option,
-                    "allowed": ", ".join(self._codes),
+                    "allowed": ", ".join(codes),
                 },
             )
-        await self.async_write(code)
+        await self.async_write(codes[option])

@@ -30,7 +30,7 @@ async def async_setup_entry(
 
 
 class VictronGxSwitch(VictronGxControl, SwitchEntity):
-    """An on/off register: on is its highest allowed code (1), off its lowest (0)."""
+    """An on/off register: on and off are its description's codes."""
 
     entity_description: VictronSwitchEntityDescription
 
@@ -38,12 +38,12 @@ class VictronGxSwitch(VictronGxControl, SwitchEntity):
     def is_on(self) -> bool | None:
         """Whether the register holds its on code."""
         value = self.current
-        return None if value is None else value == self.on_code
+        return None if value is None else value == self.entity_description.on_code
 
     async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002, ANN401 - HA's signature
         """Write the on code."""
-        await self.async_write(self.on_code)
+        await self.async_write(self.entity_description.on_code)
 
     async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002, ANN401 - HA's signature
         """Write the off code."""
-        await self.async_write(self.off_code)
+        await self.async_write(self.entity_description.off_code)

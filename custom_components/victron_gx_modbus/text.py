@@ -30,14 +30,9 @@ async def async_setup_entry(
 
 
 class VictronGxText(VictronGxControl, TextEntity):
-    """A text register; its most characters come from the core."""
+    """A text register; its most characters are bound into its description."""
 
     entity_description: VictronTextEntityDescription
-
-    @property
-    def native_max(self) -> int:
-        """The most characters the register holds."""
-        return int(self.info["max"])
 
     @property
     def native_value(self) -> str | None:

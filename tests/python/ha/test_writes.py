@@ -12,7 +12,7 @@ from homeassistant.helpers import entity_registry as er
 from victron_gx_modbus import DeviceException, GXConnectionError, Limits, WriteNotConfirmed
 
 from custom_components.victron_gx_modbus.const import CONF_LIMITS, CONF_WRITES, DOMAIN
-from custom_components.victron_gx_modbus.writes import raise_write_error
+from custom_components.victron_gx_modbus.write_errors import write_error
 
 from .conftest import mock_entry, refresh_until, scan_of
 
@@ -208,9 +208,9 @@ async def test_a_refused_write_names_the_register_and_its_bounds(
     ],
 )
 def test_failed_writes_are_translated(error: Exception, key: str) -> None:
-    with pytest.raises(HomeAssistantError) as caught:
-        raise_write_error(error, "number.x", 1)  # type: ignore[arg-type]
-    assert caught.value.translation_key == key
+    translated = write_error(error, "number.x", 1)  # type: ignore[arg-type]
+    assert isinstance(translated, HomeAssistantError)
+    assert translated.translation_key == key
 
 
 async def test_the_read_back_value_stays_until_a_poll_reads_the_register_again(
