@@ -18,6 +18,7 @@ use crate::plan::{plan_all, Block, Plan, PlanDevice};
 use crate::transport::{Transport, TransportError};
 
 /// One read of the dump: its words (`None` where redacted), or the error it met.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DumpedBlock {
     /// First address.
@@ -33,6 +34,7 @@ pub struct DumpedBlock {
 }
 
 /// One device's part of the dump.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DumpedDevice {
     /// Unit ID.

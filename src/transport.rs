@@ -100,6 +100,7 @@ pub enum TransportError {
 }
 
 /// Request counters and latency of a transport.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Metrics {
     /// Requests sent.
@@ -125,6 +126,7 @@ pub struct Metrics {
 }
 
 /// Latency percentiles in milliseconds.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Latency {
     /// Median.

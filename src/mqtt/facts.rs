@@ -22,8 +22,12 @@ pub const FACT_PATHS: [&str; 5] = [
     "CustomName",
 ];
 
-/// What one device's service publishes about it; each `None` when it
-/// publishes nothing there (or an empty text, or a null: the GX's "not set").
+/// What one device's service publishes about it.
+///
+/// Each `None` when it publishes nothing there (or an empty text, or a null:
+/// the GX's "not set").
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "PublishedDevice"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceFacts {
     /// Service type (`solarcharger`).

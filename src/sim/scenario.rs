@@ -267,8 +267,11 @@ pub struct DeviceSpec {
     pub values: BTreeMap<String, ValueModel>,
 }
 
-/// What a device's service publishes about it (`/ProductName`,
-/// `/ProductId`, `/FirmwareVersion`, `/Serial`, `/CustomName`).
+/// What a device's service publishes about it.
+///
+/// Its `/ProductName`, `/ProductId`, `/FirmwareVersion`, `/Serial` and `/CustomName`.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "SimulatedIdentity"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DeviceIdentity {
     /// Product name.
