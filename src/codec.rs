@@ -123,6 +123,8 @@ impl<'de> Deserialize<'de> for RegisterType {
 }
 
 /// A decoded register value.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "RegisterValue"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {

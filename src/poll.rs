@@ -155,6 +155,27 @@ pub struct PollReport {
     pub connection_lost: bool,
 }
 
+/// What one poll gives a client: the values by plan index and what changed.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "python", derive(pyo3::IntoPyObject))]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollOutput {
+    /// Every register's value, in plan order (None: not read, or not available).
+    pub values: Vec<Option<Value>>,
+    /// The plan indexes of the registers without a value.
+    pub unavailable: Vec<usize>,
+    /// The plan indexes of the registers whose value (or availability) changed.
+    pub changed: Vec<usize>,
+    /// Devices (by plan index) that could not be read at all this poll.
+    pub unavailable_devices: Vec<usize>,
+    /// Whether the GX could not be reached at all.
+    pub connection_lost: bool,
+    /// Requests sent (retries included).
+    pub requests: usize,
+    /// Blocks that got an exception or no reply (after any retry).
+    pub failed: usize,
+}
+
 /// A register the client polls.
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -242,6 +263,26 @@ impl Poller {
         let slow = self.plan.requests(Cycle::Slow) as f64;
         let every = self.slow_every as f64;
         (slow + fast * (every - 1.0)) / every
+    }
+
+    /// What a client reports of a poll: every value in plan order, and the
+    /// `report`'s account of it.
+    pub fn output(&self, report: PollReport) -> PollOutput {
+        let values = self.values();
+        PollOutput {
+            unavailable: values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_none())
+                .map(|(i, _)| i)
+                .collect(),
+            values: values.to_vec(),
+            changed: report.changed,
+            unavailable_devices: report.unavailable_devices,
+            connection_lost: report.connection_lost,
+            requests: report.requests,
+            failed: report.failed,
+        }
     }
 
     /// What a client reports of its plan: every register in value order

@@ -25,7 +25,7 @@ use crate::dump::DumpedDevice;
 use crate::guard::WriteRange;
 use crate::ledger::Ledger;
 use crate::mqtt::MqttCheck;
-use crate::poll::PlanView;
+use crate::poll::{PlanView, PollOutput};
 use crate::sim::{DeviceInfo, History, Stats};
 use crate::transport::Metrics;
 
@@ -50,6 +50,7 @@ fn definitions() -> (Map<String, Value>, Vec<String>) {
         generator.subschema_for::<SweepResult>(),
         generator.subschema_for::<ScanProgress>(),
         generator.subschema_for::<PlanView<'static>>(),
+        generator.subschema_for::<PollOutput>(),
         generator.subschema_for::<Metrics>(),
         generator.subschema_for::<WriteRange>(),
         generator.subschema_for::<DumpedDevice>(),
@@ -332,6 +333,34 @@ fn without_null(schema: &Value) -> Value {
     schema
 }
 
+/// Any other type as an alias, the doc comments of its options listed.
+fn alias(out: &mut String, name: &str, schema: &Value) {
+    let _ = writeln!(out, "type {name} = {}", python_type(schema));
+    let mut text = schema
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{name} has no doc comment"))
+        .to_owned();
+    for key in ["anyOf", "oneOf"] {
+        for option in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(doc) = option.get("description").and_then(Value::as_str) {
+                let _ = write!(
+                    text,
+                    "\n\n`{}`: {}",
+                    python_type(option),
+                    paragraphs(doc).join(" ")
+                );
+            }
+        }
+    }
+    docstring(out, "", &text, name);
+}
+
 /// A struct as a `TypedDict`; `stored`: whether Python stores it (a key
 /// read with a default may be missing from what it stored).
 fn typed_dict(out: &mut String, name: &str, schema: &Value, stored: bool) {
@@ -399,10 +428,22 @@ fn python_module() -> String {
     for name in ordered(&defs, &roots) {
         let schema = &defs[&name];
         out.push_str("\n\n");
+        let names_only = ["oneOf", "enum"].iter().any(|key| {
+            schema
+                .get(key)
+                .and_then(Value::as_array)
+                .is_some_and(|options| {
+                    options
+                        .iter()
+                        .all(|option| option.is_string() || option.get("const").is_some())
+                })
+        });
         if schema.get("properties").is_some() {
             typed_dict(&mut out, &name, schema, stored.contains(&name));
-        } else {
+        } else if names_only {
             literal_alias(&mut out, &name, schema);
+        } else {
+            alias(&mut out, &name, schema);
         }
     }
     out

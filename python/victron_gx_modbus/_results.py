@@ -239,6 +239,44 @@ class PlanView(TypedDict):
     """Requests of one poll cycle on average (the first, full cycle excluded)."""
 
 
+type RegisterValue = int | float | str | None
+"""A decoded register value.
+
+`int`: An integer (scale 1, or a raw enum code).
+
+`float`: A scaled number.
+
+`str`: Text of a string register, NUL padding removed.
+
+`None`: The register holds the "not available" sentinel.
+"""
+
+
+class PollOutput(TypedDict):
+    """What one poll gives a client: the values by plan index and what changed."""
+
+    changed: list[int]
+    """The plan indexes of the registers whose value (or availability) changed."""
+
+    connection_lost: bool
+    """Whether the GX could not be reached at all."""
+
+    failed: int
+    """Blocks that got an exception or no reply (after any retry)."""
+
+    requests: int
+    """Requests sent (retries included)."""
+
+    unavailable: list[int]
+    """The plan indexes of the registers without a value."""
+
+    unavailable_devices: list[int]
+    """Devices (by plan index) that could not be read at all this poll."""
+
+    values: list[RegisterValue | None]
+    """Every register's value, in plan order (None: not read, or not available)."""
+
+
 class Latency(TypedDict):
     """Latency percentiles in milliseconds."""
 

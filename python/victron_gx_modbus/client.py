@@ -17,6 +17,8 @@ from ._results import (
     Metrics,
     PlannedRegister,
     PlanView,
+    PollOutput,
+    RegisterValue,
     ScanProgress,
     ScanResult,
     ScanStats,
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
     from types import TracebackType
 
-    from ._core import Limits, PollOutput
+    from ._core import Limits
     from .mqtt import MqttCheck, MqttOptions
 
 __all__ = [
@@ -56,7 +58,6 @@ __all__ = [
 ]
 
 type ScanMode = Literal["quick", "deep", "units"]
-type RegisterValue = int | float | str | None
 
 
 class Snapshot(TypedDict):

@@ -9,7 +9,6 @@ use pyo3::prelude::*;
 use tokio::sync::Mutex;
 
 use super::bridge::{spawn, BridgeCore, EventSink, TaskGroup};
-use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
 use super::mqtt::{check_json, mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
@@ -28,18 +27,6 @@ use crate::plan::{plan, plan_all};
 use crate::poll::Poller;
 use crate::sync::lock;
 use crate::transport::{Transport, TransportConfig, TransportError};
-
-/// What one poll returns to Python.
-#[derive(IntoPyObject)]
-pub struct PollOutput {
-    values: Vec<PyValue>,
-    unavailable: Vec<usize>,
-    changed: Vec<usize>,
-    unavailable_devices: Vec<usize>,
-    connection_lost: bool,
-    requests: usize,
-    failed: usize,
-}
 
 struct State {
     scan: Option<ScanResult>,
@@ -481,21 +468,7 @@ impl ClientCore {
                 return Err(no_scan_yet());
             };
             let report = poller.poll(&transport).await;
-            let values = poller.values();
-            Ok(PollOutput {
-                unavailable: values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.is_none())
-                    .map(|(i, _)| i)
-                    .collect(),
-                values: values.iter().cloned().map(PyValue).collect(),
-                changed: report.changed,
-                unavailable_devices: report.unavailable_devices,
-                connection_lost: report.connection_lost,
-                requests: report.requests,
-                failed: report.failed,
-            })
+            Ok(poller.output(report))
         })
     }
 
@@ -614,10 +587,7 @@ impl ClientCore {
             .writer
             .submit(&runtime, unit, service, key, &value)
             .map_err(|err| super::writes::guard_error(py, err))?;
-        self.run(
-            bridge,
-            move |_| async move { Ok(PyValue(Some(pending.await?))) },
-        )
+        self.run(bridge, move |_| async move { Ok(pending.await?) })
     }
 
     /// Request counters and latency percentiles as JSON.

@@ -18,6 +18,7 @@ from victron_gx_modbus import (
     ledger,
     ledger_register,
 )
+from victron_gx_modbus._bridge import run
 from victron_gx_modbus.client import Snapshot
 
 # Home Assistant's test plugin blocks sockets; these tests talk to 127.0.0.1 only.
@@ -132,6 +133,7 @@ async def test_every_result_the_client_returns_has_its_generated_type() -> None:
         await gx.use_scan(quick)
         _check(gx.registers, list[_results.PlannedRegister])
         _check(await gx.poll(), Snapshot)
+        _check(await run(gx._core.poll), _results.PollOutput)
         _check(await gx.raw_dump(redact=["serial"]), list[_results.DumpedDevice])
         infos = []
         for register in gx.registers:
