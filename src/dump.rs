@@ -28,7 +28,8 @@ pub struct DumpedBlock {
     /// The words read, `None` for a redacted one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<Vec<Option<u16>>>,
-    /// Why the block was not read.
+    /// Why the block was not read: `exception 0x02` (the GX's reply), a
+    /// connection error's text, or that the time limit passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -196,11 +196,12 @@ fn union(mut options: Vec<String>) -> String {
     options.join(" | ")
 }
 
-/// A doc comment as paragraphs of one line each (rustdoc links as code).
+/// A doc comment as paragraphs of one line each (rustdoc links as code),
+/// escaped for a docstring (a quote that ends it would end the docstring).
 fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n")
         .map(|paragraph| {
-            paragraph
+            let mut line = paragraph
                 .lines()
                 .map(str::trim)
                 .collect::<Vec<_>>()
@@ -208,6 +209,12 @@ fn paragraphs(text: &str) -> Vec<String> {
                 .replace("[`", "`")
                 .replace("`]", "`")
                 .replace('\\', "\\\\")
+                .replace("\"\"\"", "\\\"\"\"");
+            if line.ends_with('"') {
+                line.pop();
+                line.push_str("\\\"");
+            }
+            line
         })
         .filter(|paragraph| !paragraph.is_empty())
         .collect()
@@ -476,4 +483,16 @@ fn the_python_result_types_are_those_of_the_rust_types() {
                 .join("\n")
         );
     }
+}
+
+#[test]
+fn a_doc_comment_becomes_a_docstring_that_ends_where_it_should() {
+    let text = "Says \"hi\"\nover [`two`] lines.\n\nA \\ and \"\"\" and \"quoted\"";
+    assert_eq!(
+        paragraphs(text),
+        [
+            "Says \"hi\" over `two` lines.",
+            "A \\\\ and \\\"\"\" and \"quoted\\\""
+        ]
+    );
 }

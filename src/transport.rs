@@ -107,7 +107,7 @@ pub struct Metrics {
     pub requests: u64,
     /// Replies that carried data or an acknowledgement.
     pub replies: u64,
-    /// Exception replies by code.
+    /// Exception replies by code (in JSON, the code as text).
     pub exceptions: std::collections::BTreeMap<u8, u64>,
     /// Requests that timed out.
     pub timeouts: u64,

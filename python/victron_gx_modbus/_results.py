@@ -13,7 +13,8 @@ class FoundDevice(TypedDict):
     """A device found behind the GX."""
 
     firmware: str | None
-    """Firmware version, when the service has that register."""
+    """Firmware as the GX shows it ("v3.16", "v506" for VE.Bus), when the service has that register (or
+    published it over MQTT)."""
 
     name: str | None
     """The name the user gave the device (its custom name; the system name for the settings service), when
@@ -91,7 +92,7 @@ class Discovery(TypedDict):
     """Every phase run."""
 
     used: str
-    """The phase whose devices the result holds."""
+    """The phase whose devices the result holds (`mqtt` when the list was used)."""
 
 
 class GxIdentity(TypedDict):
@@ -128,7 +129,7 @@ class ScanStats(TypedDict):
 
 
 class ScanResult(TypedDict):
-    """The result of a scan; serialisable, versioned."""
+    """The result of a scan; serialisable and versioned: store it as it is."""
 
     devices: list[FoundDevice]
     """Devices found, by unit then service."""
@@ -157,7 +158,7 @@ class SweepResult(TypedDict):
     """The devices the sweep found, validated."""
 
     result: ScanResult
-    """The scan result with the new devices merged in."""
+    """The scan result with the new devices merged in: store it."""
 
     stats: ScanStats
     """What the sweep alone cost (`probes`: pairs probed)."""
@@ -303,7 +304,7 @@ class Metrics(TypedDict):
     """Connections lost."""
 
     exceptions: dict[str, int]
-    """Exception replies by code."""
+    """Exception replies by code (in JSON, the code as text)."""
 
     latency_ms: Latency
     """Latency percentiles in milliseconds (recent requests)."""
@@ -356,7 +357,8 @@ class DumpedBlock(TypedDict):
     """Number of registers."""
 
     error: NotRequired[str]
-    """Why the block was not read."""
+    """Why the block was not read: `exception 0x02` (the GX's reply), a connection error's text, or that the
+    time limit passed."""
 
     start: int
     """First address."""
@@ -425,7 +427,7 @@ class PublishedDevice(TypedDict):
     """`/FirmwareVersion`, as the GX shows it ("v3.16")."""
 
     instance: int
-    """Device instance (the topic's instance)."""
+    """Device instance (the topic's instance; a unit ID reaches it through the GX's unit ID table)."""
 
     product_id: int | None
     """`/ProductId` (0xA10B)."""
@@ -760,7 +762,7 @@ class WriteLogEntry(TypedDict):
 
 
 class SimulatorStats(TypedDict):
-    """Request statistics of a simulator run."""
+    """Request statistics of a simulator run (in JSON, codes and unit IDs as keys are text)."""
 
     by_function: dict[str, int]
     """Requests by function code."""
@@ -815,7 +817,7 @@ class SimulatedIdentity(TypedDict):
     """Custom name."""
 
     firmware: int | None
-    """Firmware number as published."""
+    """Firmware number as published (0x0163FF = v1.63)."""
 
     product_id: int | None
     """Victron product id."""

@@ -115,7 +115,8 @@ pub struct FoundDevice {
     pub name: Option<String>,
     /// Serial number, when the service has that register.
     pub serial: Option<String>,
-    /// Firmware version, when the service has that register.
+    /// Firmware as the GX shows it ("v3.16", "v506" for VE.Bus), when the
+    /// service has that register (or published it over MQTT).
     pub firmware: Option<String>,
     /// Registers of its service that the GX serves.
     pub registers: usize,
@@ -148,7 +149,7 @@ pub struct ScanStats {
     pub duration_ms: f64,
 }
 
-/// The result of a scan; serialisable, versioned.
+/// The result of a scan; serialisable and versioned: store it as it is.
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanResult {

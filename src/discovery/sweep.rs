@@ -152,7 +152,7 @@ pub(super) async fn paced_start(
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepResult {
-    /// The scan result with the new devices merged in.
+    /// The scan result with the new devices merged in: store it.
     pub result: ScanResult,
     /// The devices the sweep found, validated.
     pub found: Vec<FoundDevice>,

@@ -32,7 +32,8 @@ pub const FACT_PATHS: [&str; 5] = [
 pub struct DeviceFacts {
     /// Service type (`solarcharger`).
     pub service: String,
-    /// Device instance (the topic's instance).
+    /// Device instance (the topic's instance; a unit ID reaches it through
+    /// the GX's unit ID table).
     pub instance: u16,
     /// The unit ID the GX lists the service at.
     #[serde(default)]

@@ -59,7 +59,7 @@ impl Phase {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Discovery {
-    /// The phase whose devices the result holds.
+    /// The phase whose devices the result holds (`mqtt` when the list was used).
     pub used: String,
     /// Why the MQTT list was not used (`None` when it was, or not asked for).
     pub fallback: Option<String>,

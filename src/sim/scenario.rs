@@ -278,7 +278,7 @@ pub struct DeviceIdentity {
     pub product_name: Option<String>,
     /// Victron product id.
     pub product_id: Option<u16>,
-    /// Firmware number as published.
+    /// Firmware number as published (0x0163FF = v1.63).
     pub firmware: Option<u32>,
     /// Serial number.
     pub serial: Option<String>,

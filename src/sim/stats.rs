@@ -61,7 +61,7 @@ impl From<WriteRecord> for WriteLogEntry {
     }
 }
 
-/// Request statistics of a simulator run.
+/// Request statistics of a simulator run (in JSON, codes and unit IDs as keys are text).
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[cfg_attr(test, schemars(rename = "SimulatorStats"))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
