@@ -99,6 +99,22 @@ impl Serialize for RegisterType {
     }
 }
 
+/// In JSON a register type is its text (`"int16"`, `"string[8]"`).
+#[cfg(test)]
+impl schemars::JsonSchema for RegisterType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RegisterType".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
+}
+
 impl<'de> Deserialize<'de> for RegisterType {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -107,6 +123,8 @@ impl<'de> Deserialize<'de> for RegisterType {
 }
 
 /// A decoded register value.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "RegisterValue"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {

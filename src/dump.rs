@@ -18,6 +18,7 @@ use crate::plan::{plan_all, Block, Plan, PlanDevice};
 use crate::transport::{Transport, TransportError};
 
 /// One read of the dump: its words (`None` where redacted), or the error it met.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DumpedBlock {
     /// First address.
@@ -27,12 +28,14 @@ pub struct DumpedBlock {
     /// The words read, `None` for a redacted one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<Vec<Option<u16>>>,
-    /// Why the block was not read.
+    /// Why the block was not read: `exception 0x02` (the GX's reply), a
+    /// connection error's text, or that the time limit passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// One device's part of the dump.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DumpedDevice {
     /// Unit ID.

@@ -19,6 +19,8 @@ mod pacing;
 pub mod plan;
 pub mod poll;
 pub mod products;
+#[cfg(test)]
+mod result_types;
 mod rng;
 pub mod sim;
 mod sync;

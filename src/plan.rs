@@ -21,6 +21,7 @@ use crate::frame::MAX_READ_QUANTITY;
 use crate::ledger::{Platform, Register, Service};
 
 /// How often a register is read.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {

@@ -13,7 +13,7 @@ use crate::codec::Value;
 use crate::frame::Reply;
 use crate::join::join_all;
 use crate::ledger::decode_reading;
-use crate::plan::{Block, Cycle, Placement, Plan, Tier};
+use crate::plan::{tier_of, Block, Cycle, Placement, Plan, PlanDevice, Tier};
 use crate::transport::{Transport, TransportError};
 use serde::Serialize;
 
@@ -155,6 +155,56 @@ pub struct PollReport {
     pub connection_lost: bool,
 }
 
+/// What one poll gives a client: the values by plan index and what changed.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "python", derive(pyo3::IntoPyObject))]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollOutput {
+    /// Every register's value, in plan order (None: not read, or not available).
+    pub values: Vec<Option<Value>>,
+    /// The plan indexes of the registers without a value.
+    pub unavailable: Vec<usize>,
+    /// The plan indexes of the registers whose value (or availability) changed.
+    pub changed: Vec<usize>,
+    /// Devices (by plan index) that could not be read at all this poll.
+    pub unavailable_devices: Vec<usize>,
+    /// Whether the GX could not be reached at all.
+    pub connection_lost: bool,
+    /// Requests sent (retries included).
+    pub requests: usize,
+    /// Blocks that got an exception or no reply (after any retry).
+    pub failed: usize,
+}
+
+/// A register the client polls.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedRegister<'a> {
+    /// Its device's index in the plan.
+    pub device: usize,
+    /// Unit ID of its device.
+    pub unit: u8,
+    /// Service type of its device.
+    pub service: &'a str,
+    /// Register key.
+    pub key: &'a str,
+    /// How often it is read.
+    pub tier: Tier,
+}
+
+/// A client's read plan: the registers it polls, in value order, and what
+/// reading them costs.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanView<'a> {
+    /// The registers, in the order of a poll's values.
+    pub registers: Vec<PlannedRegister<'a>>,
+    /// Requests of a full cycle (every register).
+    pub requests: usize,
+    /// Requests of one poll cycle on average (the first, full cycle excluded).
+    pub requests_per_cycle: f64,
+}
+
 /// Reads a plan repeatedly, keeping the latest value of every register.
 #[derive(Debug)]
 pub struct Poller {
@@ -213,6 +263,47 @@ impl Poller {
         let slow = self.plan.requests(Cycle::Slow) as f64;
         let every = self.slow_every as f64;
         (slow + fast * (every - 1.0)) / every
+    }
+
+    /// What a client reports of a poll: every value in plan order, and the
+    /// `report`'s account of it.
+    pub fn output(&self, report: PollReport) -> PollOutput {
+        let values = self.values();
+        PollOutput {
+            unavailable: values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_none())
+                .map(|(i, _)| i)
+                .collect(),
+            values: values.to_vec(),
+            changed: report.changed,
+            unavailable_devices: report.unavailable_devices,
+            connection_lost: report.connection_lost,
+            requests: report.requests,
+            failed: report.failed,
+        }
+    }
+
+    /// What a client reports of its plan: every register in value order
+    /// (`devices`: the plan's devices, by plan index) and the request counts.
+    pub fn view<'a>(&'a self, devices: &[PlanDevice<'a>]) -> PlanView<'a> {
+        PlanView {
+            registers: self
+                .plan
+                .slots
+                .iter()
+                .map(|slot| PlannedRegister {
+                    device: slot.device,
+                    unit: devices[slot.device].unit,
+                    service: devices[slot.device].service.service_type(),
+                    key: &slot.register.key,
+                    tier: tier_of(&slot.register),
+                })
+                .collect(),
+            requests: self.plan.requests(Cycle::Full),
+            requests_per_cycle: self.requests_per_cycle(),
+        }
     }
 
     /// Reads every due block concurrently (the transport bounds the

@@ -100,13 +100,14 @@ pub enum TransportError {
 }
 
 /// Request counters and latency of a transport.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Metrics {
     /// Requests sent.
     pub requests: u64,
     /// Replies that carried data or an acknowledgement.
     pub replies: u64,
-    /// Exception replies by code.
+    /// Exception replies by code (in JSON, the code as text).
     pub exceptions: std::collections::BTreeMap<u8, u64>,
     /// Requests that timed out.
     pub timeouts: u64,
@@ -125,6 +126,7 @@ pub struct Metrics {
 }
 
 /// Latency percentiles in milliseconds.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Latency {
     /// Median.

@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module ``victron_gx_modbus._core``."""
 
-from typing import Any, TypedDict
+from typing import Any
 
 __version__: str
 
@@ -106,17 +106,6 @@ class GXProtocolError(GXConnectionError):
 
 class ScanDataError(VictronError):
     """A scan result is missing, unreadable or not from a GX."""
-
-class PollOutput(TypedDict):
-    """What one poll returns."""
-
-    values: list[int | float | str | None]
-    unavailable: list[int]
-    changed: list[int]
-    unavailable_devices: list[int]
-    connection_lost: bool
-    requests: int
-    failed: int
 
 class Limits:
     """The user's electrical set-up, validated by the core; frozen.
@@ -235,7 +224,7 @@ class ClientCore:
     def plan_json(self, bridge: BridgeCore) -> int:
         """Deliver the planned registers as JSON."""
     def poll(self, bridge: BridgeCore) -> int:
-        """Read every due block; delivers a `PollOutput`."""
+        """Read every due block; delivers a `PollOutput` (`victron_gx_modbus._results`)."""
     def read_registers(self, bridge: BridgeCore, unit: int, address: int, count: int) -> int:
         """Read registers; delivers the words or a DeviceException."""
     def raw_dump(

@@ -4,103 +4,60 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Literal, NotRequired, Self, TypedDict
+from typing import TYPE_CHECKING, Literal, Self, TypedDict
 
 from ._bridge import run
 from ._core import ClientCore
+from ._results import (
+    DumpedBlock,
+    DumpedDevice,
+    FoundDevice,
+    GxIdentity,
+    Latency,
+    Metrics,
+    PlannedRegister,
+    PlanView,
+    PollOutput,
+    RegisterValue,
+    ScanProgress,
+    ScanResult,
+    ScanStats,
+    SweepResult,
+    Tier,
+    WriteInfo,
+)
 from .errors import MqttCertificateChanged
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
     from types import TracebackType
 
-    from ._core import Limits, PollOutput
-    from .mqtt import Discovery, MqttCheck, MqttOptions
+    from ._core import Limits
+    from .mqtt import MqttCheck, MqttOptions
+
+__all__ = [
+    "Client",
+    "DumpedBlock",
+    "DumpedDevice",
+    "FoundDevice",
+    "GxIdentity",
+    "Latency",
+    "Metrics",
+    "PlanView",
+    "PlannedRegister",
+    "RegisterValue",
+    "ScanMode",
+    "ScanProgress",
+    "ScanResult",
+    "ScanStats",
+    "Snapshot",
+    "SweepResult",
+    "Tier",
+    "WriteInfo",
+    "register_id",
+]
 
 type ScanMode = Literal["quick", "deep", "units"]
-type Tier = Literal["static", "slow", "fast"]
-type RegisterValue = int | float | str | None
-
-
-class GxIdentity(TypedDict):
-    """The GX device itself."""
-
-    serial: str | None
-    firmware: str | None
-    absent_exception: int | None
-
-
-class FoundDevice(TypedDict):
-    """A device behind the GX."""
-
-    unit: int
-    service: str
-    product_id: int | None
-    """Victron product ID (the GX's MQTT, else the register of the services that serve one)."""
-    product_name: NotRequired[str | None]
-    """Product name ("SmartSolar MPPT VE.Can 250/100"): the GX's MQTT, else named from the product ID."""
-    name: str | None
-    """The custom name the user gave the device, when set."""
-    serial: str | None
-    firmware: str | None
-    """Firmware as the GX shows it ("v3.16", "v506" for VE.Bus)."""
-    registers: int
-    unsupported: list[str]
-    phases: NotRequired[int | None]
-    """AC phases (its phase count, or the phases whose voltage reads non-zero); None without AC phases."""
-
-
-class ScanStats(TypedDict):
-    """What a scan cost."""
-
-    probes: int
-    requests: int
-    failed_requests: int
-    duration_ms: float
-    unanswered: NotRequired[int]
-    """Requests that got no reply and were skipped (a background sweep; a scan stops at the first)."""
-
-
-class ScanResult(TypedDict):
-    """A scan result; store it as it is (it is versioned)."""
-
-    version: int
-    mode: str
-    gx: GxIdentity
-    devices: list[FoundDevice]
-    stats: ScanStats
-    discovery: NotRequired[Discovery]
-    """How the devices were found (phases, MQTT fallback); set by `scan()`."""
-
-
-class SweepResult(TypedDict):
-    """What a background sweep found and what it cost."""
-
-    result: ScanResult
-    """The scan result with the devices found merged in: store it."""
-    found: list[FoundDevice]
-    """The devices the sweep found (validated)."""
-    stats: ScanStats
-    """The sweep's own cost (`probes`: pairs probed)."""
-
-
-class ScanProgress(TypedDict):
-    """One progress step of a scan or sweep."""
-
-    phase: Literal["probing", "validating", "sweeping", "waiting", "done"]
-    done: int
-    total: int
-    found: int
-
-
-class PlannedRegister(TypedDict):
-    """A register the client polls."""
-
-    device: int
-    unit: int
-    service: str
-    key: str
-    tier: Tier
 
 
 class Snapshot(TypedDict):
@@ -119,62 +76,6 @@ class Snapshot(TypedDict):
     connection_lost: bool
     requests: int
     failed: int
-
-
-class Latency(TypedDict):
-    """Latency percentiles in milliseconds."""
-
-    p50: float
-    p90: float
-    p99: float
-    max: float
-
-
-class Metrics(TypedDict):
-    """Request counters of a client (JSON object keys are strings)."""
-
-    requests: int
-    replies: int
-    exceptions: dict[str, int]
-    timeouts: int
-    malformed: int
-    unmatched: int
-    connect_failures: int
-    reconnects: int
-    disconnects: int
-    latency_ms: Latency
-
-
-class WriteInfo(TypedDict):
-    """What a writable register accepts under the limits (all computed by the core)."""
-
-    min: float
-    max: float
-    step: float
-    allowed: list[int] | None
-    """The only codes a select, switch or button register takes."""
-    text: bool
-    """A text register: `max` is its most characters."""
-    reason: str
-    """How the bound was derived, e.g. "AC power per phase: 230 V x 25 A"."""
-
-
-class DumpedBlock(TypedDict):
-    """One read of a raw dump: its words (None where redacted), or why it was not read."""
-
-    start: int
-    count: int
-    words: NotRequired[list[int | None]]
-    error: NotRequired[str]
-    """`exception 0x02` (the GX's reply), a connection error's text, or that the time limit passed."""
-
-
-class DumpedDevice(TypedDict):
-    """One device's blocks in a raw dump."""
-
-    unit: int
-    service: str
-    blocks: list[DumpedBlock]
 
 
 def register_id(unit: int, service: str, key: str) -> str:
@@ -401,7 +302,7 @@ class Client:
             await self._load_plan()
 
     async def _load_plan(self) -> None:
-        plan = json.loads(await run(self._core.plan_json))
+        plan: PlanView = json.loads(await run(self._core.plan_json))
         self._registers = plan["registers"]
         self._keys = [register_id(r["unit"], r["service"], r["key"]) for r in self._registers]
 

@@ -4,75 +4,35 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Literal, TypedDict
 
 from ._core import ledger_json
+from ._results import (
+    EntityCategory,
+    HaMetadata,
+    Ledger,
+    Platform,
+    Register,
+    Sentinel,
+    Service,
+    WriteBound,
+    WriteSpec,
+)
 
-type Platform = Literal["sensor", "binary_sensor", "number", "select", "switch", "button", "text"]
-
-
-class WriteSpec(TypedDict):
-    """How a writable register is written and which user limit bounds it."""
-
-    kind: Platform
-    bound: str
-
-
-class HaMetadata(TypedDict):
-    """Our Home Assistant metadata of one register."""
-
-    name: str
-    platform: Platform
-    device_class: str | None
-    state_class: str | None
-    unit: str | None
-    entity_category: Literal["config", "diagnostic"] | None
-    enabled_by_default: bool
-    suggested_precision: int | None
-    suggested_unit: str | None
-    states: dict[str, str] | None
-    write: WriteSpec | None
-
-
-class Sentinel(TypedDict):
-    """A value the publishing service uses for "not available"; shown as unknown."""
-
-    value: float
-    means: str
-
-
-class Register(TypedDict):
-    """One register: official facts plus Home Assistant metadata."""
-
-    key: str
-    address: int
-    type: str
-    scale: float
-    unit: str | None
-    writable: bool
-    dbus_path: str | None
-    description: str
-    range: list[float] | None
-    enum: dict[str, str] | None
-    remarks: str | None
-    sentinels: list[Sentinel]
-    overflow: str | None
-    """Why real systems publish values the type cannot hold (then disabled by default)."""
-    internal: bool
-    since: str
-    added_in: int | None
-    ha: HaMetadata
-
-
-class Service(TypedDict):
-    """All registers of one D-Bus service type."""
-
-    format: int
-    service: str
-    source_list: str
-    reserved: list[list[int]]
-    registers: list[Register]
-
+__all__ = [
+    "SERVICE_PREFIX",
+    "EntityCategory",
+    "HaMetadata",
+    "Ledger",
+    "Platform",
+    "Register",
+    "Sentinel",
+    "Service",
+    "WriteBound",
+    "WriteSpec",
+    "ledger",
+    "ledger_register",
+    "service_type",
+]
 
 SERVICE_PREFIX = "com.victronenergy."
 
@@ -84,8 +44,8 @@ def service_type(service: Service) -> str:
 
 @cache
 def _parsed() -> dict[str, Service]:
-    services: list[Service] = json.loads(ledger_json())["services"]
-    return {service_type(service): service for service in services}
+    compiled: Ledger = json.loads(ledger_json())
+    return {service_type(service): service for service in compiled["services"]}
 
 
 def ledger() -> dict[str, Service]:

@@ -3,100 +3,36 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Literal, Self, TypedDict
+from typing import TYPE_CHECKING, Literal, Self
 
 from ._bridge import run
 from ._core import SimulatorCore, SimulatorError, bundled_scenarios, site_history, start_simulator
+from ._results import (
+    HistorySeries,
+    SimulatedDevice,
+    SimulatedIdentity,
+    SimulatorStats,
+    SiteHistory,
+    UnitStats,
+    WriteLogEntry,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
 
+__all__ = [
+    "HistorySeries",
+    "Malformation",
+    "SimulatedDevice",
+    "SimulatedIdentity",
+    "Simulator",
+    "SimulatorStats",
+    "SiteHistory",
+    "UnitStats",
+    "WriteLogEntry",
+]
+
 type Malformation = Literal["bad_length", "wrong_transaction", "wrong_unit", "bad_protocol"]
-
-
-class UnitStats(TypedDict):
-    """Requests and exception replies of one unit ID."""
-
-    requests: int
-    exceptions: int
-
-
-class WriteLogEntry(TypedDict):
-    """One write the simulated GX accepted."""
-
-    unit: int
-    device: str
-    key: str
-    address: int
-    words: list[int]
-    value: float | None
-    text: str | None
-
-
-class SimulatorStats(TypedDict):
-    """What the simulated GX saw (JSON object keys are strings)."""
-
-    requests: int
-    by_function: dict[str, int]
-    exceptions: int
-    exceptions_by_code: dict[str, int]
-    by_unit: dict[str, UnitStats]
-    connections_accepted: int
-    connections_rejected: int
-    connections_open: int
-    mqtt_connections: int
-    """TCP connections its MQTT face accepted (one per MQTT client session)."""
-    malformed_requests: int
-    faults_injected: int
-    reboots: int
-    writes_total: int
-    writes: list[WriteLogEntry]
-
-
-class SimulatedDevice(TypedDict):
-    """A device of the running scenario."""
-
-    id: str
-    service: str
-    instance: int
-    unit: int | None
-    present: bool
-    registers: int
-    identity: SimulatedIdentity
-    """What its service publishes about it over the GX's MQTT."""
-
-
-class SimulatedIdentity(TypedDict):
-    """A simulated device's product, firmware (as published: 0x0163FF = v1.63), serial and custom name."""
-
-    product_name: str | None
-    product_id: int | None
-    firmware: int | None
-    serial: str | None
-    custom_name: str | None
-
-
-class HistorySeries(TypedDict):
-    """One register's values over the buckets of a site history."""
-
-    device: str
-    service: str
-    unit: int | None
-    key: str
-    mean: list[float]
-    min: list[float]
-    max: list[float]
-    last: list[float]
-    """The value at each bucket's end."""
-
-
-class SiteHistory(TypedDict):
-    """A scenario's site run fast-forward (`Simulator.history`)."""
-
-    seconds: float
-    step_seconds: float
-    bucket_seconds: float
-    series: list[HistorySeries]
 
 
 class Simulator:

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use crate::ledger::{Ledger, LedgerError};
+use crate::mqtt::Discovery;
 use crate::plan::PlanDevice;
 use crate::poll::BlockResult;
 use crate::transport::{Transport, TransportError};
@@ -82,6 +83,8 @@ impl ScanMode {
 }
 
 /// The GX device itself.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "python", derive(pyo3::IntoPyObject))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GxIdentity {
     /// Serial (the GX's MAC address as text).
@@ -93,6 +96,7 @@ pub struct GxIdentity {
 }
 
 /// A device found behind the GX.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoundDevice {
     /// Unit ID that reaches it.
@@ -111,7 +115,8 @@ pub struct FoundDevice {
     pub name: Option<String>,
     /// Serial number, when the service has that register.
     pub serial: Option<String>,
-    /// Firmware version, when the service has that register.
+    /// Firmware as the GX shows it ("v3.16", "v506" for VE.Bus), when the
+    /// service has that register (or published it over MQTT).
     pub firmware: Option<String>,
     /// Registers of its service that the GX serves.
     pub registers: usize,
@@ -127,6 +132,7 @@ pub struct FoundDevice {
 }
 
 /// What a scan cost.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScanStats {
     /// (unit, service) pairs probed.
@@ -143,7 +149,8 @@ pub struct ScanStats {
     pub duration_ms: f64,
 }
 
-/// The result of a scan; serialisable, versioned.
+/// The result of a scan; serialisable and versioned: store it as it is.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanResult {
     /// Format version ([`SCAN_RESULT_VERSION`]).
@@ -156,6 +163,10 @@ pub struct ScanResult {
     pub devices: Vec<FoundDevice>,
     /// What it cost.
     pub stats: ScanStats,
+    /// How the devices were found (the phases, why MQTT was not used): set
+    /// on the result a client's scan returns; never read from a stored one.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<Discovery>,
 }
 
 impl ScanResult {
@@ -176,9 +187,12 @@ impl ScanResult {
 }
 
 /// Progress of a scan.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "python", derive(pyo3::IntoPyObject))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScanProgress {
-    /// `probing` or `validating`.
+    /// What the scan (or sweep) is doing (a [`ScanPhase`]'s name).
+    #[cfg_attr(test, schemars(with = "ScanPhase"))]
     pub phase: &'static str,
     /// Steps done.
     pub done: usize,
@@ -186,6 +200,38 @@ pub struct ScanProgress {
     pub total: usize,
     /// Devices found so far.
     pub found: usize,
+}
+
+/// What a scan or sweep is doing, as its progress reports it.
+///
+/// [`ScanProgress::phase`] is its name in lower case.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanPhase {
+    /// Probing (unit, service) pairs.
+    Probing,
+    /// Reading what answered, to tell devices from echoes.
+    Validating,
+    /// A background sweep probing the units a scan leaves out.
+    Sweeping,
+    /// A sweep waiting for a GX that stopped answering.
+    Waiting,
+    /// Finished.
+    Done,
+}
+
+impl ScanPhase {
+    /// Its name, as progress reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Probing => "probing",
+            Self::Validating => "validating",
+            Self::Sweeping => "sweeping",
+            Self::Waiting => "waiting",
+            Self::Done => "done",
+        }
+    }
 }
 
 /// Why a scan failed.
@@ -318,7 +364,7 @@ pub async fn scan(
         scanner.run_wave(wave).await?;
         let validated = values.len();
         progress(ScanProgress {
-            phase: "validating",
+            phase: ScanPhase::Validating.name(),
             done: validated,
             total: scanner.found.len(),
             found: scanner.settled + scanner.found.len(),
@@ -355,7 +401,7 @@ pub async fn scan(
     let mut devices = gx_devices;
     devices.extend(others);
     progress(ScanProgress {
-        phase: "done",
+        phase: ScanPhase::Done.name(),
         done: devices.len(),
         total: devices.len(),
         found: devices.len(),
@@ -372,6 +418,7 @@ pub async fn scan(
             unanswered: tally.unanswered.load(Ordering::Relaxed),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         },
+        discovery: None,
     })
 }
 
@@ -456,7 +503,7 @@ impl Scanner {
                     None => Probe::Nothing,
                 };
                 progress(ScanProgress {
-                    phase: "probing",
+                    phase: ScanPhase::Probing.name(),
                     done: done.fetch_add(1, Ordering::Relaxed) + 1,
                     total,
                     found: found_now.load(Ordering::Relaxed),
@@ -474,5 +521,21 @@ impl Scanner {
             }
         }
         failure.map_or(Ok(()), |err| Err(err.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScanPhase::{Done, Probing, Sweeping, Validating, Waiting};
+
+    #[test]
+    fn a_phase_is_reported_by_the_name_its_schema_gives() {
+        for phase in [Probing, Validating, Sweeping, Waiting, Done] {
+            // A new phase fails to compile here until it is listed above.
+            match phase {
+                Probing | Validating | Sweeping | Waiting | Done => {}
+            }
+            assert_eq!(serde_json::to_value(phase).ok(), Some(phase.name().into()));
+        }
     }
 }

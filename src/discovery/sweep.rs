@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 use super::candidates::{all_service_types, GX_SERVICES};
 use super::validate::validate;
 use super::{
-    probe, probe_addresses, served, FoundDevice, Refused, ScanError, ScanProgress, ScanResult,
-    ScanStats, Tally,
+    probe, probe_addresses, served, FoundDevice, Refused, ScanError, ScanPhase, ScanProgress,
+    ScanResult, ScanStats, Tally,
 };
 use crate::ledger::Ledger;
 use crate::poll::BlockResult;
@@ -149,9 +149,10 @@ pub(super) async fn paced_start(
 }
 
 /// What a sweep found and what it cost.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepResult {
-    /// The scan result with the new devices merged in.
+    /// The scan result with the new devices merged in: store it.
     pub result: ScanResult,
     /// The devices the sweep found, validated.
     pub found: Vec<FoundDevice>,
@@ -227,7 +228,7 @@ pub async fn sweep(
                 streak.push((unit, service));
                 if streak.len() >= MAX_UNANSWERED_IN_A_ROW as usize {
                     let waiting = ScanProgress {
-                        phase: "waiting",
+                        phase: ScanPhase::Waiting.name(),
                         done,
                         total,
                         found: found.len(),
@@ -253,7 +254,7 @@ pub async fn sweep(
         }
         done += 1;
         progress(ScanProgress {
-            phase: "sweeping",
+            phase: ScanPhase::Sweeping.name(),
             done,
             total,
             found: found.len(),
@@ -270,7 +271,7 @@ pub async fn sweep(
         (gx_rank.is_none(), gx_rank, d.unit, d.service.clone())
     });
     progress(ScanProgress {
-        phase: "done",
+        phase: ScanPhase::Done.name(),
         done: total,
         total,
         found: found.len(),

@@ -15,6 +15,8 @@ pub const FREQUENCY_RANGE: (f64, f64) = (45.0, 65.0);
 pub const AC_VOLTAGE_TOLERANCE: f64 = 0.10;
 
 /// What a writable register accepts under the limits.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "WriteInfo"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WriteRange {
     /// Smallest value (for text: 0).

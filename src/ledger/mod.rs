@@ -8,7 +8,10 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-pub use model::{Appearance, HaMeta, Platform, Register, Sentinel, Service, WriteBound, WriteSpec};
+pub use model::{
+    Appearance, EntityCategory, HaMeta, Platform, Register, Sentinel, Service, WriteBound,
+    WriteSpec,
+};
 pub use reading::decode_reading;
 pub use validate::validate;
 
@@ -46,6 +49,7 @@ pub fn list_rank(label: &str) -> (u8, u32) {
 }
 
 /// Every service type and its registers.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ledger {
     /// Services in file-name order.

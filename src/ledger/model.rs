@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::RegisterType;
 
 /// Which Home Assistant platform presents a register.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
@@ -26,7 +27,19 @@ pub enum Platform {
     Text,
 }
 
+/// The Home Assistant entity category of a register that is not a primary reading.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityCategory {
+    /// A setting.
+    Config,
+    /// Diagnostics.
+    Diagnostic,
+}
+
 /// Which of the user's limits bounds a writable register.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteBound {
@@ -72,6 +85,7 @@ pub enum WriteBound {
 }
 
 /// How a writable register is written and what bounds it.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriteSpec {
     /// The platform that writes it.
@@ -81,6 +95,8 @@ pub struct WriteSpec {
 }
 
 /// Our Home Assistant metadata of a register (hand-kept, not official).
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "HaMetadata"))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HaMeta {
     /// English entity name (translations come from strings.json).
@@ -93,8 +109,8 @@ pub struct HaMeta {
     pub state_class: Option<String>,
     /// HA unit of measurement, if any.
     pub unit: Option<String>,
-    /// `config` or `diagnostic`, if any.
-    pub entity_category: Option<String>,
+    /// The entity's category, if any.
+    pub entity_category: Option<EntityCategory>,
     /// Whether the entity is enabled when first created.
     pub enabled_by_default: bool,
     /// Suggested display precision.
@@ -109,8 +125,10 @@ pub struct HaMeta {
     pub write: Option<WriteSpec>,
 }
 
-/// A value the publishing service uses for "not available" (or "no limit"),
-/// which the integration shows as unknown rather than as a reading.
+/// A value the publishing service uses for "not available" (or "no limit").
+///
+/// The integration shows it as unknown rather than as a reading.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sentinel {
     /// The value as decoded (scale applied), e.g. -273 for a temperature.
@@ -124,6 +142,7 @@ pub struct Sentinel {
 pub type Appearance = ((u8, u32), u32);
 
 /// One register of a service type.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Register {
     /// Stable key, unique within the service type.
@@ -191,6 +210,7 @@ impl Register {
 }
 
 /// All registers of one D-Bus service type (`vebus`, `battery`, ...).
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     /// Ledger file format version.

@@ -22,13 +22,18 @@ pub const FACT_PATHS: [&str; 5] = [
     "CustomName",
 ];
 
-/// What one device's service publishes about it; each `None` when it
-/// publishes nothing there (or an empty text, or a null: the GX's "not set").
+/// What one device's service publishes about it.
+///
+/// Each `None` when it publishes nothing there (or an empty text, or a null:
+/// the GX's "not set").
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "PublishedDevice"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceFacts {
     /// Service type (`solarcharger`).
     pub service: String,
-    /// Device instance (the topic's instance).
+    /// Device instance (the topic's instance; a unit ID reaches it through
+    /// the GX's unit ID table).
     pub instance: u16,
     /// The unit ID the GX lists the service at.
     #[serde(default)]

@@ -12,11 +12,13 @@
 //! how a client learns the portal ID), and `N/<portal id>/full_publish_completed`
 //! ends the full publish that a keepalive starts.
 
+mod check;
 mod discover;
 mod facts;
 mod scan;
 mod tls;
 
+pub use check::{MqttCheck, MqttErrorKind};
 pub(crate) use discover::ECHO_OPTION;
 pub use discover::{read_services, MqttError, MqttOptions, Security, ServiceList};
 pub use facts::{apply_facts, instance_of_unit, DeviceFacts, FACT_PATHS};

@@ -15,6 +15,8 @@ use crate::ledger::Ledger;
 use crate::transport::Transport;
 
 /// What one discovery phase found and cost.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "DiscoveryPhase"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Phase {
     /// `mqtt`, `quick`, `deep` or `units`.
@@ -50,11 +52,14 @@ impl Phase {
     }
 }
 
-/// How the devices were found: the phases in order, and why MQTT was not
-/// used when it was asked for and failed.
+/// How the devices were found.
+///
+/// The phases in order, and why MQTT was not used when it was asked for and
+/// failed.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Discovery {
-    /// The phase whose devices the result holds.
+    /// The phase whose devices the result holds (`mqtt` when the list was used).
     pub used: String,
     /// Why the MQTT list was not used (`None` when it was, or not asked for).
     pub fallback: Option<String>,

@@ -6,17 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use serde::Serialize;
 use tokio::sync::Mutex;
 
 use super::bridge::{spawn, BridgeCore, EventSink, TaskGroup};
-use super::codec::PyValue;
 use super::errors::{CoreError, ScanDataError};
 use super::mqtt::{check_json, mqtt_options, MqttArgs};
 use super::writes::{write_value, PyLimits};
 use crate::discovery::{
-    identify, scan, search, sweep, unexplained_after_poll, GxIdentity, ScanMode, ScanProgress,
-    ScanResult, MIN_RATE, SCAN_RESULT_VERSION,
+    identify, scan, search, sweep, unexplained_after_poll, ScanMode, ScanProgress, ScanResult,
+    MIN_RATE, SCAN_RESULT_VERSION,
 };
 use crate::dump::dump;
 use crate::frame::Reply;
@@ -25,67 +23,10 @@ use crate::ledger::{self, Ledger};
 use crate::mqtt::{
     read_services, scan_listed, scan_with_mqtt, DeviceFacts, Discovery, ListedUnits,
 };
-use crate::plan::{plan, plan_all, Cycle, Tier};
+use crate::plan::{plan, plan_all};
 use crate::poll::Poller;
 use crate::sync::lock;
 use crate::transport::{Transport, TransportConfig, TransportError};
-
-/// What one poll returns to Python.
-#[derive(IntoPyObject)]
-pub struct PollOutput {
-    values: Vec<PyValue>,
-    unavailable: Vec<usize>,
-    changed: Vec<usize>,
-    unavailable_devices: Vec<usize>,
-    connection_lost: bool,
-    requests: usize,
-    failed: usize,
-}
-
-/// The GX's identity as Python sees it (a dict, the scan result's `gx`).
-#[derive(IntoPyObject)]
-struct IdentityOutput {
-    serial: Option<String>,
-    firmware: Option<String>,
-    absent_exception: Option<u8>,
-}
-
-impl From<GxIdentity> for IdentityOutput {
-    fn from(identity: GxIdentity) -> Self {
-        Self {
-            serial: identity.serial,
-            firmware: identity.firmware,
-            absent_exception: identity.absent_exception,
-        }
-    }
-}
-
-/// One scan progress step as Python sees it (a dict).
-#[derive(IntoPyObject)]
-struct ProgressEvent {
-    phase: &'static str,
-    done: usize,
-    total: usize,
-    found: usize,
-}
-
-/// One planned register, for Python to build entities from.
-#[derive(Serialize)]
-struct PlannedRegister<'a> {
-    device: usize,
-    unit: u8,
-    service: &'a str,
-    key: &'a str,
-    tier: Tier,
-}
-
-/// The plan as Python sees it.
-#[derive(Serialize)]
-struct PlanView<'a> {
-    registers: Vec<PlannedRegister<'a>>,
-    requests: usize,
-    requests_per_cycle: f64,
-}
 
 struct State {
     scan: Option<ScanResult>,
@@ -173,29 +114,26 @@ struct Adopter {
 }
 
 impl Adopter {
-    /// The scan result as Python gets it (JSON, with how it was found under
-    /// `discovery`), after adopting it for polling.
-    async fn adopt(&self, result: ScanResult, discovery: &Discovery) -> Result<String, CoreError> {
-        let mut value = serde_json::to_value(&result)?;
-        value["discovery"] = serde_json::to_value(discovery)?;
+    /// The scan result as Python gets it (JSON, its keys in alphabetical
+    /// order, with how it was found under `discovery`), after adopting it
+    /// for polling.
+    async fn adopt(&self, result: ScanResult, discovery: Discovery) -> Result<String, CoreError> {
+        let result = ScanResult {
+            discovery: Some(discovery),
+            ..result
+        };
+        let text = serde_json::to_value(&result)?.to_string();
         let mut state = self.state.lock().await;
         state.poller = Some(poller_for(self.ledger, &result, self.slow_every, None));
         state.scan = Some(result);
-        Ok(value.to_string())
+        Ok(text)
     }
 }
 
 /// Progress steps as events (or dropped without `progress`).
 fn reporter(events: EventSink, progress: bool) -> Arc<dyn Fn(ScanProgress) + Send + Sync> {
     if progress {
-        Arc::new(move |step: ScanProgress| {
-            events.send(ProgressEvent {
-                phase: step.phase,
-                done: step.done,
-                total: step.total,
-                found: step.found,
-            });
-        })
+        Arc::new(move |step: ScanProgress| events.send(step))
     } else {
         Arc::new(|_| {})
     }
@@ -315,9 +253,7 @@ impl ClientCore {
     fn identify(&self, bridge: &BridgeCore, firmware: bool) -> PyResult<u64> {
         let (transport, ledger) = (self.transport.clone(), self.ledger);
         self.run(bridge, move |_| async move {
-            Ok(IdentityOutput::from(
-                identify(&transport, ledger, firmware).await?,
-            ))
+            Ok(identify(&transport, ledger, firmware).await?)
         })
     }
 
@@ -356,7 +292,7 @@ impl ClientCore {
                     (result, discovery)
                 }
             };
-            adopter.adopt(result, &discovery).await
+            adopter.adopt(result, discovery).await
         })
     }
 
@@ -399,7 +335,7 @@ impl ClientCore {
         self.run(bridge, move |events| async move {
             let reporter = reporter(events, progress);
             let (result, discovery) = scan_listed(&transport, ledger, &listed, reporter).await?;
-            adopter.adopt(result, &discovery).await
+            adopter.adopt(result, discovery).await
         })
     }
 
@@ -409,7 +345,7 @@ impl ClientCore {
     fn mqtt_check(&self, bridge: &BridgeCore, mqtt: MqttArgs) -> PyResult<u64> {
         let (options, ledger) = (mqtt_options(mqtt)?, self.ledger);
         self.run(bridge, move |_| async move {
-            Ok(check_json(&read_services(&options).await, ledger))
+            check_json(&read_services(&options).await, ledger)
         })
     }
 
@@ -519,23 +455,7 @@ impl ClientCore {
                 return Err(no_scan_yet());
             };
             let devices = scan.plan_devices(ledger);
-            let plan = poller.plan();
-            let view = PlanView {
-                registers: plan
-                    .slots
-                    .iter()
-                    .map(|slot| PlannedRegister {
-                        device: slot.device,
-                        unit: devices[slot.device].unit,
-                        service: devices[slot.device].service.service_type(),
-                        key: &slot.register.key,
-                        tier: crate::plan::tier_of(&slot.register),
-                    })
-                    .collect(),
-                requests: plan.requests(Cycle::Full),
-                requests_per_cycle: poller.requests_per_cycle(),
-            };
-            Ok(serde_json::to_string(&view)?)
+            Ok(serde_json::to_string(&poller.view(&devices))?)
         })
     }
 
@@ -548,21 +468,7 @@ impl ClientCore {
                 return Err(no_scan_yet());
             };
             let report = poller.poll(&transport).await;
-            let values = poller.values();
-            Ok(PollOutput {
-                unavailable: values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.is_none())
-                    .map(|(i, _)| i)
-                    .collect(),
-                values: values.iter().cloned().map(PyValue).collect(),
-                changed: report.changed,
-                unavailable_devices: report.unavailable_devices,
-                connection_lost: report.connection_lost,
-                requests: report.requests,
-                failed: report.failed,
-            })
+            Ok(poller.output(report))
         })
     }
 
@@ -681,10 +587,7 @@ impl ClientCore {
             .writer
             .submit(&runtime, unit, service, key, &value)
             .map_err(|err| super::writes::guard_error(py, err))?;
-        self.run(
-            bridge,
-            move |_| async move { Ok(PyValue(Some(pending.await?))) },
-        )
+        self.run(bridge, move |_| async move { Ok(pending.await?) })
     }
 
     /// Request counters and latency percentiles as JSON.

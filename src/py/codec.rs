@@ -14,20 +14,19 @@ pub fn ledger_json() -> PyResult<String> {
 }
 
 /// A decoded value on its way to Python: int, float or str; None for the
-/// "not available" sentinel and for a register that could not be read.
-pub struct PyValue(pub Option<Value>);
-
-impl<'py> IntoPyObject<'py> for PyValue {
+/// "not available" sentinel (and, as an `Option`, for a register that could
+/// not be read).
+impl<'py> IntoPyObject<'py> for Value {
     type Target = PyAny;
     type Output = Bound<'py, PyAny>;
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        Ok(match self.0 {
-            Some(Value::Int(int)) => int.into_pyobject(py)?.into_any(),
-            Some(Value::Float(float)) => float.into_pyobject(py)?.into_any(),
-            Some(Value::Text(text)) => text.into_pyobject(py)?.into_any(),
-            Some(Value::NotAvailable) | None => py.None().into_bound(py),
+        Ok(match self {
+            Value::Int(int) => int.into_pyobject(py)?.into_any(),
+            Value::Float(float) => float.into_pyobject(py)?.into_any(),
+            Value::Text(text) => text.into_pyobject(py)?.into_any(),
+            Value::NotAvailable => py.None().into_bound(py),
         })
     }
 }
@@ -35,9 +34,9 @@ impl<'py> IntoPyObject<'py> for PyValue {
 /// Decode register words of a type (`"int16"`, `"string[8]"`, ...) with a scale;
 /// `None` when the words hold the "not available" sentinel.
 #[pyfunction]
-pub fn decode(register_type: &str, scale: f64, words: Vec<u16>) -> PyResult<PyValue> {
+pub fn decode(register_type: &str, scale: f64, words: Vec<u16>) -> PyResult<Value> {
     let register_type: RegisterType = register_type.parse()?;
-    Ok(PyValue(Some(codec::decode(register_type, scale, &words)?)))
+    Ok(codec::decode(register_type, scale, &words)?)
 }
 
 /// Encode a number (or text for string types) into register words, range checked.

@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use crate::discovery::listed_devices;
+use super::errors::CoreError;
 use crate::ledger::Ledger;
-use crate::mqtt::{Fingerprint, MqttError, MqttOptions, Security, ServiceList, MQTT_TLS_PORT};
+use crate::mqtt::{
+    Fingerprint, MqttCheck, MqttError, MqttOptions, Security, ServiceList, MQTT_TLS_PORT,
+};
 
 /// `(host, port, username, password, portal_id, timeout_s, tls_port,
 /// fingerprint)`, from `victron_gx_modbus.MqttOptions`.
@@ -58,66 +60,11 @@ pub fn mqtt_options(args: MqttArgs) -> PyResult<MqttOptions> {
     })
 }
 
-/// Why the service list could not be read, as Python sees it.
-fn error_kind(err: &MqttError) -> &'static str {
-    match err {
-        MqttError::Unreachable { .. } => "unreachable",
-        MqttError::BadCredentials(_) => "credentials",
-        MqttError::Refused(_) => "refused",
-        MqttError::Timeout(_) => "timeout",
-        MqttError::NoServiceList => "no_list",
-        MqttError::Protocol(_) => "protocol",
-        MqttError::UntrustedCertificate(_) => "untrusted",
-        MqttError::CertificateChanged { .. } => "certificate_changed",
-        MqttError::Tls(_) => "tls",
-    }
-}
-
-/// The outcome of reading the service list as JSON: `portal_id`, `listed`
-/// and `active` counts, the active `(unit, service type)` pairs as listed
-/// (`services`) and as a scan of them reports the devices this library
-/// knows (`devices`), the GX `firmware` (null when not published), what
-/// the listed services published about their devices (`published`: product,
-/// firmware, serial, custom name) and the TLS certificate's `fingerprint`
-/// (null over plaintext); or `error` (its kind) and `message`, with the
-/// `fingerprint` shown (and the `expected` one) when the certificate was the
-/// reason. The password is never part of it.
-pub fn check_json(outcome: &Result<ServiceList, MqttError>, ledger: &Ledger) -> String {
-    match outcome {
-        Ok(list) => {
-            let active = list.active();
-            let devices: Vec<(u8, String)> = listed_devices(&active)
-                .into_iter()
-                .filter(|(_, service)| ledger.service(service).is_some())
-                .collect();
-            serde_json::json!({
-                "portal_id": list.portal_id,
-                "listed": list.services.len(),
-                "active": active.len(),
-                "services": active,
-                "devices": devices,
-                "firmware": list.firmware,
-                "published": list.published,
-                "fingerprint": list.fingerprint,
-            })
-        }
-        Err(err) => {
-            let mut json = serde_json::json!({
-                "error": error_kind(err),
-                "message": err.to_string(),
-            });
-            match err {
-                MqttError::UntrustedCertificate(seen) => {
-                    json["fingerprint"] = seen.to_string().into();
-                }
-                MqttError::CertificateChanged { expected, seen } => {
-                    json["fingerprint"] = seen.to_string().into();
-                    json["expected"] = expected.to_string().into();
-                }
-                _ => {}
-            }
-            json
-        }
-    }
-    .to_string()
+/// The outcome of reading the service list as JSON (an [`MqttCheck`]; a
+/// failure of MQTT is an outcome, not an error), its keys in order.
+pub fn check_json(
+    outcome: &Result<ServiceList, MqttError>,
+    ledger: &Ledger,
+) -> Result<String, CoreError> {
+    Ok(serde_json::to_value(MqttCheck::of(outcome, ledger))?.to_string())
 }

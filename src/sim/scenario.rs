@@ -267,15 +267,18 @@ pub struct DeviceSpec {
     pub values: BTreeMap<String, ValueModel>,
 }
 
-/// What a device's service publishes about it (`/ProductName`,
-/// `/ProductId`, `/FirmwareVersion`, `/Serial`, `/CustomName`).
+/// What a device's service publishes about it.
+///
+/// Its `/ProductName`, `/ProductId`, `/FirmwareVersion`, `/Serial` and `/CustomName`.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "SimulatedIdentity"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DeviceIdentity {
     /// Product name.
     pub product_name: Option<String>,
     /// Victron product id.
     pub product_id: Option<u16>,
-    /// Firmware number as published.
+    /// Firmware number as published (0x0163FF = v1.63).
     pub firmware: Option<u32>,
     /// Serial number.
     pub serial: Option<String>,

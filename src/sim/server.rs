@@ -124,6 +124,8 @@ pub enum SimError {
 }
 
 /// A device as the simulator reports it.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "SimulatedDevice"))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeviceInfo {
     /// Scenario id.

@@ -12,6 +12,7 @@ use crate::codec::Value;
 pub const WRITE_LOG_CAPACITY: usize = 1000;
 
 /// Counters of one unit ID.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct UnitStats {
     /// Requests addressed to the unit.
@@ -21,6 +22,7 @@ pub struct UnitStats {
 }
 
 /// One accepted write.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WriteLogEntry {
     /// Unit ID of the request.
@@ -59,7 +61,9 @@ impl From<WriteRecord> for WriteLogEntry {
     }
 }
 
-/// Request statistics of a simulator run.
+/// Request statistics of a simulator run (in JSON, codes and unit IDs as keys are text).
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "SimulatorStats"))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
     /// Requests answered or stalled.

@@ -14,6 +14,8 @@ use crate::ledger::Ledger;
 use crate::sim::scenario::{Scenario, ScenarioError};
 
 /// One register's values over the buckets of a history.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "HistorySeries"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
     /// Scenario id of the device.
@@ -35,6 +37,8 @@ pub struct Series {
 }
 
 /// What the site did over a span of time, bucket by bucket.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(rename = "SiteHistory"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct History {
     /// The span, in seconds; its end is the start of a fresh site.
