@@ -227,8 +227,11 @@ class Client:
             raise MqttCertificateChanged(
                 check.get("message", ""), check.get("fingerprint") or "", check.get("expected", "")
             )
-        if "services" in check:  # JSON arrays as the pairs they are
+        # JSON arrays as the pairs they are.
+        if "services" in check:
             check["services"] = [(int(unit), str(service)) for unit, service in check["services"]]
+        if "devices" in check:
+            check["devices"] = [(int(unit), str(service)) for unit, service in check["devices"]]
         return check
 
     async def sweep(
