@@ -20,7 +20,12 @@ enabled:
   the idle loop's; median and maximum;
 - state writes per cycle of the integration's entities (state_changed
   events); the tests check that an entity writes only when its value or
-  availability changed.
+  availability changed;
+- where the CPU goes: the medians per second of the event loop, of the
+  core's threads (named `victron-gx-modbus`) and of every other thread
+  (in the steady state nearly all Home Assistant's recorder, which writes
+  each state to its database), each above the idle process's, and the
+  event loop's and the other threads' share per state write in µs.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from .process import home_assistant
 from .state import free_port, prepare
 
 INTERVAL_S = 5.0
+CORE_THREAD = "victron-gx-mod"  # the core runtime's threads (comm is cut at 15 characters)
 LATENCY_MS = 5.0
 ENABLE_RELOAD_WAIT_S = 40.0  # Home Assistant reloads an entry 30 s after entities are enabled
 SWEEP_WAIT_S = 20 * 60.0  # the sweep after a set-up takes about ten minutes at 5 requests/s
@@ -70,6 +76,12 @@ class Figures:
     loop_ms_per_cycle_median: float
     loop_ms_per_cycle_max: float
     state_writes_per_cycle: float
+    loop_ms_per_s: float
+    core_ms_per_s: float
+    other_ms_per_s: float
+    """Threads neither the event loop's nor the core's: in the steady state nearly all the recorder's."""
+    loop_us_per_write: float
+    other_us_per_write: float
     cycles: int
 
 
@@ -79,26 +91,53 @@ def _loop_ns(pid: int) -> int:
     return int(fields[0])
 
 
-def _process_ns(pid: int) -> int:
-    """CPU time of every thread of the process in ns (schedstat: finer than the 10 ms ticks of cpu_times)."""
-    total = 0
+@dataclass(frozen=True)
+class ProcessNs:
+    """CPU time of a process in ns: every thread, and the core's threads among them."""
+
+    total: int
+    core: int
+
+
+def _process_ns(pid: int) -> ProcessNs:
+    """CPU time of the process's threads in ns (schedstat: finer than the 10 ms ticks of cpu_times)."""
+    total = core = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         with contextlib.suppress(OSError):  # a thread that just ended
-            total += int((task / "schedstat").read_text(encoding="utf-8").split()[0])
-    return total
+            spent = int((task / "schedstat").read_text(encoding="utf-8").split()[0])
+            total += spent
+            if (task / "comm").read_text(encoding="utf-8").startswith(CORE_THREAD):
+                core += spent
+    return ProcessNs(total, core)
 
 
-async def _measure(pid: int, ws: Websocket, cycles: int) -> tuple[list[float], list[float], float]:
-    """Per 5 s window: process CPU ms per second and loop ms; and state writes per cycle."""
+@dataclass
+class Windows:
+    """Per 5 s window: process CPU ms/s, event-loop ms, the core's and the other threads' ms/s."""
+
+    cpu: list[float]
+    loop: list[float]
+    core: list[float]
+    other: list[float]
+    writes_per_cycle: float
+
+
+async def _measure(pid: int, ws: Websocket, cycles: int) -> Windows:
+    """Measure `cycles` windows of 5 s, and the state writes per cycle over them."""
     ws.writes = 0
-    cpu, loop = [], []
+    windows = Windows([], [], [], [], 0.0)
     for _ in range(cycles):
-        cpu_before, loop_before, started = _process_ns(pid), _loop_ns(pid), time.monotonic()
+        before, loop_before, started = _process_ns(pid), _loop_ns(pid), time.monotonic()
         await ws.count_events_for(INTERVAL_S)
         elapsed = time.monotonic() - started
-        cpu.append(max(_process_ns(pid) - cpu_before, 0) / 1e6 / elapsed)
-        loop.append((_loop_ns(pid) - loop_before) / 1e6)
-    return cpu, loop, ws.writes / cycles
+        after, loop_ns = _process_ns(pid), _loop_ns(pid) - loop_before
+        total, core = max(after.total - before.total, 0), max(after.core - before.core, 0)
+        windows.cpu.append(total / 1e6 / elapsed)
+        windows.loop.append(loop_ns / 1e6)
+        windows.core.append(core / 1e6 / elapsed)
+        windows.other.append(max(total - loop_ns - core, 0) / 1e6 / elapsed)
+    windows.writes_per_cycle = ws.writes / cycles
+    return windows
 
 
 async def _wait_for_sweep(api: HomeAssistantApi, ws: Websocket, entry_id: str) -> None:
@@ -119,6 +158,12 @@ class Baseline:
 
     cpu_ms_per_s: float
     loop_ms_per_cycle: float
+    other_ms_per_s: float
+
+    @classmethod
+    def of(cls, idle: Windows) -> Baseline:
+        """The medians of an idle process's windows."""
+        return cls(statistics.median(idle.cpu), statistics.median(idle.loop), statistics.median(idle.other))
 
 
 async def _selection(
@@ -128,8 +173,11 @@ async def _selection(
     ours = await ws.entry_entities(entry_id)
     ws.entity_ids = {e["entity_id"] for e in ours if not e.get("disabled_by")}
     await asyncio.sleep(SETTLE_S)  # past the registries' delayed saves after a set-up
-    cpu, windows, writes = await _measure(hass_pid, ws, cycles)
-    loop = [max(w - idle.loop_ms_per_cycle, 0.0) for w in windows]
+    measured = await _measure(hass_pid, ws, cycles)
+    loop = [max(w - idle.loop_ms_per_cycle, 0.0) for w in measured.loop]
+    other = max(statistics.median(measured.other) - idle.other_ms_per_s, 0.0)
+    writes = measured.writes_per_cycle
+    cpu = measured.cpu
     return Figures(
         scenario=scenario,
         selection=selection,
@@ -141,6 +189,11 @@ async def _selection(
         loop_ms_per_cycle_median=round(statistics.median(loop), 2),
         loop_ms_per_cycle_max=round(max(loop), 2),
         state_writes_per_cycle=round(writes, 1),
+        loop_ms_per_s=round(statistics.median(loop) / INTERVAL_S, 2),
+        core_ms_per_s=round(statistics.median(measured.core), 2),
+        other_ms_per_s=round(other, 2),
+        loop_us_per_write=round(statistics.median(loop) * 1e3 / writes, 1) if writes else 0.0,
+        other_us_per_write=round(other * INTERVAL_S * 1e3 / writes, 1) if writes else 0.0,
         cycles=cycles,
     )
 
@@ -163,8 +216,7 @@ async def _scenario(scenario: str, cycles: int) -> list[Figures]:
                 ws = await api.websocket()
                 await ws.subscribe_state_changes()
                 await asyncio.sleep(10)  # let start-up settle
-                idle_cpu, idle_loop, _ = await _measure(hass.pid, ws, cycles)
-                idle = Baseline(statistics.median(idle_cpu), statistics.median(idle_loop))
+                idle = Baseline.of(await _measure(hass.pid, ws, cycles))
                 entry_id = (await api.add_gx(gx.host, gx.port))["entry_id"]
                 sweeping = await _selection(hass.pid, ws, entry_id, scenario, DURING_SWEEP, cycles, idle)
                 if await api.sweep_percent(entry_id) >= 100:  # noqa: PLR2004 - percent
@@ -194,7 +246,11 @@ async def _run(args: argparse.Namespace) -> int:
                     f"(idle {f.idle_cpu_ms_per_s:.2f}), "
                     f"loop {f.loop_ms_per_cycle_median:5.2f} ms/cycle median "
                     f"(max {f.loop_ms_per_cycle_max:.2f}), "
-                    f"{f.state_writes_per_cycle:6.1f} state writes/cycle",
+                    f"{f.state_writes_per_cycle:6.1f} state writes/cycle; "
+                    f"ms/s loop {f.loop_ms_per_s:.2f}, core {f.core_ms_per_s:.2f}, "
+                    f"other threads {f.other_ms_per_s:.2f}; "
+                    f"per write: loop {f.loop_us_per_write:.1f} us, "
+                    f"other threads {f.other_us_per_write:.1f} us",
                     flush=True,
                 )
     if args.json:
